@@ -1,1 +1,455 @@
-//! Archive (placeholder).
+//! The dcmdisc archive: turns received dataset bytes into durable Part 10 files, indexes them
+//! in the control database (SQLite) by patient collection, and keeps the remote AE table and
+//! the extended store log in that same database.
+//!
+//! It is not the network layer (it never sees a PDU) and not the media layer (it knows nothing
+//! of DICOMDIRs or discs); both reach it through this crate's API. File names are generated
+//! here and never derived from a UID or a name received from the network.
+
+pub mod db;
+pub mod index;
+pub mod meta;
+pub mod scan;
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tracing::{info, warn};
+
+pub use db::{LogEntry, RemoteAe, RemoteMatch};
+pub use index::{Collection, InstanceRow};
+pub use scan::Keys;
+
+pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+const DB_FILE: &str = "control.sqlite";
+const TMP_DIR: &str = "tmp";
+const ARCHIVE_DIR: &str = "archive";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("control database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ArchiveConfig {
+    pub data_dir: PathBuf,
+    /// fsync files, directories and the index before acknowledging.
+    pub durable: bool,
+    pub implementation_class_uid: String,
+    pub implementation_version_name: String,
+}
+
+/// Why an instance was not stored; the network layer maps these to DIMSE statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Disk full or another write/index failure (A700).
+    OutOfResources,
+    /// The dataset cannot be parsed (C000).
+    CannotUnderstand,
+    /// The dataset's SOP Class/Instance UID differ from the command's (A900).
+    Mismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub reason: String,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            reason: reason.into(),
+        }
+    }
+
+    fn io(what: &str, e: &std::io::Error) -> Self {
+        let reason = match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => format!("{what}: disk full"),
+            _ => format!("{what}: {e}"),
+        };
+        Failure::new(FailureKind::OutOfResources, reason)
+    }
+}
+
+/// What the network layer knows about an incoming instance before its dataset arrives.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub transfer_syntax: String,
+    pub calling_ae: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub path: PathBuf,
+    pub size: u64,
+    pub replaced: bool,
+    pub patient_id_generated: bool,
+}
+
+pub struct Archive {
+    cfg: ArchiveConfig,
+    /// The index writer. One connection: SQLite serializes writers anyway.
+    index: Mutex<Connection>,
+    /// Remote lookups and the store log, so they never wait behind an index commit's fsync.
+    aux: Mutex<Connection>,
+}
+
+fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves SQLite itself consistent (transactions roll back),
+    // so the connection is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Archive {
+    /// Open for serving: create the layout, clear what an earlier run left half-written, and
+    /// drop archive files that never made it into the index.
+    pub fn open(cfg: ArchiveConfig) -> Result<Arc<Archive>, ArchiveError> {
+        let dir = &cfg.data_dir;
+        fs::create_dir_all(dir.join(TMP_DIR)).map_err(io_err(dir))?;
+        fs::create_dir_all(dir.join(ARCHIVE_DIR)).map_err(io_err(dir))?;
+        let tmp = dir.join(TMP_DIR);
+        for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+        let index = db::open(&dir.join(DB_FILE), cfg.durable)?;
+        let aux = db::open(&dir.join(DB_FILE), false)?;
+        let archive = Archive {
+            cfg,
+            index: Mutex::new(index),
+            aux: Mutex::new(aux),
+        };
+        archive.remove_orphans()?;
+        Ok(Arc::new(archive))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.cfg.data_dir
+    }
+
+    fn remove_orphans(&self) -> Result<(), ArchiveError> {
+        let conn = lock(&self.index);
+        let mut stmt = conn.prepare("SELECT path FROM instance")?;
+        let known: std::collections::HashSet<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let root = self.cfg.data_dir.join(ARCHIVE_DIR);
+        let mut removed = 0;
+        for sub in fs::read_dir(&root).map_err(io_err(&root))?.flatten() {
+            let Ok(files) = fs::read_dir(sub.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let rel = format!(
+                    "{ARCHIVE_DIR}/{}/{}",
+                    sub.file_name().to_string_lossy(),
+                    f.file_name().to_string_lossy()
+                );
+                if !known.contains(&rel) && fs::remove_file(f.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            warn!(
+                removed,
+                "removed archive files that were never indexed (interrupted stores)"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn match_remote(&self, ae: &str, peer: IpAddr) -> Result<RemoteMatch, ArchiveError> {
+        db::match_remote(&lock(&self.aux), ae, peer)
+    }
+
+    pub fn record(&self, entry: &LogEntry, status: u16) {
+        if let Err(e) = db::insert_log(&lock(&self.aux), entry, status) {
+            warn!(error = %e, "could not write the store log");
+        }
+    }
+
+    /// Start receiving one instance: the File Meta is written now, the dataset as it comes.
+    pub fn begin(self: &Arc<Self>, incoming: Incoming) -> Result<InstanceWriter, Failure> {
+        let name = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = self.cfg.data_dir.join(TMP_DIR).join(format!("{name}.part"));
+        let file = File::create(&tmp).map_err(|e| Failure::io("creating the spool file", &e))?;
+        let mut w = InstanceWriter {
+            archive: self.clone(),
+            name,
+            tmp,
+            file: Some(BufWriter::with_capacity(256 * 1024, file)),
+            meta_len: 0,
+            written: 0,
+            incoming,
+            done: false,
+        };
+        let meta = meta::FileMeta {
+            media_storage_sop_class_uid: &w.incoming.sop_class_uid,
+            media_storage_sop_instance_uid: &w.incoming.sop_instance_uid,
+            transfer_syntax_uid: &w.incoming.transfer_syntax,
+            implementation_class_uid: &self.cfg.implementation_class_uid,
+            implementation_version_name: &self.cfg.implementation_version_name,
+            source_ae_title: &w.incoming.calling_ae,
+        }
+        .encode();
+        w.meta_len = meta.len() as u64;
+        w.write_raw(&meta)?;
+        w.written = 0;
+        Ok(w)
+    }
+}
+
+/// One instance being received. Dropped unfinished, it removes its spool file.
+pub struct InstanceWriter {
+    archive: Arc<Archive>,
+    name: String,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+    meta_len: u64,
+    written: u64,
+    incoming: Incoming,
+    done: bool,
+}
+
+impl InstanceWriter {
+    fn write_raw(&mut self, data: &[u8]) -> Result<(), Failure> {
+        let Some(f) = self.file.as_mut() else {
+            return Err(Failure::new(
+                FailureKind::OutOfResources,
+                "spool file already closed",
+            ));
+        };
+        f.write_all(data)
+            .map_err(|e| Failure::io("writing the spool file", &e))?;
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
+        self.write_raw(data)
+    }
+
+    /// Make the instance durable and indexed. Only after this returns `Ok` may it be
+    /// acknowledged.
+    pub fn finish(mut self) -> Result<Stored, Failure> {
+        let durable = self.archive.cfg.durable;
+        let file = self.file.take().ok_or_else(|| {
+            Failure::new(FailureKind::OutOfResources, "spool file already closed")
+        })?;
+        let file = file
+            .into_inner()
+            .map_err(|e| Failure::io("writing the spool file", e.error()))?;
+        if durable {
+            file.sync_data()
+                .map_err(|e| Failure::io("syncing the spool file", &e))?;
+        }
+        drop(file);
+        let size = self.meta_len + self.written;
+
+        let keys = {
+            let f =
+                File::open(&self.tmp).map_err(|e| Failure::io("re-reading the spool file", &e))?;
+            let explicit = self.incoming.transfer_syntax != IMPLICIT_VR_LE;
+            scan::scan(
+                BufReader::with_capacity(64 * 1024, f),
+                self.meta_len,
+                size,
+                explicit,
+            )
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::CannotUnderstand,
+                    format!("cannot parse dataset: {e}"),
+                )
+            })?
+        };
+        let inc = &self.incoming;
+        let (Some(class), Some(instance)) = (
+            keys.string(index::tags::SOP_CLASS_UID),
+            keys.string(index::tags::SOP_INSTANCE_UID),
+        ) else {
+            return Err(Failure::new(
+                FailureKind::CannotUnderstand,
+                "dataset lacks SOP Class UID (0008,0016) or SOP Instance UID (0008,0018)",
+            ));
+        };
+        if class != inc.sop_class_uid || instance != inc.sop_instance_uid {
+            return Err(Failure::new(
+                FailureKind::Mismatch,
+                format!(
+                    "dataset SOP Class/Instance {class}/{instance} differ from the command's {}/{}",
+                    inc.sop_class_uid, inc.sop_instance_uid
+                ),
+            ));
+        }
+
+        let data_dir = &self.archive.cfg.data_dir;
+        let sub = &self.name[..2];
+        let rel = format!("{ARCHIVE_DIR}/{sub}/{}.dcm", self.name);
+        let dir = data_dir.join(ARCHIVE_DIR).join(sub);
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).map_err(|e| Failure::io("creating an archive folder", &e))?;
+            if durable {
+                fsync_dir(&data_dir.join(ARCHIVE_DIR))
+                    .map_err(|e| Failure::io("syncing the archive", &e))?;
+            }
+        }
+        let path = data_dir.join(&rel);
+        fs::rename(&self.tmp, &path)
+            .map_err(|e| Failure::io("moving the file into the archive", &e))?;
+        // From here the spool file is gone; on failure the archive file must go instead.
+        self.done = true;
+        let result = self.index(&keys, &rel, size, durable, &dir);
+        match result {
+            Ok((replaced, generated)) => {
+                if let Some(old) = &replaced {
+                    if old != &rel {
+                        if let Err(e) = fs::remove_file(data_dir.join(old)) {
+                            warn!(path = %old, error = %e, "could not remove the replaced file");
+                        }
+                    }
+                    info!(sop_instance_uid = %inc.sop_instance_uid, "replaced an earlier copy");
+                }
+                Ok(Stored {
+                    path,
+                    size,
+                    replaced: replaced.is_some(),
+                    patient_id_generated: generated,
+                })
+            }
+            Err(f) => {
+                let _ = fs::remove_file(&path);
+                Err(f)
+            }
+        }
+    }
+
+    fn index(
+        &self,
+        keys: &Keys,
+        rel: &str,
+        size: u64,
+        durable: bool,
+        dir: &Path,
+    ) -> Result<(Option<String>, bool), Failure> {
+        if durable {
+            fsync_dir(dir).map_err(|e| Failure::io("syncing the archive folder", &e))?;
+        }
+        let received = db::now_rfc3339();
+        let inc = &self.incoming;
+        let mut conn = lock(&self.archive.index);
+        let db_fail = |e: rusqlite::Error| {
+            let full = matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull));
+            Failure::new(
+                FailureKind::OutOfResources,
+                if full {
+                    "index: disk full".to_string()
+                } else {
+                    format!("index: {e}")
+                },
+            )
+        };
+        let tx = conn.transaction().map_err(db_fail)?;
+        let replaced = index::upsert_instance(
+            &tx,
+            &index::NewInstance {
+                keys,
+                sop_class_uid: &inc.sop_class_uid,
+                sop_instance_uid: &inc.sop_instance_uid,
+                transfer_syntax: &inc.transfer_syntax,
+                size,
+                path: rel,
+                calling_ae: &inc.calling_ae,
+                received: &received,
+            },
+        )
+        .map_err(|e| match e {
+            ArchiveError::Db(e) => db_fail(e),
+            other => Failure::new(FailureKind::OutOfResources, other.to_string()),
+        })?;
+        tx.commit().map_err(db_fail)?;
+        let generated = keys.string(index::tags::PATIENT_ID).is_none();
+        Ok((replaced, generated))
+    }
+}
+
+impl Drop for InstanceWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            self.file = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The control database for the admin commands, which may run while the service does.
+pub struct Control {
+    data_dir: PathBuf,
+    conn: Connection,
+}
+
+impl Control {
+    pub fn open(data_dir: &Path) -> Result<Control, ArchiveError> {
+        fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+        let conn = db::open(&data_dir.join(DB_FILE), true)?;
+        Ok(Control {
+            data_dir: data_dir.to_path_buf(),
+            conn,
+        })
+    }
+
+    pub fn add_remote(&self, ae: &str, host: &str, port: Option<u16>) -> Result<(), ArchiveError> {
+        db::add_remote(&self.conn, ae, host, port)
+    }
+
+    pub fn remove_remote(&self, ae: &str) -> Result<bool, ArchiveError> {
+        db::remove_remote(&self.conn, ae)
+    }
+
+    pub fn remotes(&self) -> Result<Vec<RemoteAe>, ArchiveError> {
+        db::list_remotes(&self.conn)
+    }
+
+    pub fn collections(&self) -> Result<Vec<Collection>, ArchiveError> {
+        index::collections(&self.conn)
+    }
+
+    /// Instances with absolute file paths.
+    pub fn instances(&self, collection: Option<i64>) -> Result<Vec<InstanceRow>, ArchiveError> {
+        let root = fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        let mut rows = index::instances(&self.conn, collection)?;
+        for r in &mut rows {
+            r.path = root.join(&r.path).to_string_lossy().into_owned();
+        }
+        Ok(rows)
+    }
+
+    pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
+        db::read_log(&self.conn, limit)
+    }
+}

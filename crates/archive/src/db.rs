@@ -1,0 +1,241 @@
+//! The control database: remote AE configuration, the instance index with its patient
+//! collections, and the extended store log. SQLite in the data directory, WAL mode.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::ArchiveError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS remote_ae (
+    ae_title TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    port INTEGER,
+    added TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS patient (
+    id INTEGER PRIMARY KEY,
+    patient_name BLOB NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_id_generated INTEGER NOT NULL,
+    charset TEXT NOT NULL,
+    UNIQUE (patient_name, patient_id)
+);
+CREATE TABLE IF NOT EXISTS instance (
+    id INTEGER PRIMARY KEY,
+    sop_instance_uid TEXT NOT NULL UNIQUE,
+    sop_class_uid TEXT NOT NULL,
+    transfer_syntax TEXT NOT NULL,
+    patient INTEGER NOT NULL REFERENCES patient(id),
+    patient_name BLOB NOT NULL,
+    charset TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_id_generated INTEGER NOT NULL,
+    birth_date TEXT,
+    sex TEXT,
+    study_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    study_date TEXT,
+    study_time TEXT,
+    study_id TEXT,
+    study_description BLOB,
+    accession_number TEXT,
+    modality TEXT,
+    series_number TEXT,
+    instance_number TEXT,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    received TEXT NOT NULL,
+    calling_ae TEXT NOT NULL,
+    keys BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instance_patient ON instance(patient);
+CREATE TABLE IF NOT EXISTS store_log (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    calling_ae TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"#;
+
+pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL makes each commit durable (the WAL is synced); the acknowledgement depends on it.
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
+    let rem = secs.rem_euclid(86400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RemoteAe {
+    pub ae_title: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub added: String,
+}
+
+pub fn add_remote(
+    conn: &Connection,
+    ae: &str,
+    host: &str,
+    port: Option<u16>,
+) -> Result<(), ArchiveError> {
+    conn.execute(
+        "INSERT INTO remote_ae (ae_title, host, port, added) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(ae_title) DO UPDATE SET host = excluded.host, port = excluded.port",
+        params![ae, host, port, now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+pub fn remove_remote(conn: &Connection, ae: &str) -> Result<bool, ArchiveError> {
+    Ok(conn.execute("DELETE FROM remote_ae WHERE ae_title = ?1", params![ae])? > 0)
+}
+
+pub fn list_remotes(conn: &Connection) -> Result<Vec<RemoteAe>, ArchiveError> {
+    let mut stmt =
+        conn.prepare("SELECT ae_title, host, port, added FROM remote_ae ORDER BY ae_title")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RemoteAe {
+            ae_title: r.get(0)?,
+            host: r.get(1)?,
+            port: r.get(2)?,
+            added: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteMatch {
+    Allowed,
+    UnknownAe,
+    WrongHost,
+}
+
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    let canon = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    canon(a) == canon(b)
+}
+
+/// Is this calling AE configured, and for this address? Host names are resolved now, when
+/// the peer connects, so DNS changes need no restart.
+pub fn match_remote(
+    conn: &Connection,
+    ae: &str,
+    peer: IpAddr,
+) -> Result<RemoteMatch, ArchiveError> {
+    let host: Option<String> = conn
+        .query_row(
+            "SELECT host FROM remote_ae WHERE ae_title = ?1",
+            params![ae],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(host) = host else {
+        return Ok(RemoteMatch::UnknownAe);
+    };
+    if host.eq_ignore_ascii_case("any") {
+        return Ok(RemoteMatch::Allowed);
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(if same_ip(ip, peer) {
+            RemoteMatch::Allowed
+        } else {
+            RemoteMatch::WrongHost
+        });
+    }
+    let resolved = (host.as_str(), 0u16)
+        .to_socket_addrs()
+        .map(|addrs| addrs.into_iter().any(|a| same_ip(a.ip(), peer)))
+        .unwrap_or(false);
+    Ok(if resolved {
+        RemoteMatch::Allowed
+    } else {
+        RemoteMatch::WrongHost
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub time: String,
+    pub status: String,
+    pub calling_ae: String,
+    pub peer: String,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub reason: String,
+}
+
+pub fn insert_log(conn: &Connection, e: &LogEntry, status: u16) -> Result<(), ArchiveError> {
+    conn.execute(
+        "INSERT INTO store_log (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![e.time, status, e.calling_ae, e.peer, e.sop_class_uid, e.sop_instance_uid, e.reason],
+    )?;
+    Ok(())
+}
+
+/// The newest `limit` entries, oldest first.
+pub fn read_log(conn: &Connection, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
+    let mut stmt = conn.prepare(
+        "SELECT time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason
+         FROM (SELECT * FROM store_log ORDER BY id DESC LIMIT ?1) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
+        Ok(LogEntry {
+            time: r.get(0)?,
+            status: format!("{:04X}", r.get::<_, u32>(1)?),
+            calling_ae: r.get(2)?,
+            peer: r.get(3)?,
+            sop_class_uid: r.get(4)?,
+            sop_instance_uid: r.get(5)?,
+            reason: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
