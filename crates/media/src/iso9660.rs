@@ -766,6 +766,13 @@ impl IsoLayout {
                 offset = place_record(offset, len) + len;
             }
             let sectors = sectors_for(offset as u64);
+            // The record of a directory states its length in bytes, in 32 bits.
+            if sectors * SECTOR > u64::from(u32::MAX) {
+                return Err(IsoError::ImageTooLarge(format!(
+                    "directory {:?} needs {sectors} sectors",
+                    tree.dirs[d].name
+                )));
+            }
             dir_extent[d] = to_u32(next, "directory extent")?;
             dir_sectors[d] = to_u32(sectors, "directory")?;
             next += sectors;
