@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the test peers when missing, builds, runs the Rust
+# tests, then the interoperability tests against real peers (tests/interop, pytest).
+#
+#   bash scripts/test.sh            # everything
+#   PYTEST_ARGS="-k echo" bash scripts/test.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# --------------------------------------------------------------------------- peers
+apt_missing=()
+for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmtk \
+            /usr/bin/dciodvfy:dicom3tools /usr/bin/xorriso:xorriso /usr/bin/isoinfo:genisoimage \
+            /usr/bin/ip:iproute2 /bin/mount:mount; do
+    path=${tool%%:*} pkg=${tool##*:}
+    if [ ! -x "$path" ]; then apt_missing+=("$pkg"); fi
+done
+if [ ${#apt_missing[@]} -gt 0 ]; then
+    mapfile -t apt_missing < <(printf '%s\n' "${apt_missing[@]}" | sort -u)
+    log "installing ${apt_missing[*]} (apt)"
+    SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+pip_missing=()
+for spec in pydicom:pydicom pynetdicom:pynetdicom data_store:pydicom-data \
+            pytest:pytest pytest_timeout:pytest-timeout; do
+    module=${spec%%:*} pkg=${spec##*:}
+    if ! "$PYTHON" -c "import $module" 2>/dev/null; then pip_missing+=("$pkg"); fi
+done
+if [ ${#pip_missing[@]} -gt 0 ]; then
+    log "installing ${pip_missing[*]} (pip)"
+    # Debian's system Python refuses global installs without this flag (PEP 668).
+    "$PYTHON" -m pip install --quiet "${pip_missing[@]}" \
+        || "$PYTHON" -m pip install --quiet --break-system-packages "${pip_missing[@]}"
+fi
+
+# --------------------------------------------------------------------------- build + unit tests
+log "cargo build --release"
+cargo build --release
+
+log "cargo test --workspace --release"
+cargo test --workspace --release
+
+# --------------------------------------------------------------------------- interop tests
+log "pytest tests/interop"
+export DCMDISC_BIN=${DCMDISC_BIN:-$PWD/target/release/dcmdisc}
+# shellcheck disable=SC2086
+"$PYTHON" -m pytest tests/interop -v -p no:cacheprovider ${PYTEST_ARGS:-}
