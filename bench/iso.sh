@@ -2,19 +2,21 @@
 # ISO 9660 benchmark: the dcmdisc writer (crates/media, example isobench) against
 # `genisoimage -iso-level 1` and `xorriso -as mkisofs -iso-level 1 --norock` on the same
 # generated tree (~680 MB in ~1000 files of 400-960 kB, ISO-ready names in a
-# DICOM/Pnnnn/Snnnn/SEnnnn/Innnnnnn layout), plus `cp -r` as a reference.
+# DICOM/Pnnnn/Snnnn/SEnnnn/Innnnnnn layout), plus `cp -r` and `dd` from /dev/zero of the
+# same size as references.
 #
-# Usage: bench/iso.sh [--rounds N] [--mb MB] [--files N] [--keep] [--no-build]
+# Usage: bench/iso.sh [--rounds N] [--mb MB] [--files N] [--sync] [--keep] [--no-build]
 #   --rounds N   rounds; each runs every tool once, in turn (default 5)
 #   --mb MB      total size of the tree (default 680)
 #   --files N    number of files (default 1000)
+#   --sync       include fsync of the written files in each time (disk, not page cache)
 #   --keep       keep the temporary directory
 #   --no-build   do not run `cargo build --release --example isobench`
 # Environment: TMPDIR picks the temporary directory (needs ~5x the tree size free);
 # CARGO_TARGET_DIR is honoured.
 #
 # Timing: wall clock and CPU time (user + sys) of each command writing its image into the
-# page cache (no fsync, as none of the tools syncs); the source tree is read once beforehand
+# page cache (no fsync, as none of the tools syncs; --sync adds it); the source tree is read once beforehand
 # so every tool reads it from the cache, and `sync` runs between commands, untimed. Prints
 # each run, the median per tool and the ratios tool/dcmdisc (> 1: dcmdisc is faster). On a
 # shared 2-core machine wall times swing with other load; CPU time is the steadier figure.
@@ -25,11 +27,13 @@ MB=680
 FILES=1000
 KEEP=0
 BUILD=1
+SYNC=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift 2 ;;
         --mb) MB=$2; shift 2 ;;
         --files) FILES=$2; shift 2 ;;
+        --sync) SYNC=1; shift ;;
         --keep) KEEP=1; shift ;;
         --no-build) BUILD=0; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -83,7 +87,9 @@ run() { # name command...
     rm -rf "${OUT:?}"/*
     sync
     local t
-    t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$WORK/$name.log" 2>&1; } 2>&1 ) \
+    # shellcheck disable=SC2015
+    t=$( { TIMEFORMAT='%R %U %S'; time { "$@" >"$WORK/$name.log" 2>&1 &&
+        { [ "$SYNC" = 0 ] || find "$OUT" -type f -exec sync {} +; }; }; } 2>&1 ) \
         || { echo "$name failed:"; cat "$WORK/$name.log"; exit 1; }
     local real cpu size
     real=$(echo "$t" | awk '{print $1}')
@@ -95,7 +101,8 @@ run() { # name command...
         "$(awk -v s="$size" 'BEGIN{print s/1e6}')"
 }
 
-TOOLS=(dcmdisc genisoimage xorriso dcmdisc-plain cp-r)
+TOOLS=(dcmdisc genisoimage xorriso dcmdisc-plain cp-r dd)
+TREE_BYTES=$(du -sb "$SRC" | cut -f1)
 run_tool() {
     case "$1" in
         dcmdisc) run dcmdisc "$ISOBENCH" "$SRC" "$OUT/d.iso" --volume-id ISOBENCH ;;
@@ -103,6 +110,8 @@ run_tool() {
         xorriso) run xorriso xorriso -as mkisofs -quiet -iso-level 1 --norock -V ISOBENCH -o "$OUT/x.iso" "$SRC" ;;
         dcmdisc-plain) run dcmdisc-plain "$ISOBENCH" "$SRC" "$OUT/p.iso" --volume-id ISOBENCH --plain ;;
         cp-r) run cp-r cp -r "$SRC" "$OUT/copy" ;;
+        # The ceiling: as many bytes from /dev/zero, 1 MiB writes, nothing read.
+        dd) run dd dd if=/dev/zero of="$OUT/zero" bs=1M count=$(( TREE_BYTES >> 20 )) ;;
     esac
 }
 # The order rotates each round: on this VM how fast fresh page-cache pages can be had
@@ -126,7 +135,7 @@ echo "median of $ROUNDS rounds, seconds (ratio = tool / dcmdisc; > 1: dcmdisc is
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 DW=$(echo "${REAL[dcmdisc]}" | median)
 DC=$(echo "${CPU[dcmdisc]}" | median)
-for name in dcmdisc genisoimage xorriso dcmdisc-plain cp-r; do
+for name in "${TOOLS[@]}"; do
     w=$(echo "${REAL[$name]}" | median)
     c=$(echo "${CPU[$name]}" | median)
     printf "  %-14s wall %7.3f  ratio %5.2f   cpu %7.3f  ratio %5.2f\n" "$name" \
