@@ -20,6 +20,8 @@
 #                      time varies a lot with the page cache; quick: 1)
 #   --no-big           skip the 1 GiB case
 #   --no-build         do not run `cargo build --release` first
+#   --busy-ok          do not wait for the machine to be quiet before each run (by
+#                      default each run waits, up to 120 s, for < 10 % CPU busy)
 #   --stand-in         use a second dcmtk storescp in place of dcmdisc (tests the script)
 #   --out DIR          generated data, run directories, results (default bench/out)
 # Environment: DCMDISC=path overrides target/release/dcmdisc.
@@ -39,7 +41,7 @@ ORIG_ARGS=("$@")
 
 NETNS=0; DURABLE=true; PAIRS=3; NFILES=1000; ASSOCS="1 4"; PDUS="16384 131072"
 BIG_PDUS="131072"; BIG_PAIRS=5; BUILD=1; STANDIN=0; OUT="$ROOT/bench/out"; QUICK=0
-PORT_A=11112; PORT_B=11113; SEND_TIMEOUT=600; SERIES_SIZE=1000; BIG_FRAMES=2048
+PORT_A=11112; PORT_B=11113; QUIET_PCT=10; QUIET_WAIT=120; SEND_TIMEOUT=600; SERIES_SIZE=1000; BIG_FRAMES=2048
 
 die() { echo "store.sh: $*" >&2; exit 1; }
 while (($#)); do
@@ -57,6 +59,7 @@ while (($#)); do
     --no-big) BIG_PDUS="" ;;
     --no-build) BUILD=0 ;;
     --stand-in) STANDIN=1 ;;
+    --busy-ok) QUIET_WAIT=0 ;;
     --out) OUT=${2:?}; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -120,7 +123,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RUN="$OUT/run-$STAMP"
 mkdir -p "$RUN/logs"
 RESULTS="$RUN/results.tsv"
-printf 'case\tassocs\tpdu\tpair\trole\treceiver\tn\tbytes\tsecs\tinst_s\tmb_s\trss_kb\tstatus\n' > "$RESULTS"
+printf 'case\tassocs\tpdu\tpair\trole\treceiver\tn\tbytes\tsecs\tinst_s\tmb_s\trss_kb\tstatus\tbusy_before_pct\n' > "$RESULTS"
 if ((NETNS)); then
   NETDESC="private netns, delayed ACKs off: $(ip route show table local | awk '$1 == "local" && $2 == "127.0.0.1" { print; exit }')"
 else
@@ -249,6 +252,32 @@ stop_receiver() { # PID -> waits (bounded) for it to exit
   wait "$pid" 2>/dev/null || true
 }
 
+cpu_sample() { # -> REPLY="busy total" jiffies since boot, all CPUs
+  local cpu u n s i w q sq st rest
+  read -r cpu u n s i w q sq st rest < /proc/stat
+  REPLY="$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"
+}
+
+# Wait (bounded by QUIET_WAIT seconds) until the machine is quiet: less than
+# QUIET_PCT % CPU busy over a 0.5 s window. Another job on the machine (a cargo
+# build, a test suite) halves what a 2-core benchmark measures. -> BUSY_PCT
+wait_quiet() {
+  local b0 t0 b1 t1 waited=0 warned=0
+  while :; do
+    cpu_sample; read -r b0 t0 <<< "$REPLY"
+    sleep 0.5
+    cpu_sample; read -r b1 t1 <<< "$REPLY"
+    BUSY_PCT=$(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+    ((BUSY_PCT < QUIET_PCT)) && return 0
+    if ((waited >= QUIET_WAIT * 2)); then
+      echo "   !! machine still busy ($BUSY_PCT % CPU) after ${QUIET_WAIT} s: running anyway" >&2
+      return 0
+    fi
+    if ((!warned)); then echo "   .. machine busy ($BUSY_PCT % CPU), waiting for it to settle" >&2; warned=1; fi
+    waited=$((waited + 1))
+  done
+}
+
 fmt_pdu() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1"; fi; }
 
 # run_one CASE ASSOCS PDU PAIR ROLE FILE... -> one results row; LAST_* for printing
@@ -263,6 +292,7 @@ run_one() {
   : > "$log.receiver"
   rm -rf "$data"
   sync
+  wait_quiet
   if [[ $role == A ]]; then name=$NAME_A; else name="storescp --bit-preserving"; ((assocs > 1)) && name+=" --fork"; fi
 
   start_receiver "$role" "$pdu" "$assocs" "$data" "$log.receiver"
@@ -311,8 +341,8 @@ run_one() {
     s = t1 - t0; printf "%.3f\t%.1f\t%.1f", s, n / s, b / s / 1e6 }')
   local secs inst mbs
   IFS=$'\t' read -r secs inst mbs <<< "$line"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$assocs" "$pdu" "$pair" \
-    "$role" "$name" "$n" "$bytes" "$secs" "$inst" "$mbs" "$rss" "$status" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$assocs" "$pdu" "$pair" \
+    "$role" "$name" "$n" "$bytes" "$secs" "$inst" "$mbs" "$rss" "$status" "$BUSY_PCT" >> "$RESULTS"
   printf '   %s %-40s %5d inst in %7.3f s  %8.1f inst/s %8.1f MB/s  peak RSS %7.1f MB  %s\n' \
     "$role" "$name" "$n" "$secs" "$inst" "$mbs" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$status"
   LAST_MBS=$mbs; LAST_INST=$inst; LAST_RSS=$rss; LAST_STATUS=$status
