@@ -479,8 +479,11 @@ def make_dataset(*, sop_class: str = CT_IMAGE, sop_instance: str | None = None,
     for key, value in extra.items():
         setattr(ds, key, value)
     if pixel_bytes:
-        columns = 64
+        columns = 64 if pixel_bytes <= 64 * 4096 * 2 else 512
         rows = max(1, pixel_bytes // (columns * 2))
+        if rows > 512 and columns == 512:  # large: 512x512 frames
+            ds.NumberOfFrames = rows // 512
+            rows = 512
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows = rows
@@ -489,7 +492,8 @@ def make_dataset(*, sop_class: str = CT_IMAGE, sop_instance: str | None = None,
         ds.BitsStored = 16
         ds.HighBit = 15
         ds.PixelRepresentation = 0
-        ds.PixelData = bytes(range(256)) * (rows * columns * 2 // 256) + bytes(rows * columns * 2 % 256)
+        size = rows * columns * 2 * int(ds.get("NumberOfFrames", 1))
+        ds.PixelData = bytes(range(256)) * (size // 256) + bytes(size % 256)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -206,3 +206,27 @@ def test_instances_and_log_fields(server, tmp_path):
     assert "127.0.0.1" in str(entry["peer"])
     assert entry["sop_class_uid"] == CT_IMAGE
     assert len(server.log(limit=1)) == 1
+
+
+CHARSET_SAMPLES = [
+    # (Specific Character Set, Patient's Name, what the display must contain)
+    ("ISO_IR 100", "Müller^Jürgen", "Müller"),
+    ("ISO_IR 192", "Gómez^Zoë=山田^太郎", "山田"),
+    ("ISO_IR 144", "Иванов^Иван", "Иванов"),
+    ("ISO_IR 126", "Διονυσιος^Νικος", "Διονυσιος"),
+    ("GB18030", "Wang^XiaoDong=王^小东", "小东"),
+    (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎=やまだ^たろう", "山田"),
+    (["", "ISO 2022 IR 149"], "Hong^Gildong=洪^吉洞=홍^길동", "길동"),
+]
+
+
+@pytest.mark.parametrize("charset, name, fragment", CHARSET_SAMPLES,
+                         ids=[str(c[0]).replace(" ", "_") for c in CHARSET_SAMPLES])
+def test_patient_name_decoded_for_display(server, tmp_path, charset, name, fragment):
+    """Conformance statement section 6 (Table 20) character sets; issue 2: names decoded for display."""
+    ds = make_dataset(patient_name=name, patient_id="CS-1", SpecificCharacterSet=charset)
+    with association(server, [context(CT_IMAGE, [ELE])]) as assoc:
+        assert store_file(assoc, write_dataset(ds, tmp_path / "cs.dcm")) == 0
+    [patient] = [p for p in server.patients() if p["patient_id"] == "CS-1"]
+    assert fragment in str(patient["patient_name"]), \
+        f"{charset}: patient_name {patient['patient_name']!r} does not contain {fragment!r}"

@@ -104,8 +104,11 @@ def test_storescu_sends_whole_corpus(server, corpus):
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
 
 
-def test_bit_preservation_pynetdicom(server, corpus):
-    """Each file's dataset bytes, sent unchanged, are stored unchanged after our File Meta."""
+@pytest.mark.parametrize("max_pdu_length", [16384, 4096])
+def test_bit_preservation_pynetdicom(dcmdisc_factory, corpus, max_pdu_length):
+    """Each file's dataset bytes, sent unchanged (fragmented to our max PDU), are stored
+    unchanged after our File Meta."""
+    server = dcmdisc_factory("bits", storage_provider={"max_pdu_length": max_pdu_length})
     pairs = sorted({(f.sop_class, f.transfer_syntax) for f in corpus})
     assert len(pairs) <= 127
     contexts = [context(sop_class, [ts]) for sop_class, ts in pairs]
@@ -142,3 +145,32 @@ def test_bit_preservation_pynetdicom(server, corpus):
                 problems.append(f"{f.name}: stored dataset bytes differ from the bytes sent "
                                 f"({stored.stat().st_size} vs {f.path.stat().st_size} file bytes)")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
+
+
+def test_concurrent_storescu_associations(server, corpus):
+    """Four storescu processes at once (within the pool of 5), each its share of the
+    uncompressed samples: every store succeeds."""
+    files = [f for f in corpus if f.transfer_syntax in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")]
+    shares = [files[i::4] for i in range(4)]
+    procs = [subprocess.Popen([STORESCU, "-R", "-nh", "-v", "-xe", "-aet", "STORESCU", "-aec", server.ae_title,
+                               "-to", "10", "-ta", "30", "-td", "60", LOCALHOST, str(server.port)]
+                              + [str(f.path) for f in share],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for share in shares]
+    outputs = []
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            outputs.append((proc.returncode, out.decode("utf-8", "replace")))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    for share, (code, out) in zip(shares, outputs):
+        ok = out.count("Received Store Response (Success)")
+        assert code == 0 and ok == len(share), f"exit {code}, {ok}/{len(share)} stored:\n{out[-2000:]}"
+    rows = server.instances_by_uid()
+    missing = {f.sop_instance for f in files} - set(rows)
+    assert not missing, f"{len(missing)} instances not indexed"
+    doubles = {uid: len(v) for uid, v in rows.items() if len(v) != 1}
+    assert not doubles, f"SOP instances with several rows: {doubles}"

@@ -54,6 +54,19 @@ def test_raw_echo_response_fields(shared_server):
         client.release()
 
 
+def test_raw_echo_fragmented_command(shared_server):
+    """A command set split over two PDVs in two P-DATA-TF PDUs is reassembled."""
+    command = rawdul.c_echo_rq(9)
+    with rawdul.RawClient(LOCALHOST, shared_server.port) as client:
+        pdu_type, ac = client.associate(shared_server.ae_title, "RAWSCU", [(1, VERIFICATION, [ELE])])
+        assert pdu_type == rawdul.A_ASSOCIATE_AC, ac
+        client.send(rawdul.p_data(rawdul.pdv(1, command[:20], command=True, last=False)))
+        client.send(rawdul.p_data(rawdul.pdv(1, command[20:], command=True, last=True)))
+        cmd, _ = client.recv_message()
+        assert (cmd.MessageIDBeingRespondedTo, cmd.Status) == (9, 0)
+        client.release()
+
+
 def test_no_delayed_ack_stall(shared_server):
     """100 C-ECHOs on stock loopback: a response written in two segments with Nagle on
     stalls ~40 ms each (4 s in all); without the stall this takes well under a second."""

@@ -67,6 +67,9 @@ def test_calling_ae_from_wrong_host(policy_server):
     """RAWSCU is registered with host 127.0.0.1; the same title from 127.0.0.2 is refused."""
     answer = raw_associate(policy_server, bind="127.0.0.2")
     assert_rejected(answer, (PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNIZED))
+    # Every refusal is logged with the peer address.
+    assert wait_until(lambda: "127.0.0.2" in policy_server.log_text(), timeout=3), \
+        "the refusal of a peer at 127.0.0.2 is not in the server log"
 
 
 def test_calling_ae_from_wrong_host_pynetdicom(policy_server):

@@ -1,0 +1,75 @@
+"""Streaming C-STORE: large instances in bounded memory, and transfers cut short."""
+
+import hashlib
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from pydicom.uid import generate_uid
+
+import rawdul
+from helpers import (CT_IMAGE, ELE, LOCALHOST, association, context, dataset_offset, echo_ok, encode_dataset,
+                     make_dataset, store_file, wait_until, write_dataset)
+
+LARGE_PIXELS = 128 * 1024 * 1024
+RSS_LIMIT_KB = 64 * 1024
+
+
+def vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def sha256_from(path: Path, offset: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        fp.seek(offset)
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def test_large_instance_stored_exactly_in_bounded_memory(dcmdisc_factory, tmp_path):
+    server = dcmdisc_factory("large", storage_provider={"max_pdu_length": 65536})
+    ds = make_dataset(pixel_bytes=LARGE_PIXELS)
+    path = write_dataset(ds, tmp_path / "large.dcm")
+    del ds
+    with association(server, [context(CT_IMAGE, [ELE])], max_pdu=65536) as assoc:
+        assert store_file(assoc, path) == 0
+    peak = vm_hwm_kb(server.proc.pid)
+    print(f"dcmdisc peak RSS {peak} kB")
+    [row] = server.instances_by_uid()[read_uid(path)]
+    stored = Path(row["path"])
+    assert sha256_from(stored, dataset_offset(stored)) == sha256_from(path, dataset_offset(path))
+    assert peak < RSS_LIMIT_KB, (f"peak RSS {peak // 1024} MiB while receiving a "
+                                 f"{LARGE_PIXELS >> 20} MiB instance (limit {RSS_LIMIT_KB // 1024} MiB)")
+
+
+def read_uid(path) -> str:
+    from helpers import read_meta
+    return str(read_meta(path).MediaStorageSOPInstanceUID)
+
+
+@pytest.mark.parametrize("how", ["a-abort", "tcp-close"])
+def test_transfer_cut_short_leaves_nothing(server, how):
+    """Half a dataset, then the peer aborts or drops the connection: no row, no file."""
+    uid = generate_uid()
+    data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=512 * 1024))
+    before = server.archive_files()
+    with rawdul.RawClient(LOCALHOST, server.port) as client:
+        pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
+        assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
+        client.send(rawdul.p_data(rawdul.pdv(1, rawdul.c_store_rq(1, CT_IMAGE, uid), command=True)))
+        chunk = 16000
+        for offset in range(0, len(data) // 2, chunk):
+            client.send(rawdul.p_data(rawdul.pdv(1, data[offset:offset + chunk], command=False, last=False)))
+        time.sleep(0.3)  # let the server start writing
+        if how == "a-abort":
+            client.send(rawdul.abort_pdu())
+    assert wait_until(lambda: server.archive_files() == before, timeout=5), \
+        f"files left: {sorted(set(server.archive_files()) - set(before))}"
+    assert uid not in server.instances_by_uid()
+    assert echo_ok(server)
