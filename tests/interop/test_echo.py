@@ -54,6 +54,12 @@ def test_raw_echo_response_fields(shared_server):
         client.release()
 
 
+def test_echo_with_unlimited_peer_max_pdu(shared_server):
+    """A requestor's Maximum Length 0 means "no limit" (PS3.8 D.1)."""
+    with association(shared_server, [context(VERIFICATION, [ELE])], max_pdu=0) as assoc:
+        assert assoc.send_c_echo().Status == 0
+
+
 def test_raw_echo_fragmented_command(shared_server):
     """A command set split over two PDVs in two P-DATA-TF PDUs is reassembled."""
     command = rawdul.c_echo_rq(9)

@@ -72,12 +72,25 @@ def fast_timeouts(dcmdisc_factory):
     return dcmdisc_factory("timeouts", storage_provider={"artim_timeout_secs": 1, "dimse_timeout_secs": 2})
 
 
-def test_artim_closes_silent_connection(fast_timeouts):
+@pytest.mark.parametrize("sent", ["nothing", "half-associate-rq"])
+def test_artim_closes_silent_connection(fast_timeouts, sent):
     with rawdul.RawClient(LOCALHOST, fast_timeouts.port) as client:
+        if sent == "half-associate-rq":
+            rq = rawdul.associate_rq(fast_timeouts.ae_title, "RAWSCU", [(1, VERIFICATION, [ELE])])
+            client.send(rq[: len(rq) // 2])
         closed, pdus, waited = client.wait_closed(6)
-    assert closed, "a connection that sends nothing is still open after 6 s (artim_timeout_secs=1)"
+    assert closed, f"a connection that sent {sent} is still open after 6 s (artim_timeout_secs=1)"
     assert 0.5 <= waited <= 3.5, f"closed after {waited:.2f} s, expected about 1 s"
     assert echo_ok(fast_timeouts)
+
+
+def test_artim_closes_after_release_when_peer_lingers(fast_timeouts):
+    """After A-RELEASE-RP the acceptor waits for the requestor to close, at most ARTIM."""
+    with raw_established(fast_timeouts) as client:
+        client.release()
+        closed, _, waited = client.wait_closed(6)
+    assert closed, "the connection is still open 6 s after the release (artim_timeout_secs=1)"
+    assert waited <= 3.5, f"closed {waited:.2f} s after the release, expected about 1 s"
 
 
 def test_dimse_timeout_drops_idle_association(fast_timeouts):
@@ -115,6 +128,15 @@ def test_garbage_instead_of_associate_rq(server):
     def misbehave():
         with rawdul.RawClient(LOCALHOST, server.port) as client:
             client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert_aborted(client, require_abort_pdu=False)
+    check_only_that_association_fails(server, misbehave)
+
+
+def test_huge_associate_rq_length_aborts(server):
+    """An A-ASSOCIATE-RQ header declaring 4 GiB: refused without reading (or allocating) it."""
+    def misbehave():
+        with rawdul.RawClient(LOCALHOST, server.port) as client:
+            client.send(struct.pack(">BBI", rawdul.A_ASSOCIATE_RQ, 0, 0xFFFFFFFF))
             assert_aborted(client, require_abort_pdu=False)
     check_only_that_association_fails(server, misbehave)
 

@@ -53,9 +53,11 @@ def read_uid(path) -> str:
     return str(read_meta(path).MediaStorageSOPInstanceUID)
 
 
-@pytest.mark.parametrize("how", ["a-abort", "tcp-close"])
-def test_transfer_cut_short_leaves_nothing(server, how):
-    """Half a dataset, then the peer aborts or drops the connection: no row, no file."""
+@pytest.mark.parametrize("how", ["a-abort", "tcp-close", "silence"])
+def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
+    """Half a dataset, then the peer aborts, drops the connection, or goes silent past
+    the DIMSE timeout: no row, no file."""
+    server = dcmdisc_factory("cut", storage_provider={"dimse_timeout_secs": 2})
     uid = generate_uid()
     data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=512 * 1024))
     before = server.archive_files()
@@ -69,6 +71,10 @@ def test_transfer_cut_short_leaves_nothing(server, how):
         time.sleep(0.3)  # let the server start writing
         if how == "a-abort":
             client.send(rawdul.abort_pdu())
+        elif how == "silence":
+            closed, pdus, waited = client.wait_closed(8)
+            assert rawdul.A_ABORT in [t for t, _ in pdus] or closed, \
+                "the association was neither aborted nor closed 8 s into a 2 s DIMSE timeout"
     assert wait_until(lambda: server.archive_files() == before, timeout=5), \
         f"files left: {sorted(set(server.archive_files()) - set(before))}"
     assert uid not in server.instances_by_uid()
