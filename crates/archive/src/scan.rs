@@ -7,10 +7,14 @@
 //! few kilobytes whatever the instance size, and it tells a dataset we cannot parse (C000)
 //! from one we can.
 
-use std::io::{self, BufRead, Seek};
+use std::io::{self, BufRead, Read, Seek};
 
 /// Values longer than this are not kept (pixel data, LUTs, waveforms...).
 const MAX_KEPT_VALUE: u32 = 1024;
+/// Top-level sequences kept (as their item bytes) because DICOMDIR records copy them: Referenced
+/// Image, Referenced Series, Referenced Image Evidence, Concept Name Code, Blending.
+const KEPT_SEQUENCES: [u32; 5] = [0x0008_1140, 0x0008_1115, 0x0008_9092, 0x0040_A043, 0x0070_0402];
+const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;
 /// Deeper nesting than this is an attack, not a real dataset.
 const MAX_DEPTH: usize = 64;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -244,6 +248,11 @@ impl<R: BufRead + Seek> Walker<R> {
             } else {
                 (None, self.u32()?)
             };
+            let keep_sequence = keys.is_some()
+                && explicit
+                && vr.is_some_and(|v| &v == b"SQ")
+                && KEPT_SEQUENCES.contains(&tag);
+            let value_start = self.pos;
             if len == UNDEFINED {
                 match vr {
                     _ if tag == TAG_PIXEL_DATA => self.fragments()?,
@@ -258,6 +267,15 @@ impl<R: BufRead + Seek> Walker<R> {
                         ))
                     }
                 }
+                if keep_sequence {
+                    // Without the sequence delimitation item: stored as a defined-length value.
+                    self.keep_span(tag, value_start, self.pos - 8, keys.as_deref_mut())?;
+                }
+                continue;
+            }
+            if keep_sequence {
+                self.sequence_defined(explicit, depth, len, tag)?;
+                self.keep_span(tag, value_start, self.pos, keys.as_deref_mut())?;
                 continue;
             }
             match keys.as_deref_mut() {
@@ -274,6 +292,52 @@ impl<R: BufRead + Seek> Walker<R> {
                 _ => self.skip(len as u64, tag)?,
             }
         }
+    }
+
+    /// Re-read a span already walked and keep it as an SQ value.
+    fn keep_span(&mut self, tag: u32, start: u64, end: u64, keys: Option<&mut Keys>) -> Result<(), ScanError> {
+        let Some(k) = keys else { return Ok(()) };
+        if end - start > MAX_KEPT_SEQUENCE {
+            return Ok(());
+        }
+        let resume = self.pos;
+        self.r.seek(io::SeekFrom::Start(start))?;
+        let mut value = vec![0u8; (end - start) as usize];
+        self.r.read_exact(&mut value)?;
+        self.r.seek(io::SeekFrom::Start(resume))?;
+        k.elements.push(Element {
+            tag,
+            vr: Some(*b"SQ"),
+            value,
+        });
+        Ok(())
+    }
+
+    /// A defined-length sequence: its items, up to the declared end.
+    fn sequence_defined(&mut self, explicit: bool, depth: usize, len: u32, tag: u32) -> Result<(), ScanError> {
+        let end = self.pos + len as u64;
+        if end > self.end {
+            return Err(self.malformed(tag, format!("value length {len} runs past the end of the dataset")));
+        }
+        while self.pos < end {
+            let t = self.tag()?;
+            let l = self.u32()?;
+            match t {
+                TAG_ITEM if l == UNDEFINED => self.dataset(explicit, None, depth + 1, None)?,
+                TAG_ITEM => {
+                    let limit = self.pos + l as u64;
+                    if limit > end {
+                        return Err(self.malformed(t, format!("item length {l} runs past its sequence")));
+                    }
+                    self.dataset(explicit, Some(limit), depth + 1, None)?
+                }
+                _ => return Err(self.malformed(t, "expected an item in a sequence".into())),
+            }
+        }
+        if self.pos != end {
+            return Err(self.malformed(tag, "items overrun the sequence length".into()));
+        }
+        Ok(())
     }
 
     fn sequence(&mut self, explicit: bool, depth: usize) -> Result<(), ScanError> {
@@ -356,8 +420,12 @@ mod tests {
         let k = run(&d, true).unwrap();
         assert_eq!(k.string(0x0008_0018).unwrap(), "1.2.3");
         assert_eq!(k.string(0x0010_0010).unwrap(), "Doe^John");
-        // nested elements are not top-level keys
+        // nested elements are not top-level keys, but a DICOMDIR sequence is kept whole,
+        // without its delimitation item
         assert!(k.raw(0x0008_1150).is_none());
+        let seq = k.raw(0x0008_1115).unwrap();
+        assert_eq!(&seq[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
+        assert_eq!(&seq[seq.len() - 8..seq.len() - 4], &[0xFE, 0xFF, 0x0D, 0xE0]);
         let back = Keys::from_blob(&k.to_blob()).unwrap();
         assert_eq!(back.elements, k.elements);
     }
