@@ -18,6 +18,33 @@ pub const MAX_PDU: u32 = 4_194_304;
 pub struct Config {
     pub storage_provider: StorageProvider,
     pub archive: ArchiveSection,
+    pub media: MediaSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    /// STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG.
+    pub profile: String,
+    /// CD-R size for STD-GEN-CD: 650 or 700 (MB).
+    pub cd_capacity_mb: u32,
+    /// File-set ID: `{n}` volume number, `{m}` volume count; at most 16 characters of
+    /// A-Z, 0-9, _ and space once expanded.
+    pub fileset_id_pattern: String,
+    /// File-set Consistency Flag (0004,1212). 0 = no known inconsistencies, which is true of
+    /// a File-set we write in one go; the statement's FFFFH would tell readers to distrust it.
+    pub fileset_consistency_flag: u16,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            profile: "STD-GEN-CD".into(),
+            cd_capacity_mb: 700,
+            fileset_id_pattern: "DCMDISC_{n}OF{m}".into(),
+            fileset_consistency_flag: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +181,37 @@ impl Config {
                 .all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
         {
             bail!("[storage_provider] implementation_version_name = {name:?}: 1-16 printable characters");
+        }
+        let m = &self.media;
+        if dcmdisc_media::export::Profile::parse(&m.profile).is_none() {
+            bail!(
+                "[media] profile = {:?}: one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG",
+                m.profile
+            );
+        }
+        if m.cd_capacity_mb != 650 && m.cd_capacity_mb != 700 {
+            bail!("[media] cd_capacity_mb = {}: 650 or 700", m.cd_capacity_mb);
+        }
+        let id = m
+            .fileset_id_pattern
+            .replace("{n}", "999")
+            .replace("{m}", "999");
+        if id.is_empty()
+            || id.len() > 16
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
+        {
+            bail!(
+                "[media] fileset_id_pattern = {:?}: expanded (up to 999 volumes) it must be 1-16 characters of A-Z, 0-9, _ and space",
+                m.fileset_id_pattern
+            );
+        }
+        if m.fileset_consistency_flag != 0 && m.fileset_consistency_flag != 0xFFFF {
+            bail!(
+                "[media] fileset_consistency_flag = {}: 0 or 65535",
+                m.fileset_consistency_flag
+            );
         }
         dcmdisc_net::ContextTable::standard()?
             .with_preference(&sp.transfer_syntax_preference)

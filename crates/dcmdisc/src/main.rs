@@ -2,6 +2,7 @@
 //! offers the admin commands over the control database.
 
 mod config;
+mod export;
 mod serve;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
         #[arg(long)]
         collection: Option<i64>,
     },
+    /// Build disc volumes (DICOMDIR + instances + ISO 9660 image) for one patient collection,
+    /// or for every patient found in a folder of DICOM files.
+    Export(export::ExportArgs),
     /// Show the extended store log, newest last.
     Log {
         #[arg(long)]
@@ -120,6 +124,10 @@ fn run(cli: Cli) -> Result<()> {
             serve::run(cfg)
         }
         Command::Remote(rc) => remote(&cfg, rc),
+        Command::Export(args) => {
+            cfg.validate()?;
+            export::run(&cfg, args)
+        }
         Command::Patients { json } => {
             let rows = control(&cfg)?.collections()?;
             if json {
@@ -174,7 +182,7 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn control(cfg: &Config) -> Result<Control> {
+pub(crate) fn control(cfg: &Config) -> Result<Control> {
     Control::open(&cfg.archive.data_dir).with_context(|| {
         format!(
             "opening the control database in {}",

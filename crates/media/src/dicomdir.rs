@@ -63,7 +63,19 @@ impl El {
 fn long_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV"
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"SV"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"UV"
     )
 }
 
@@ -161,15 +173,29 @@ fn encode_record(r: &Record) -> Result<Vec<u8>, DicomdirError> {
     let mut body = Vec::with_capacity(els.iter().map(El::encoded_len).sum());
     for e in &els {
         if !long_vr(e.vr) && e.value.len() > 0xFFFE {
-            return Err(DicomdirError::ValueTooLong((e.tag >> 16) as u16, e.tag as u16, e.value.len()));
+            return Err(DicomdirError::ValueTooLong(
+                (e.tag >> 16) as u16,
+                e.tag as u16,
+                e.value.len(),
+            ));
         }
         e.encode(&mut body);
     }
     Ok(body)
 }
 
+/// Encoded size of one record's item body (without the 8-byte item header): lets the
+/// planner account for the DICOMDIR before it is written.
+pub fn encoded_record_len(r: &Record) -> Result<usize, DicomdirError> {
+    Ok(encode_record(r)?.len())
+}
+
 fn valid_fileset_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
+    !id.is_empty()
+        && id.len() <= 16
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
 }
 
 /// Encode the whole DICOMDIR file: preamble, File Meta Information, Basic Directory.
@@ -302,6 +328,13 @@ mod tests {
         let img2 = u32_at(&b, img1 + 8 + NEXT_OFFSET_AT) as usize;
         assert_eq!(u32_at(&b, img2 + 8 + NEXT_OFFSET_AT), 0);
         assert!(b[img2..].windows(7).any(|w| w == b"1.2.3.2"));
-        assert!(encode(&DicomdirMeta { fileset_id: "bad-id", ..meta }, &[]).is_err());
+        assert!(encode(
+            &DicomdirMeta {
+                fileset_id: "bad-id",
+                ..meta
+            },
+            &[]
+        )
+        .is_err());
     }
 }

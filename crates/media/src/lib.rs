@@ -1,10 +1,17 @@
-//! Media AE building blocks: turning a prepared DICOM File-set into disc volumes.
+//! The Media AE: from the instances of one patient, disc volumes that every DICOM reader
+//! opens — File IDs, the DICOMDIR, volume planning across discs, and the ISO 9660 image.
 //!
-//! For: writing ISO 9660 images of a File-set tree ([`iso9660`]), and — as they land — the
-//! DICOMDIR and the volume planner that splits a collection across discs.
+//! For: [`export`] (the engine used by `dcmdisc export`), [`dicomdir`] (Basic Directory
+//! encoding with exact offsets), [`records`] (SOP class → record type and record keys, from
+//! `data/dicomdir-records.tsv`), [`plan`] (volume spanning) and [`iso9660`] (our Level 1
+//! writer).
 //!
-//! Not for: reading or parsing DICOM instances, talking to the network or the archive,
-//! burning discs, or general-purpose ISO authoring (no Joliet, Rock Ridge, El Torito, or
-//! names beyond ISO 9660 Level 1). Callers hand this crate ISO-ready names and sources.
+//! Not for: receiving instances or deciding what a collection is (the archive does that), pixel
+//! transcoding (plugged in through [`export::Converter`]), burning discs, or general-purpose ISO
+//! authoring (no Joliet, Rock Ridge, El Torito, or names beyond ISO 9660 Level 1).
 
+pub mod dicomdir;
+pub mod export;
 pub mod iso9660;
+pub mod plan;
+pub mod records;

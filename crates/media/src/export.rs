@@ -1,0 +1,778 @@
+//! The Media AE engine: from the files of one patient, build one or more volumes, each a
+//! complete File-set (DICOMDIR + instances + README) written as an ISO 9660 image and/or a
+//! folder tree. The same engine serves archive collections and plain folders.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use dcmdisc_archive::index::{generated_patient_id, tags};
+use dcmdisc_archive::meta::{parse_meta, MetaInfo};
+use dcmdisc_archive::scan::{self, Keys};
+
+use crate::dicomdir::{self, DicomdirMeta, El, FileRef, Record};
+use crate::iso9660::{self, FileSource, IsoBuilder, IsoDateTime};
+use crate::plan::{self, PlanItem};
+use crate::records::{self, KeyType};
+
+pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
+const SECTOR: u64 = 2048;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    GenCd,
+    GenDvdJpeg,
+    GenBd,
+    GenUsbJpeg,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s.to_ascii_uppercase().as_str() {
+            "STD-GEN-CD" => Some(Profile::GenCd),
+            "STD-GEN-DVD-JPEG" => Some(Profile::GenDvdJpeg),
+            "STD-GEN-BD" | "STD-GEN-BD-JPEG" => Some(Profile::GenBd),
+            "STD-GEN-USB-JPEG" => Some(Profile::GenUsbJpeg),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::GenCd => "STD-GEN-CD",
+            Profile::GenDvdJpeg => "STD-GEN-DVD-JPEG",
+            Profile::GenBd => "STD-GEN-BD-JPEG",
+            Profile::GenUsbJpeg => "STD-GEN-USB-JPEG",
+        }
+    }
+
+    /// Default capacity in bytes: 80-minute CD-R (360,000 sectors), single-layer DVD,
+    /// single-layer BD; USB has no volume limit of its own.
+    pub fn capacity(self) -> u64 {
+        match self {
+            Profile::GenCd => 360_000 * SECTOR,
+            Profile::GenDvdJpeg => 2_295_104 * SECTOR,
+            Profile::GenBd => 12_219_392 * SECTOR,
+            Profile::GenUsbJpeg => u64::MAX / 4,
+        }
+    }
+
+    pub fn makes_iso(self) -> bool {
+        self != Profile::GenUsbJpeg
+    }
+
+    /// Transfer syntaxes the profile allows on the medium (PS3.11 D and H).
+    pub fn allows(self, ts: &str) -> bool {
+        match self {
+            Profile::GenCd => ts == EXPLICIT_VR_LE,
+            _ => matches!(
+                ts,
+                EXPLICIT_VR_LE
+                    | "1.2.840.10008.1.2.4.50"
+                    | "1.2.840.10008.1.2.4.51"
+                    | "1.2.840.10008.1.2.4.57"
+                    | "1.2.840.10008.1.2.4.70"
+            ),
+        }
+    }
+}
+
+/// Converts an instance to Explicit VR Little Endian. Provided by the binary (the transcoder
+/// lives in its own crate), so media does not depend on pixel codecs.
+pub trait Converter {
+    fn can_convert(&self, from_ts: &str) -> bool;
+    fn to_explicit_le(&self, input: &Path, output: &Path) -> Result<(), String>;
+}
+
+/// For callers without a transcoder: nothing can be converted.
+pub struct NoConverter;
+
+impl Converter for NoConverter {
+    fn can_convert(&self, _: &str) -> bool {
+        false
+    }
+    fn to_explicit_le(&self, _: &Path, _: &Path) -> Result<(), String> {
+        Err("no transcoder available".into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a DICOM Part 10 file")]
+    NotPart10 { path: PathBuf },
+    #[error("{path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{profile} needs Explicit VR Little Endian and these instances cannot be converted:\n{}", list.join("\n"))]
+    NeedsTranscoder {
+        profile: &'static str,
+        list: Vec<String>,
+    },
+    #[error("converting {path}: {reason}")]
+    Conversion { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Plan(#[from] plan::PlanError),
+    #[error("ISO 9660: {0}")]
+    Iso(#[from] iso9660::IsoError),
+    #[error("DICOMDIR: {0}")]
+    Dicomdir(#[from] dicomdir::DicomdirError),
+    #[error("volume {volume} would hold {size} bytes, over the capacity of {capacity}")]
+    OverCapacity {
+        volume: usize,
+        size: u64,
+        capacity: u64,
+    },
+    #[error("nothing to export")]
+    Empty,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub out_dir: PathBuf,
+    pub profile: Profile,
+    /// Overrides the profile's capacity (bytes).
+    pub capacity: Option<u64>,
+    /// Also write each volume's tree as `OUT/VOLnnn/`.
+    pub tree: bool,
+    /// `{n}` = volume number, `{m}` = volume count; at most 16 characters once expanded.
+    pub fileset_id_pattern: String,
+    pub consistency_flag: u16,
+    pub implementation_class_uid: String,
+    pub implementation_version_name: String,
+    /// The clock of the whole export (recording dates, generated Study Date/Time).
+    pub now: SystemTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct VolumeSummary {
+    pub number: usize,
+    pub count: usize,
+    pub fileset_id: String,
+    pub iso: Option<PathBuf>,
+    pub tree: Option<PathBuf>,
+    pub bytes: u64,
+    pub instances: usize,
+}
+
+/// One source instance, read and checked.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub meta: MetaInfo,
+    pub keys: Keys,
+}
+
+impl SourceFile {
+    pub fn read(path: &Path) -> Result<SourceFile, ExportError> {
+        let mut f = File::open(path).map_err(io_err(path))?;
+        let size = f.metadata().map_err(io_err(path))?.len();
+        let mut head = Vec::with_capacity(64 * 1024);
+        (&mut f)
+            .take(64 * 1024)
+            .read_to_end(&mut head)
+            .map_err(io_err(path))?;
+        let meta = parse_meta(&head).ok_or_else(|| ExportError::NotPart10 {
+            path: path.to_path_buf(),
+        })?;
+        let explicit = meta.transfer_syntax_uid != IMPLICIT_VR_LE;
+        if meta.transfer_syntax_uid == "1.2.840.10008.1.2.2"
+            || meta.transfer_syntax_uid == "1.2.840.10008.1.2.1.99"
+        {
+            return Err(ExportError::Unreadable {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "transfer syntax {} is not supported",
+                    meta.transfer_syntax_uid
+                ),
+            });
+        }
+        let keys = scan::scan(
+            BufReader::with_capacity(64 * 1024, f),
+            meta.dataset_offset,
+            size,
+            explicit,
+        )
+        .map_err(|e| ExportError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            size,
+            meta,
+            keys,
+        })
+    }
+
+    fn sop_class(&self) -> String {
+        self.keys
+            .string(tags::SOP_CLASS_UID)
+            .unwrap_or_else(|| self.meta.sop_class_uid.clone())
+    }
+
+    fn sop_instance(&self) -> String {
+        self.keys
+            .string(tags::SOP_INSTANCE_UID)
+            .unwrap_or_else(|| self.meta.sop_instance_uid.clone())
+    }
+
+    pub fn patient_id(&self) -> String {
+        self.keys
+            .string(tags::PATIENT_ID)
+            .unwrap_or_else(|| generated_patient_id(&self.keys))
+    }
+
+    pub fn patient_name_raw(&self) -> Vec<u8> {
+        self.keys
+            .text(tags::PATIENT_NAME)
+            .unwrap_or_default()
+            .to_vec()
+    }
+}
+
+/// Files of one patient found in a folder.
+#[derive(Debug, Clone)]
+pub struct PatientFiles {
+    pub patient_name: String,
+    pub patient_id: String,
+    pub files: Vec<PathBuf>,
+}
+
+/// Walk `src` recursively; group DICOM Part 10 files per (Patient's Name, Patient ID).
+/// Returns the groups and the skipped files with the reason.
+/// A file left out of a folder export, with the reason.
+pub type Skipped = (PathBuf, String);
+
+pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), ExportError> {
+    let mut files = Vec::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .map_err(io_err(&dir))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for p in entries.into_iter().rev() {
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut groups: BTreeMap<(Vec<u8>, String), PatientFiles> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for p in files {
+        match SourceFile::read(&p) {
+            Ok(s) if s.meta.sop_class_uid == DICOMDIR_CLASS => {
+                skipped.push((p, "a DICOMDIR (we write our own)".into()))
+            }
+            Ok(s)
+                if !records::table()
+                    .record_type_of_class
+                    .contains_key(&s.sop_class()) =>
+            {
+                let class = s.sop_class();
+                skipped.push((p, format!("SOP class {class} has no directory record type")))
+            }
+            Ok(s) => {
+                let key = (s.patient_name_raw(), s.patient_id());
+                let charset = s
+                    .keys
+                    .string(tags::SPECIFIC_CHARACTER_SET)
+                    .unwrap_or_default();
+                groups
+                    .entry(key.clone())
+                    .or_insert_with(|| PatientFiles {
+                        patient_name: dcmdisc_archive::index::decode_text(&key.0, &charset),
+                        patient_id: key.1.clone(),
+                        files: Vec::new(),
+                    })
+                    .files
+                    .push(p);
+            }
+            Err(e) => skipped.push((p, e.to_string())),
+        }
+    }
+    Ok((groups.into_values().collect(), skipped))
+}
+
+fn numeric(v: Option<String>) -> i64 {
+    v.and_then(|s| s.trim().parse::<f64>().ok())
+        .map_or(i64::MAX, |f| f as i64)
+}
+
+fn date_time(now: SystemTime) -> (String, String) {
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    // civil-from-days, as in the archive's clock
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}{m:02}{d:02}"),
+        format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
+/// The value generated for a missing Type 1 key (statement Table 19, then by VR).
+fn generated(tag: u32, vr: [u8; 2], today: &(String, String), instance_no: usize) -> Vec<u8> {
+    match tag {
+        tags::STUDY_ID => b"UNKNOWN".to_vec(),
+        tags::SERIES_NUMBER => b"1".to_vec(),
+        tags::INSTANCE_NUMBER => instance_no.to_string().into_bytes(),
+        tags::MODALITY => b"OT".to_vec(),
+        _ => match &vr {
+            b"DA" => today.0.clone().into_bytes(),
+            b"TM" => today.1.clone().into_bytes(),
+            b"IS" | b"US" | b"UL" => b"1".to_vec(),
+            _ => b"UNKNOWN".to_vec(),
+        },
+    }
+}
+
+fn needs_charset(els: &[El]) -> bool {
+    els.iter()
+        .filter(|e| !matches!(&e.vr, b"SQ" | b"UI" | b"US" | b"UL" | b"OB"))
+        .any(|e| e.value.iter().any(|&b| b >= 0x80 || b == 0x1B))
+}
+
+/// The keys of one record of type `record_type`, taken from `src`.
+fn record_keys(
+    record_type: &str,
+    src: &SourceFile,
+    profile: &str,
+    today: &(String, String),
+    instance_no: usize,
+    patient_id: &str,
+) -> Vec<El> {
+    let Some(specs) = records::table().keys.get(record_type) else {
+        return Vec::new();
+    };
+    let mut els = Vec::new();
+    for spec in specs.iter().filter(|s| s.applies_to(profile)) {
+        if spec.tag == tags::SPECIFIC_CHARACTER_SET {
+            continue;
+        }
+        let value: Option<Vec<u8>> = if spec.tag == tags::PATIENT_ID {
+            Some(patient_id.as_bytes().to_vec())
+        } else if spec.vr == *b"SQ" || matches!(&spec.vr, b"US" | b"UL") {
+            src.keys
+                .raw(spec.tag)
+                .filter(|v| !v.is_empty())
+                .map(<[u8]>::to_vec)
+        } else {
+            src.keys.text(spec.tag).map(<[u8]>::to_vec)
+        };
+        let value = match (value, spec.key_type) {
+            (Some(v), _) => v,
+            (None, KeyType::One) if spec.vr == *b"SQ" => continue,
+            (None, KeyType::One) => generated(spec.tag, spec.vr, today, instance_no),
+            (None, KeyType::Two) => Vec::new(),
+            (None, KeyType::OneC) => continue,
+        };
+        // Binary VRs read from Implicit VR files keep their little-endian bytes.
+        els.push(El::new(spec.tag, &spec.vr, value));
+    }
+    if needs_charset(&els) {
+        if let Some(cs) = src.keys.text(tags::SPECIFIC_CHARACTER_SET) {
+            els.push(El::new(tags::SPECIFIC_CHARACTER_SET, b"CS", cs.to_vec()));
+        }
+    }
+    els.sort_by_key(|e| e.tag);
+    els
+}
+
+/// One instance placed in the hierarchy, with its leaf record (File ID filled per volume).
+struct Placed {
+    src: SourceFile,
+    study: String,
+    series: String,
+    leaf: Record,
+}
+
+fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
+    pattern
+        .replace("{n}", &n.to_string())
+        .replace("{m}", &m.to_string())
+}
+
+/// Build the volumes for the files of one patient into `opts.out_dir`.
+pub fn export_patient(
+    files: &[PathBuf],
+    opts: &ExportOptions,
+    conv: &dyn Converter,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<VolumeSummary>, ExportError> {
+    if files.is_empty() {
+        return Err(ExportError::Empty);
+    }
+    fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
+    let staging = opts.out_dir.join(".dcmdisc-staging");
+    let result = export_inner(files, opts, conv, progress, &staging);
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+fn export_inner(
+    files: &[PathBuf],
+    opts: &ExportOptions,
+    conv: &dyn Converter,
+    progress: &mut dyn FnMut(&str, u64, u64),
+    staging: &Path,
+) -> Result<Vec<VolumeSummary>, ExportError> {
+    let profile = opts.profile;
+    let today = date_time(opts.now);
+    let total = files.len() as u64;
+    let mut sources = Vec::with_capacity(files.len());
+    let mut unconvertible = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, p) in files.iter().enumerate() {
+        progress("reading", i as u64, total);
+        let s = SourceFile::read(p)?;
+        if !seen.insert(s.sop_instance()) {
+            continue;
+        }
+        let ts = &s.meta.transfer_syntax_uid;
+        if !profile.allows(ts) && !conv.can_convert(ts) {
+            unconvertible.push(format!(
+                "  {} ({}, transfer syntax {ts})",
+                s.sop_instance(),
+                p.display()
+            ));
+        }
+        sources.push(s);
+    }
+    if !unconvertible.is_empty() {
+        return Err(ExportError::NeedsTranscoder {
+            profile: profile.name(),
+            list: unconvertible,
+        });
+    }
+    // Convert what the profile does not allow, one instance at a time, into staging.
+    let needing: Vec<usize> = (0..sources.len())
+        .filter(|&i| !profile.allows(&sources[i].meta.transfer_syntax_uid))
+        .collect();
+    if !needing.is_empty() {
+        fs::create_dir_all(staging).map_err(io_err(staging))?;
+    }
+    for (k, &i) in needing.iter().enumerate() {
+        progress("converting", k as u64, needing.len() as u64);
+        let out = staging.join(format!("{k:08}.dcm"));
+        conv.to_explicit_le(&sources[i].path, &out)
+            .map_err(|reason| ExportError::Conversion {
+                path: sources[i].path.clone(),
+                reason,
+            })?;
+        sources[i] = SourceFile::read(&out)?;
+    }
+
+    // DICOMDIR order: studies by date/time/UID, series by number/UID, instances by number/UID.
+    let mut placed: Vec<Placed> = Vec::with_capacity(sources.len());
+    let patient_id = sources[0].patient_id();
+    for s in sources {
+        let class = s.sop_class();
+        let Some(rt) = records::table().record_type_of_class.get(&class) else {
+            return Err(ExportError::Unreadable {
+                path: s.path.clone(),
+                reason: format!("SOP class {class} has no directory record type"),
+            });
+        };
+        let study = s.keys.string(tags::STUDY_INSTANCE_UID).unwrap_or_default();
+        let series = s.keys.string(tags::SERIES_INSTANCE_UID).unwrap_or_default();
+        let leaf = Record {
+            record_type: rt.clone(),
+            file: Some(FileRef {
+                // Placeholder of the final length: File IDs are fixed-width.
+                file_id: vec![
+                    "DICOM".into(),
+                    "P0000001".into(),
+                    "S0000001".into(),
+                    "R0000001".into(),
+                    "I0000001".into(),
+                ],
+                sop_class_uid: class,
+                sop_instance_uid: s.sop_instance(),
+                transfer_syntax_uid: s.meta.transfer_syntax_uid.clone(),
+            }),
+            keys: Vec::new(),
+            children: Vec::new(),
+        };
+        placed.push(Placed {
+            src: s,
+            study,
+            series,
+            leaf,
+        });
+    }
+    let study_rank: BTreeMap<String, (String, String)> = placed
+        .iter()
+        .map(|p| {
+            let k = &p.src.keys;
+            (
+                p.study.clone(),
+                (
+                    k.string(tags::STUDY_DATE).unwrap_or_default(),
+                    k.string(tags::STUDY_TIME).unwrap_or_default(),
+                ),
+            )
+        })
+        .collect();
+    placed.sort_by(|a, b| {
+        let sa = (&study_rank[&a.study], &a.study);
+        let sb = (&study_rank[&b.study], &b.study);
+        sa.cmp(&sb)
+            .then_with(|| {
+                numeric(a.src.keys.string(tags::SERIES_NUMBER))
+                    .cmp(&numeric(b.src.keys.string(tags::SERIES_NUMBER)))
+            })
+            .then_with(|| a.series.cmp(&b.series))
+            .then_with(|| {
+                numeric(a.src.keys.string(tags::INSTANCE_NUMBER))
+                    .cmp(&numeric(b.src.keys.string(tags::INSTANCE_NUMBER)))
+            })
+            .then_with(|| {
+                a.leaf
+                    .file
+                    .as_ref()
+                    .map(|f| &f.sop_instance_uid)
+                    .cmp(&b.leaf.file.as_ref().map(|f| &f.sop_instance_uid))
+            })
+    });
+    let key_profile = profile.name();
+    let mut instance_in_series = 0usize;
+    for i in 0..placed.len() {
+        if i == 0 || placed[i - 1].series != placed[i].series {
+            instance_in_series = 0;
+        }
+        instance_in_series += 1;
+        let p = &mut placed[i];
+        p.leaf.keys = record_keys(
+            &p.leaf.record_type.clone(),
+            &p.src,
+            key_profile,
+            &today,
+            instance_in_series,
+            &patient_id,
+        );
+    }
+
+    // Plan volumes. Costs are conservative: data in whole sectors, one directory record and
+    // the DICOMDIR leaf record per instance; a study or series costs its record plus folders.
+    let items: Vec<PlanItem> = placed
+        .iter()
+        .map(|p| {
+            let leaf_len = dicomdir::encoded_record_len(&p.leaf)? as u64;
+            Ok(PlanItem {
+                study: p.study.clone(),
+                series: p.series.clone(),
+                cost: plan::item_cost(p.src.size, leaf_len + 8),
+            })
+        })
+        .collect::<Result<_, ExportError>>()?;
+    let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
+    let per_volume = 64 * SECTOR;
+    let per_group = 4 * SECTOR;
+    let volumes = plan::plan(&items, capacity, per_volume, per_group)?;
+    let count = volumes.len();
+    let mut summaries = Vec::with_capacity(count);
+    for (v, members) in volumes.iter().enumerate() {
+        let number = v + 1;
+        progress("writing", v as u64, count as u64);
+        let summary = write_volume(&placed, members, number, count, opts, &today, &patient_id)?;
+        if summary.bytes > capacity {
+            return Err(ExportError::OverCapacity {
+                volume: number,
+                size: summary.bytes,
+                capacity,
+            });
+        }
+        summaries.push(summary);
+    }
+    progress("done", count as u64, count as u64);
+    Ok(summaries)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_volume(
+    placed: &[Placed],
+    members: &[usize],
+    number: usize,
+    count: usize,
+    opts: &ExportOptions,
+    today: &(String, String),
+    patient_id: &str,
+) -> Result<VolumeSummary, ExportError> {
+    let profile = opts.profile.name();
+    let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
+    // Group members into the hierarchy, keeping their (sorted) order.
+    let first = &placed[members[0]];
+    let mut patient = Record {
+        record_type: "PATIENT".into(),
+        file: None,
+        keys: record_keys("PATIENT", &first.src, profile, today, 0, patient_id),
+        children: Vec::new(),
+    };
+    let mut order: Vec<(PathBuf, String, u64)> = Vec::with_capacity(members.len());
+    let (mut s_no, mut r_no, mut i_no) = (0usize, 0usize, 0usize);
+    for (k, &m) in members.iter().enumerate() {
+        let p = &placed[m];
+        let new_study = k == 0 || placed[members[k - 1]].study != p.study;
+        let new_series = new_study || placed[members[k - 1]].series != p.series;
+        if new_study {
+            s_no += 1;
+            r_no = 0;
+            patient.children.push(Record {
+                record_type: "STUDY".into(),
+                file: None,
+                keys: record_keys("STUDY", &p.src, profile, today, 0, patient_id),
+                children: Vec::new(),
+            });
+        }
+        let study = patient.children.last_mut().expect("pushed above");
+        if new_series {
+            r_no += 1;
+            i_no = 0;
+            study.children.push(Record {
+                record_type: "SERIES".into(),
+                file: None,
+                keys: record_keys("SERIES", &p.src, profile, today, 0, patient_id),
+                children: Vec::new(),
+            });
+        }
+        i_no += 1;
+        let mut leaf = p.leaf.clone();
+        let file_id = vec![
+            "DICOM".to_string(),
+            "P0000001".to_string(),
+            format!("S{s_no:07}"),
+            format!("R{r_no:07}"),
+            format!("I{i_no:07}"),
+        ];
+        order.push((p.src.path.clone(), file_id.join("/"), p.src.size));
+        if let Some(f) = leaf.file.as_mut() {
+            f.file_id = file_id;
+        }
+        study
+            .children
+            .last_mut()
+            .expect("pushed above")
+            .children
+            .push(leaf);
+    }
+    let uid = format!("2.25.{}", uuid_int());
+    let dicomdir = dicomdir::encode(
+        &DicomdirMeta {
+            fileset_id: &fsid,
+            fileset_uid: &uid,
+            implementation_class_uid: &opts.implementation_class_uid,
+            implementation_version_name: &opts.implementation_version_name,
+            source_ae_title: "",
+            consistency_flag: opts.consistency_flag,
+        },
+        &[patient],
+    )?;
+    let readme = format!(
+        "DICOM File-set {fsid}\r\nVolume {number} of {count}\r\nPatient ID: {patient_id}\r\nInstances: {}\r\nProfile: {profile}\r\nOpen DICOMDIR with any DICOM viewer.\r\nWritten by dcmdisc {}.\r\n",
+        members.len(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let vol_name = format!("VOL{number:03}");
+    let mut summary = VolumeSummary {
+        number,
+        count,
+        fileset_id: fsid.clone(),
+        iso: None,
+        tree: None,
+        bytes: 0,
+        instances: members.len(),
+    };
+    if opts.tree || !opts.profile.makes_iso() {
+        let root = opts.out_dir.join(&vol_name);
+        if root.exists() {
+            fs::remove_dir_all(&root).map_err(io_err(&root))?;
+        }
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        let write = |rel: &str, data: &[u8]| {
+            let p = root.join(rel);
+            fs::write(&p, data).map_err(io_err(&p))
+        };
+        write("DICOMDIR", &dicomdir)?;
+        write("README.TXT", readme.as_bytes())?;
+        let mut bytes = (dicomdir.len() + readme.len()) as u64;
+        for (src, rel, size) in &order {
+            let dst = root.join(rel);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            fs::copy(src, &dst).map_err(io_err(&dst))?;
+            bytes += size;
+        }
+        summary.tree = Some(root);
+        summary.bytes = bytes;
+    }
+    if opts.profile.makes_iso() {
+        let volume_id = iso9660::volume_id_from_fileset_id(&fsid)?;
+        let ts = IsoDateTime::from_system_time(opts.now)?;
+        let mut iso = IsoBuilder::new(&volume_id, ts)?;
+        iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;
+        iso.add_file("README.TXT", FileSource::bytes(readme.into_bytes()))?;
+        for (src, rel, size) in &order {
+            iso.add_file(rel, FileSource::path_with_size(src.clone(), *size))?;
+        }
+        let path = opts.out_dir.join(format!("{vol_name}.iso"));
+        iso.write_to_path(&path)?;
+        summary.bytes = fs::metadata(&path).map_err(io_err(&path))?.len();
+        summary.iso = Some(path);
+    }
+    Ok(summary)
+}
+
+fn uuid_int() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_profiles() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        let (d, tm) = date_time(t);
+        assert_eq!(d.len(), 8);
+        assert_eq!(tm.len(), 6);
+        assert!(Profile::GenCd.allows(EXPLICIT_VR_LE));
+        assert!(!Profile::GenCd.allows(IMPLICIT_VR_LE));
+        assert!(Profile::GenDvdJpeg.allows("1.2.840.10008.1.2.4.50"));
+        assert_eq!(Profile::parse("std-gen-cd"), Some(Profile::GenCd));
+        assert_eq!(fileset_id("DCMDISC_{n}OF{m}", 2, 3), "DCMDISC_2OF3");
+    }
+}
