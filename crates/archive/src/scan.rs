@@ -7,13 +7,19 @@
 //! few kilobytes whatever the instance size, and it tells a dataset we cannot parse (C000)
 //! from one we can.
 
-use std::io::{self, BufRead, Read, Seek};
+use std::io::{self, BufRead, Seek};
 
 /// Values longer than this are not kept (pixel data, LUTs, waveforms...).
 const MAX_KEPT_VALUE: u32 = 1024;
 /// Top-level sequences kept (as their item bytes) because DICOMDIR records copy them: Referenced
 /// Image, Referenced Series, Referenced Image Evidence, Concept Name Code, Blending.
-const KEPT_SEQUENCES: [u32; 5] = [0x0008_1140, 0x0008_1115, 0x0008_9092, 0x0040_A043, 0x0070_0402];
+const KEPT_SEQUENCES: [u32; 5] = [
+    0x0008_1140,
+    0x0008_1115,
+    0x0008_9092,
+    0x0040_A043,
+    0x0070_0402,
+];
 const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;
 /// Deeper nesting than this is an attack, not a real dataset.
 const MAX_DEPTH: usize = 64;
@@ -295,7 +301,13 @@ impl<R: BufRead + Seek> Walker<R> {
     }
 
     /// Re-read a span already walked and keep it as an SQ value.
-    fn keep_span(&mut self, tag: u32, start: u64, end: u64, keys: Option<&mut Keys>) -> Result<(), ScanError> {
+    fn keep_span(
+        &mut self,
+        tag: u32,
+        start: u64,
+        end: u64,
+        keys: Option<&mut Keys>,
+    ) -> Result<(), ScanError> {
         let Some(k) = keys else { return Ok(()) };
         if end - start > MAX_KEPT_SEQUENCE {
             return Ok(());
@@ -314,10 +326,19 @@ impl<R: BufRead + Seek> Walker<R> {
     }
 
     /// A defined-length sequence: its items, up to the declared end.
-    fn sequence_defined(&mut self, explicit: bool, depth: usize, len: u32, tag: u32) -> Result<(), ScanError> {
+    fn sequence_defined(
+        &mut self,
+        explicit: bool,
+        depth: usize,
+        len: u32,
+        tag: u32,
+    ) -> Result<(), ScanError> {
         let end = self.pos + len as u64;
         if end > self.end {
-            return Err(self.malformed(tag, format!("value length {len} runs past the end of the dataset")));
+            return Err(self.malformed(
+                tag,
+                format!("value length {len} runs past the end of the dataset"),
+            ));
         }
         while self.pos < end {
             let t = self.tag()?;
@@ -327,7 +348,9 @@ impl<R: BufRead + Seek> Walker<R> {
                 TAG_ITEM => {
                     let limit = self.pos + l as u64;
                     if limit > end {
-                        return Err(self.malformed(t, format!("item length {l} runs past its sequence")));
+                        return Err(
+                            self.malformed(t, format!("item length {l} runs past its sequence"))
+                        );
                     }
                     self.dataset(explicit, Some(limit), depth + 1, None)?
                 }
@@ -425,7 +448,10 @@ mod tests {
         assert!(k.raw(0x0008_1150).is_none());
         let seq = k.raw(0x0008_1115).unwrap();
         assert_eq!(&seq[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
-        assert_eq!(&seq[seq.len() - 8..seq.len() - 4], &[0xFE, 0xFF, 0x0D, 0xE0]);
+        assert_eq!(
+            &seq[seq.len() - 8..seq.len() - 4],
+            &[0xFE, 0xFF, 0x0D, 0xE0]
+        );
         let back = Keys::from_blob(&k.to_blob()).unwrap();
         assert_eq!(back.elements, k.elements);
     }

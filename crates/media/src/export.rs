@@ -358,6 +358,127 @@ fn generated(tag: u32, vr: [u8; 2], today: &(String, String), instance_no: usize
     }
 }
 
+const VERIFICATION_DATE_TIME: u32 = 0x0040_A030;
+
+/// Values of `tag` in the items (Explicit VR LE) of a sequence value, one level deep.
+fn item_values(seq: &[u8], tag: u32) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    let mut pos = 0;
+    while let Some((item_tag, len)) = header(seq, pos) {
+        pos += 8;
+        if item_tag != 0xFFFE_E000 {
+            break;
+        }
+        let end = if len == u32::MAX {
+            seq.len()
+        } else {
+            (pos + len as usize).min(seq.len())
+        };
+        pos = scan_item(seq, pos, end, tag, &mut found);
+    }
+    found
+}
+
+fn header(b: &[u8], pos: usize) -> Option<(u32, u32)> {
+    let h = b.get(pos..pos + 8)?;
+    let tag = (u32::from(u16::from_le_bytes([h[0], h[1]])) << 16)
+        | u32::from(u16::from_le_bytes([h[2], h[3]]));
+    Some((tag, u32::from_le_bytes([h[4], h[5], h[6], h[7]])))
+}
+
+/// Walk one item's elements from `pos` to `end` (or its delimiter); returns where it ended.
+fn scan_item(b: &[u8], mut pos: usize, end: usize, want: u32, found: &mut Vec<Vec<u8>>) -> usize {
+    while pos + 8 <= end {
+        let Some((tag, _)) = header(b, pos) else {
+            break;
+        };
+        if tag == 0xFFFE_E00D {
+            return pos + 8;
+        }
+        let vr = [b[pos + 4], b[pos + 5]];
+        let long = matches!(
+            &vr,
+            b"OB"
+                | b"OW"
+                | b"SQ"
+                | b"UN"
+                | b"UT"
+                | b"UC"
+                | b"UR"
+                | b"OF"
+                | b"OD"
+                | b"OL"
+                | b"OV"
+                | b"SV"
+                | b"UV"
+        );
+        let (len, head) = if long {
+            match b.get(pos + 8..pos + 12) {
+                Some(l) => (u32::from_le_bytes([l[0], l[1], l[2], l[3]]), 12),
+                None => break,
+            }
+        } else {
+            (u32::from(u16::from_le_bytes([b[pos + 6], b[pos + 7]])), 8)
+        };
+        pos += head;
+        if len == u32::MAX {
+            // Nested undefined-length sequence: skip its items up to the delimiter.
+            while let Some((t, l)) = header(b, pos) {
+                pos += 8;
+                if t == 0xFFFE_E0DD {
+                    break;
+                }
+                pos = if l == u32::MAX {
+                    scan_item(b, pos, b.len(), u32::MAX, &mut Vec::new())
+                } else {
+                    pos + l as usize
+                };
+            }
+            continue;
+        }
+        let value_end = (pos + len as usize).min(b.len());
+        if tag == want {
+            let v = &b[pos..value_end];
+            let trimmed = v
+                .iter()
+                .rposition(|&c| c != b' ' && c != 0)
+                .map_or(&v[..0], |p| &v[..=p]);
+            found.push(trimmed.to_vec());
+        }
+        pos = value_end;
+    }
+    pos.min(end)
+}
+
+/// ACR-NEMA era dates (`1994.11.05`) and times (`11:20:00`) are retired forms that DICOMDIR
+/// readers and validators reject; the digits are the same value in the current form.
+fn legacy_date_time(vr: [u8; 2], value: Vec<u8>) -> Vec<u8> {
+    let (sep, shape): (u8, &[usize]) = match &vr {
+        b"DA" => (b'.', &[4, 2, 2]),
+        b"TM" => (b':', &[2, 2, 2]),
+        _ => return value,
+    };
+    if !value.contains(&sep) {
+        return value;
+    }
+    let (main, frac) = match value.iter().position(|&b| b == b'.' && vr == *b"TM") {
+        Some(p) => (&value[..p], &value[p..]),
+        None => (&value[..], &[][..]),
+    };
+    let parts: Vec<&[u8]> = main.split(|&b| b == sep).collect();
+    let fits = parts.len() <= shape.len()
+        && parts
+            .iter()
+            .zip(shape)
+            .all(|(p, &n)| p.len() == n && p.iter().all(u8::is_ascii_digit));
+    if !fits {
+        return value;
+    }
+    let mut out: Vec<u8> = parts.concat();
+    out.extend_from_slice(frac);
+    out
+}
+
 fn needs_charset(els: &[El]) -> bool {
     els.iter()
         .filter(|e| !matches!(&e.vr, b"SQ" | b"UI" | b"US" | b"UL" | b"OB"))
@@ -383,6 +504,14 @@ fn record_keys(
         }
         let value: Option<Vec<u8>> = if spec.tag == tags::PATIENT_ID {
             Some(patient_id.as_bytes().to_vec())
+        } else if spec.tag == VERIFICATION_DATE_TIME {
+            // F.5.25: the most recent Verification DateTime among the Verifying Observers,
+            // required when the document is VERIFIED.
+            let verified = src.keys.text(0x0040_A493) == Some(&b"VERIFIED"[..]);
+            src.keys
+                .raw(0x0040_A073)
+                .filter(|_| verified)
+                .and_then(|seq| item_values(seq, VERIFICATION_DATE_TIME).into_iter().max())
         } else if spec.vr == *b"SQ" || matches!(&spec.vr, b"US" | b"UL") {
             src.keys
                 .raw(spec.tag)
@@ -399,7 +528,11 @@ fn record_keys(
             (None, KeyType::OneC) => continue,
         };
         // Binary VRs read from Implicit VR files keep their little-endian bytes.
-        els.push(El::new(spec.tag, &spec.vr, value));
+        els.push(El::new(
+            spec.tag,
+            &spec.vr,
+            legacy_date_time(spec.vr, value),
+        ));
     }
     if needs_charset(&els) {
         if let Some(cs) = src.keys.text(tags::SPECIFIC_CHARACTER_SET) {
@@ -774,5 +907,27 @@ mod tests {
         assert!(Profile::GenDvdJpeg.allows("1.2.840.10008.1.2.4.50"));
         assert_eq!(Profile::parse("std-gen-cd"), Some(Profile::GenCd));
         assert_eq!(fileset_id("DCMDISC_{n}OF{m}", 2, 3), "DCMDISC_2OF3");
+        assert_eq!(
+            legacy_date_time(*b"DA", b"1994.11.05".to_vec()),
+            b"19941105"
+        );
+        assert_eq!(legacy_date_time(*b"TM", b"11:20:00".to_vec()), b"112000");
+        assert_eq!(legacy_date_time(*b"TM", b"112000.5".to_vec()), b"112000.5");
+        assert_eq!(legacy_date_time(*b"DA", b"20260101".to_vec()), b"20260101");
+        // one defined-length item holding a DT and a nested undefined-length sequence
+        let mut item = Vec::new();
+        item.extend_from_slice(&[0x40, 0x00, 0x30, 0xA0, b'D', b'T', 14, 0]);
+        item.extend_from_slice(b"20260101120000");
+        item.extend_from_slice(&[
+            0x40, 0x00, 0x88, 0xA0, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        item.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let mut seq = vec![0xFE, 0xFF, 0x00, 0xE0];
+        seq.extend_from_slice(&(item.len() as u32).to_le_bytes());
+        seq.extend_from_slice(&item);
+        assert_eq!(
+            item_values(&seq, VERIFICATION_DATE_TIME),
+            vec![b"20260101120000".to_vec()]
+        );
     }
 }
