@@ -25,6 +25,10 @@ from pynetdicom import AE, _config
 from pynetdicom.dsutils import split_dataset
 from pynetdicom.presentation import PresentationContext
 
+import pynetdicom_fixes
+
+pynetdicom_fixes.install()
+
 REPO = Path(__file__).resolve().parents[2]
 TSV_PATH = REPO / "crates" / "net" / "data" / "presentation-contexts.tsv"
 
@@ -367,8 +371,10 @@ def associate(server: Dcmdisc, contexts, *, ae_title: str = "PYNETDICOM", called
     kwargs = {}
     if bind:
         kwargs["bind_address"] = (bind, 0)
-    return ae.associate(LOCALHOST, server.port, contexts=contexts, ae_title=called or server.ae_title,
-                        max_pdu=max_pdu, evt_handlers=evt_handlers, **kwargs)
+    assoc = ae.associate(LOCALHOST, server.port, contexts=contexts, ae_title=called or server.ae_title,
+                         max_pdu=max_pdu, evt_handlers=evt_handlers, **kwargs)
+    pynetdicom_fixes.recover_rejection(assoc)
+    return assoc
 
 
 @contextlib.contextmanager

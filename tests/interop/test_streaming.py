@@ -1,7 +1,6 @@
 """Streaming C-STORE: large instances in bounded memory, and transfers cut short."""
 
 import hashlib
-import struct
 import time
 from pathlib import Path
 
