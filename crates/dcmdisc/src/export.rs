@@ -30,6 +30,9 @@ pub struct ExportArgs {
     /// Volume capacity in MiB, overriding the profile's.
     #[arg(long, value_name = "N")]
     capacity_mb: Option<u64>,
+    /// Print how long each stage took (reading, converting, dicomdir, writing) to stderr.
+    #[arg(long)]
+    timings: bool,
 }
 
 pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
@@ -55,13 +58,17 @@ pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
         now: SystemTime::now(),
     };
     // (label, files, output dir)
-    let mut jobs: Vec<(String, Vec<PathBuf>, PathBuf)> = Vec::new();
+    let mut jobs: Vec<(String, Vec<export::SourceFile>, PathBuf)> = Vec::new();
     if let Some(src) = &args.from_folder {
         if !src.is_dir() {
             bail!("{} is not a folder", src.display());
         }
+        let started = std::time::Instant::now();
         let (groups, skipped) =
             export::scan_folder(src).with_context(|| format!("reading {}", src.display()))?;
+        if args.timings {
+            eprintln!("timing: reading {:.3} s", started.elapsed().as_secs_f64());
+        }
         for (p, why) in &skipped {
             eprintln!("warning: skipped {}: {why}", p.display());
         }
@@ -92,11 +99,14 @@ pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
             bail!("collection {id} does not exist or is empty (see `dcmdisc patients`)");
         };
         let label = format!("{} [{}]", first.patient_name, first.patient_id);
-        jobs.push((
-            label,
-            rows.into_iter().map(|r| PathBuf::from(r.path)).collect(),
-            args.out.clone(),
-        ));
+        let paths: Vec<PathBuf> = rows.into_iter().map(|r| PathBuf::from(r.path)).collect();
+        let started = std::time::Instant::now();
+        let sources =
+            export::read_sources(&paths).with_context(|| format!("reading collection {id}"))?;
+        if args.timings {
+            eprintln!("timing: reading {:.3} s", started.elapsed().as_secs_f64());
+        }
+        jobs.push((label, sources, args.out.clone()));
     }
     let mut all: Vec<(String, VolumeSummary)> = Vec::new();
     for (label, files, out) in jobs {
@@ -114,14 +124,32 @@ pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
         } else {
             ProgressBar::hidden()
         };
+        let mut stages: Vec<(String, std::time::Instant)> = Vec::new();
         let mut progress = |stage: &str, done: u64, total: u64| {
+            if stages.last().is_none_or(|(s, _)| s != stage) {
+                stages.push((stage.to_string(), std::time::Instant::now()));
+            }
             bar.set_message(stage.to_string());
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let vols = export::export_patient(&files, &opts, &NoConverter, &mut progress)
+        let vols = export::export_patient(files, &opts, &NoConverter, &mut progress)
             .with_context(|| format!("exporting {label}"))?;
         bar.finish_and_clear();
+        if args.timings {
+            // A stage may recur (dicomdir, writing per volume): sum the spans per name.
+            let mut totals: Vec<(String, f64)> = Vec::new();
+            for w in stages.windows(2) {
+                let secs = w[1].1.duration_since(w[0].1).as_secs_f64();
+                match totals.iter_mut().find(|(n, _)| *n == w[0].0) {
+                    Some(t) => t.1 += secs,
+                    None => totals.push((w[0].0.clone(), secs)),
+                }
+            }
+            for (name, secs) in totals {
+                eprintln!("timing {label}: {name} {secs:.3} s");
+            }
+        }
         all.extend(vols.into_iter().map(|v| (label.clone(), v)));
     }
     for (label, v) in &all {

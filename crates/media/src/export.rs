@@ -251,7 +251,8 @@ impl SourceFile {
 pub struct PatientFiles {
     pub patient_name: String,
     pub patient_id: String,
-    pub files: Vec<PathBuf>,
+    /// Already read and checked, so the export does not read them again.
+    pub files: Vec<SourceFile>,
 }
 
 /// Walk `src` recursively; group DICOM Part 10 files per (Patient's Name, Patient ID).
@@ -307,7 +308,7 @@ pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), Expo
                         files: Vec::new(),
                     })
                     .files
-                    .push(p);
+                    .push(s);
             }
             Err(e) => skipped.push((p, e.to_string())),
         }
@@ -557,9 +558,14 @@ fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
         .replace("{m}", &m.to_string())
 }
 
+/// Read and check the given Part 10 files (e.g. an archive collection).
+pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ExportError> {
+    paths.iter().map(|p| SourceFile::read(p)).collect()
+}
+
 /// Build the volumes for the files of one patient into `opts.out_dir`.
 pub fn export_patient(
-    files: &[PathBuf],
+    files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
     progress: &mut dyn FnMut(&str, u64, u64),
@@ -575,7 +581,7 @@ pub fn export_patient(
 }
 
 fn export_inner(
-    files: &[PathBuf],
+    files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
     progress: &mut dyn FnMut(&str, u64, u64),
@@ -583,13 +589,10 @@ fn export_inner(
 ) -> Result<Vec<VolumeSummary>, ExportError> {
     let profile = opts.profile;
     let today = date_time(opts.now);
-    let total = files.len() as u64;
     let mut sources = Vec::with_capacity(files.len());
     let mut unconvertible = Vec::new();
     let mut seen = HashSet::new();
-    for (i, p) in files.iter().enumerate() {
-        progress("reading", i as u64, total);
-        let s = SourceFile::read(p)?;
+    for s in files {
         if !seen.insert(s.sop_instance()) {
             continue;
         }
@@ -598,7 +601,7 @@ fn export_inner(
             unconvertible.push(format!(
                 "  {} ({}, transfer syntax {ts})",
                 s.sop_instance(),
-                p.display()
+                s.path.display()
             ));
         }
         sources.push(s);
@@ -738,8 +741,16 @@ fn export_inner(
     let mut summaries = Vec::with_capacity(count);
     for (v, members) in volumes.iter().enumerate() {
         let number = v + 1;
-        progress("writing", v as u64, count as u64);
-        let summary = write_volume(&placed, members, number, count, opts, &today, &patient_id)?;
+        let summary = write_volume(
+            &placed,
+            members,
+            number,
+            count,
+            opts,
+            &today,
+            &patient_id,
+            progress,
+        )?;
         if summary.bytes > capacity {
             return Err(ExportError::OverCapacity {
                 volume: number,
@@ -762,7 +773,9 @@ fn write_volume(
     opts: &ExportOptions,
     today: &(String, String),
     patient_id: &str,
+    progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<VolumeSummary, ExportError> {
+    progress("dicomdir", (number - 1) as u64, count as u64);
     let profile = opts.profile.name();
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
     // Group members into the hierarchy, keeping their (sorted) order.
@@ -837,6 +850,7 @@ fn write_volume(
         members.len(),
         env!("CARGO_PKG_VERSION")
     );
+    progress("writing", (number - 1) as u64, count as u64);
     let vol_name = format!("VOL{number:03}");
     let mut summary = VolumeSummary {
         number,
