@@ -29,8 +29,9 @@ fi
 
 PYTHON=${PYTHON:-python3}
 pip_missing=()
-for spec in pydicom:pydicom pynetdicom:pynetdicom data_store:pydicom-data \
-            pytest:pytest pytest_timeout:pytest-timeout; do
+# module:requirement (pydicom/pynetdicom 3 are the APIs the tests are written against)
+for spec in "pydicom:pydicom>=3,<4" "pynetdicom:pynetdicom>=3,<4" "data_store:pydicom-data" \
+            "numpy:numpy" "pytest:pytest" "pytest_timeout:pytest-timeout"; do
     module=${spec%%:*} pkg=${spec##*:}
     if ! "$PYTHON" -c "import $module" 2>/dev/null; then pip_missing+=("$pkg"); fi
 done

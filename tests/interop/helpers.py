@@ -236,7 +236,12 @@ class Dcmdisc:
         return [str(dcmdisc_bin()), "serve", *self.common_args(), "--port", str(self.port), *extra]
 
     def start(self, *extra, timeout: float = 10.0) -> "Dcmdisc":
-        """Start `dcmdisc serve` and wait (bounded) until it accepts TCP connections."""
+        """Start `dcmdisc serve` and wait (bounded) until it accepts TCP connections.
+
+        Starting a server that is already running does nothing.
+        """
+        if self.running:
+            return self
         if not dcmdisc_bin().exists():
             raise AssertionError(f"dcmdisc binary not found at {dcmdisc_bin()} "
                                  "(run cargo build --release or set DCMDISC_BIN)")
