@@ -47,6 +47,22 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
     }
 }
 
+/// Import-time conversion (statement 4.1.2.1, `destination_transfer_syntax`): the target
+/// syntax UID and a function that converts a Part 10 file into another path. Plugged in by the
+/// binary so the archive does not depend on pixel codecs.
+#[derive(Clone)]
+pub struct ImportConversion {
+    pub target_ts: String,
+    #[allow(clippy::type_complexity)]
+    pub convert: Arc<dyn Fn(&Path, &Path) -> Result<(), String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for ImportConversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ImportConversion({})", self.target_ts)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ArchiveConfig {
     pub data_dir: PathBuf,
@@ -54,6 +70,8 @@ pub struct ArchiveConfig {
     pub durable: bool,
     pub implementation_class_uid: String,
     pub implementation_version_name: String,
+    /// `None` = store as received (bit-preserving).
+    pub conversion: Option<ImportConversion>,
 }
 
 /// Why an instance was not stored; the network layer maps these to DIMSE statuses.
@@ -308,6 +326,7 @@ impl InstanceWriter {
             ));
         }
 
+        let (size, stored_ts) = self.convert_on_import(size, durable);
         let data_dir = &self.archive.cfg.data_dir;
         let sub = &self.name[..2];
         let rel = format!("{ARCHIVE_DIR}/{sub}/{}.dcm", self.name);
@@ -324,7 +343,7 @@ impl InstanceWriter {
             .map_err(|e| Failure::io("moving the file into the archive", &e))?;
         // From here the spool file is gone; on failure the archive file must go instead.
         self.done = true;
-        let result = self.index(&keys, &rel, size, durable, &dir);
+        let result = self.index(&keys, &rel, size, &stored_ts, durable, &dir);
         match result {
             Ok((replaced, generated)) => {
                 if let Some(old) = &replaced {
@@ -349,11 +368,46 @@ impl InstanceWriter {
         }
     }
 
+    /// Convert the spool file to the configured destination syntax. A failed conversion keeps
+    /// the original, as received: the instance is never lost for it.
+    fn convert_on_import(&self, size: u64, durable: bool) -> (u64, String) {
+        let received = (size, self.incoming.transfer_syntax.clone());
+        let Some(conv) = self.archive.cfg.conversion.clone() else {
+            return received;
+        };
+        if conv.target_ts == self.incoming.transfer_syntax {
+            return received;
+        }
+        let out = self.tmp.with_extension("conv");
+        let done = (conv.convert)(&self.tmp, &out).and_then(|()| {
+            let f = File::open(&out).map_err(|e| e.to_string())?;
+            if durable {
+                f.sync_data().map_err(|e| e.to_string())?;
+            }
+            let len = f.metadata().map_err(|e| e.to_string())?.len();
+            fs::rename(&out, &self.tmp).map_err(|e| e.to_string())?;
+            Ok(len)
+        });
+        match done {
+            Ok(len) => (len, conv.target_ts),
+            Err(reason) => {
+                let _ = fs::remove_file(&out);
+                warn!(
+                    sop_instance_uid = %self.incoming.sop_instance_uid,
+                    from = %self.incoming.transfer_syntax, to = %conv.target_ts,
+                    "conversion failed, storing as received: {reason}"
+                );
+                received
+            }
+        }
+    }
+
     fn index(
         &self,
         keys: &Keys,
         rel: &str,
         size: u64,
+        stored_ts: &str,
         durable: bool,
         dir: &Path,
     ) -> Result<(Option<String>, bool), Failure> {
@@ -381,7 +435,7 @@ impl InstanceWriter {
                 keys,
                 sop_class_uid: &inc.sop_class_uid,
                 sop_instance_uid: &inc.sop_instance_uid,
-                transfer_syntax: &inc.transfer_syntax,
+                transfer_syntax: stored_ts,
                 size,
                 path: rel,
                 calling_ae: &inc.calling_ae,

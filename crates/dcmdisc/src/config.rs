@@ -61,6 +61,9 @@ pub struct StorageProvider {
     pub implementation_class_uid: String,
     pub implementation_version_name: String,
     pub transfer_syntax_preference: Vec<String>,
+    /// `as-received` (bit-preserving), `explicit-le` or `implicit-le`: converted after
+    /// receipt, before the success response.
+    pub destination_transfer_syntax: String,
 }
 
 impl Default for StorageProvider {
@@ -77,6 +80,7 @@ impl Default for StorageProvider {
             implementation_class_uid: IMPLEMENTATION_CLASS_UID.into(),
             implementation_version_name: IMPLEMENTATION_VERSION_NAME.into(),
             transfer_syntax_preference: Vec::new(),
+            destination_transfer_syntax: "as-received".into(),
         }
     }
 }
@@ -123,6 +127,14 @@ impl Config {
             }
         };
         Ok(cfg)
+    }
+
+    /// Our identity as a file writer (File Meta Information of converted files).
+    pub fn identity(&self) -> dcmdisc_transcode::Identity {
+        dcmdisc_transcode::Identity {
+            implementation_class_uid: self.storage_provider.implementation_class_uid.clone(),
+            implementation_version_name: self.storage_provider.implementation_version_name.clone(),
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -181,6 +193,15 @@ impl Config {
                 .all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
         {
             bail!("[storage_provider] implementation_version_name = {name:?}: 1-16 printable characters");
+        }
+        if !matches!(
+            sp.destination_transfer_syntax.as_str(),
+            "as-received" | "explicit-le" | "implicit-le"
+        ) {
+            bail!(
+                "[storage_provider] destination_transfer_syntax = {:?}: one of as-received, explicit-le, implicit-le",
+                sp.destination_transfer_syntax
+            );
         }
         let m = &self.media;
         if dcmdisc_media::export::Profile::parse(&m.profile).is_none() {

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dcmdisc_media::export::{self, ExportOptions, NoConverter, Profile, VolumeSummary};
+use dcmdisc_media::export::{self, ExportOptions, Profile, VolumeSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
@@ -133,8 +133,13 @@ pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let vols = export::export_patient(files, &opts, &NoConverter, &mut progress)
-            .with_context(|| format!("exporting {label}"))?;
+        let vols = export::export_patient(
+            files,
+            &opts,
+            &crate::convert::MediaConverter(cfg.identity()),
+            &mut progress,
+        )
+        .with_context(|| format!("exporting {label}"))?;
         bar.finish_and_clear();
         if args.timings {
             // A stage may recur (dicomdir, writing per volume): sum the spans per name.

@@ -2,6 +2,7 @@
 //! offers the admin commands over the control database.
 
 mod config;
+mod convert;
 mod export;
 mod serve;
 
@@ -63,6 +64,14 @@ enum Command {
     /// Build disc volumes (DICOMDIR + instances + ISO 9660 image) for one patient collection,
     /// or for every patient found in a folder of DICOM files.
     Export(export::ExportArgs),
+    /// Convert a DICOM file to Explicit or Implicit VR Little Endian (decompressing JPEG/RLE).
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        /// explicit-le or implicit-le
+        #[arg(long, default_value = "explicit-le")]
+        to: String,
+    },
     /// Show the extended store log, newest last.
     Log {
         #[arg(long)]
@@ -124,6 +133,7 @@ fn run(cli: Cli) -> Result<()> {
             serve::run(cfg)
         }
         Command::Remote(rc) => remote(&cfg, rc),
+        Command::Convert { input, output, to } => convert::run(&cfg, &input, &output, &to),
         Command::Export(args) => {
             cfg.validate()?;
             export::run(&cfg, args)

@@ -112,6 +112,7 @@ pub fn run(cfg: Config) -> Result<()> {
         durable: cfg.archive.durable,
         implementation_class_uid: sp.implementation_class_uid.clone(),
         implementation_version_name: sp.implementation_version_name.clone(),
+        conversion: crate::convert::import_conversion(&cfg),
     })
     .with_context(|| format!("opening the archive in {}", cfg.archive.data_dir.display()))?;
     let server_cfg = ServerConfig {
