@@ -302,6 +302,32 @@ class RawClient:
             except (socket.timeout, TimeoutError):
                 return False, pdus, time.monotonic() - start
 
+    def wait_for_abort(self, timeout: float) -> tuple[bool, bool, list[int]]:
+        """Read PDUs until an A-ABORT arrives, the peer closes, or `timeout` passes.
+
+        Returns (A-ABORT received, connection closed, types of the PDUs received).
+        After sending A-ABORT an acceptor may keep the transport open until its ARTIM
+        timer expires (PS3.8 state Sta13), so this stops at the A-ABORT.
+        """
+        deadline = time.monotonic() + timeout
+        received: list[int] = []
+        closed = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                pdu_type, _ = self.recv_pdu(timeout=remaining)
+            except ConnectionClosed:
+                closed = True
+                break
+            except (TimeoutError, OSError):
+                break
+            received.append(pdu_type)
+            if pdu_type == A_ABORT:
+                break
+        return A_ABORT in received, closed, received
+
     # ----------------------------------------------------------------- conveniences
 
     def associate(self, called: str, calling: str, contexts, **kwargs) -> tuple[int, object]:

@@ -3,7 +3,6 @@ disk, and the same instance sent twice."""
 
 import struct
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,35 +24,15 @@ def raw_established(server, contexts=((1, VERIFICATION, [ELE]),)) -> rawdul.RawC
 
 
 def assert_aborted(client, timeout=5.0, require_abort_pdu=True):
-    """The acceptor answers with an A-ABORT (or, where allowed, just closes) within `timeout`.
-
-    After sending A-ABORT the acceptor may keep the transport open until ARTIM
-    expires (PS3.8 state Sta13), so closing is not required once A-ABORT arrived.
-    """
-    deadline = time.monotonic() + timeout
-    received = []
-    closed = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            pdu_type, _ = client.recv_pdu(timeout=remaining)
-        except rawdul.ConnectionClosed:
-            closed = True
-            break
-        except (TimeoutError, OSError):
-            break
-        received.append(pdu_type)
-        if pdu_type == rawdul.A_ABORT:
-            break
+    """The acceptor answers with an A-ABORT (or, where allowed, just closes) within `timeout`."""
+    aborted, closed, received = client.wait_for_abort(timeout)
     names = [rawdul.PDU_NAMES.get(t, hex(t)) for t in received]
     assert all(t == rawdul.A_ABORT for t in received), f"unexpected PDUs instead of A-ABORT: {names}"
     if require_abort_pdu:
-        assert rawdul.A_ABORT in received, \
-            f"no A-ABORT within {timeout} s ({'connection closed' if closed else 'connection open'}, received {names})"
+        assert aborted, (f"no A-ABORT within {timeout} s "
+                         f"({'connection closed' if closed else 'connection open'}, received {names})")
     else:
-        assert closed or rawdul.A_ABORT in received, f"neither A-ABORT nor close within {timeout} s"
+        assert aborted or closed, f"neither A-ABORT nor close within {timeout} s"
 
 
 def log_entries(server, sop_instance_uid):
