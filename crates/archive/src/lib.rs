@@ -273,8 +273,9 @@ impl InstanceWriter {
     }
 
     /// Make the instance durable and indexed. Only after this returns `Ok` may it be
-    /// acknowledged.
-    pub fn finish(mut self) -> Result<Stored, Failure> {
+    /// acknowledged. `log` (its status and reason are filled in here) goes into the store log
+    /// in the same transaction as the index row: one commit per instance.
+    pub fn finish(mut self, log: LogEntry) -> Result<Stored, Failure> {
         let durable = self.archive.cfg.durable;
         let file = self.file.take().ok_or_else(|| {
             Failure::new(FailureKind::OutOfResources, "spool file already closed")
@@ -343,7 +344,7 @@ impl InstanceWriter {
             .map_err(|e| Failure::io("moving the file into the archive", &e))?;
         // From here the spool file is gone; on failure the archive file must go instead.
         self.done = true;
-        let result = self.index(&keys, &rel, size, &stored_ts, durable, &dir);
+        let result = self.index(&keys, &rel, size, &stored_ts, durable, &dir, log);
         match result {
             Ok((replaced, generated)) => {
                 if let Some(old) = &replaced {
@@ -410,6 +411,7 @@ impl InstanceWriter {
         stored_ts: &str,
         durable: bool,
         dir: &Path,
+        mut log: LogEntry,
     ) -> Result<(Option<String>, bool), Failure> {
         if durable {
             fsync_dir(dir).map_err(|e| Failure::io("syncing the archive folder", &e))?;
@@ -443,6 +445,17 @@ impl InstanceWriter {
             },
         )
         .map_err(|e| match e {
+            ArchiveError::Db(e) => db_fail(e),
+            other => Failure::new(FailureKind::OutOfResources, other.to_string()),
+        })?;
+        log.status = "0000".into();
+        log.reason = if replaced.is_some() {
+            "stored, replacing an earlier copy"
+        } else {
+            "stored"
+        }
+        .into();
+        db::insert_log(&tx, &log, 0).map_err(|e| match e {
             ArchiveError::Db(e) => db_fail(e),
             other => Failure::new(FailureKind::OutOfResources, other.to_string()),
         })?;

@@ -66,18 +66,25 @@ impl Services for Wiring {
             warn!(assoc = a.id, status = %format!("{:04X}", st.code), calling_ae = %a.calling_ae,
                 peer = %a.peer, sop_instance_uid = %req.sop_instance_uid, "C-STORE failed: {}", st.reason);
         }
-        self.archive.record(
-            &LogEntry {
-                time: dcmdisc_archive::db::now_rfc3339(),
-                status: format!("{:04X}", st.code),
-                calling_ae: a.calling_ae.clone(),
-                peer: a.peer.to_string(),
-                sop_class_uid: req.sop_class_uid.to_string(),
-                sop_instance_uid: req.sop_instance_uid.to_string(),
-                reason: st.reason.clone(),
-            },
-            st.code,
-        );
+        // Successes were logged in the index transaction (Sink::finish).
+        if st.code != StoreStatus::SUCCESS {
+            let mut entry = log_entry(req);
+            entry.status = format!("{:04X}", st.code);
+            entry.reason = st.reason.clone();
+            self.archive.record(&entry, st.code);
+        }
+    }
+}
+
+fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
+    LogEntry {
+        time: dcmdisc_archive::db::now_rfc3339(),
+        status: String::new(),
+        calling_ae: req.association.calling_ae.clone(),
+        peer: req.association.peer.to_string(),
+        sop_class_uid: req.sop_class_uid.to_string(),
+        sop_instance_uid: req.sop_instance_uid.to_string(),
+        reason: String::new(),
     }
 }
 
@@ -86,8 +93,8 @@ impl InstanceSink for Sink {
         self.0.write(data).map_err(status)
     }
 
-    fn finish(self, _req: &StoreRequest<'_>) -> StoreStatus {
-        match self.0.finish() {
+    fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
+        match self.0.finish(log_entry(req)) {
             Ok(s) if s.replaced => {
                 StoreStatus::new(StoreStatus::SUCCESS, "stored, replacing an earlier copy")
             }
