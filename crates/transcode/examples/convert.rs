@@ -1,6 +1,6 @@
 //! `convert IN OUT [--to explicit-le|implicit-le]`: one file through
 //! `dcmdisc_transcode::convert_file`, for tests and benchmarks. Prints the report as one
-//! line of `key=value`; exit status 0 done, 1 conversion refused or failed, 2 usage.
+//! line of `key=value` (with the peak resident memory); exit status 0 done, 1 conversion refused or failed, 2 usage.
 //!
 //! `convert --can FROM_TS` prints yes/no (exit 0/1) for `can_convert(FROM_TS, explicit-le)`.
 
@@ -11,6 +11,14 @@ use dcmdisc_transcode::{can_convert, convert_file, Identity, Target};
 
 const USAGE: &str =
     "usage: convert IN OUT [--to explicit-le|implicit-le] | convert --can TRANSFER_SYNTAX_UID";
+
+/// VmHWM of this process (Linux), for the memory checks of the tests: a parent's peak is
+/// not inherited here, unlike `ru_maxrss` of a forked child.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,8 +57,9 @@ fn main() -> ExitCode {
     };
     match convert_file(input, output, to, &ident) {
         Ok(r) => {
+            let rss = peak_rss_kib().map_or("unknown".to_string(), |k| k.to_string());
             println!(
-                "from_ts={} to_ts={} bytes_written={} lossy_source={}",
+                "from_ts={} to_ts={} bytes_written={} lossy_source={} peak_rss_kib={rss}",
                 r.from_ts, r.to_ts, r.bytes_written, r.lossy_source
             );
             ExitCode::SUCCESS

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dcmdisc_transcode::{can_convert, convert_file, ConvertReport, Identity, Target, TranscodeError, EXPLICIT_VR_LE};
+use dcmdisc_transcode::{
+    can_convert, convert_file, ConvertReport, Identity, Target, TranscodeError, EXPLICIT_VR_LE,
+};
 
 const IMPLICIT: &str = "1.2.840.10008.1.2";
 const UNDEF: u32 = 0xFFFF_FFFF;
@@ -68,7 +70,22 @@ fn seq_def(g: u16, e: u16, items: &[Vec<u8>]) -> Vec<u8> {
 fn ex(g: u16, e: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
     let mut v = tag(g, e);
     v.extend_from_slice(vr);
-    if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR" | b"OF" | b"OD" | b"OL" | b"OV" | b"SV" | b"UV") {
+    if matches!(
+        vr,
+        b"OB"
+            | b"OW"
+            | b"SQ"
+            | b"UN"
+            | b"UT"
+            | b"UC"
+            | b"UR"
+            | b"OF"
+            | b"OD"
+            | b"OL"
+            | b"OV"
+            | b"SV"
+            | b"UV"
+    ) {
         v.extend_from_slice(&[0, 0]);
         v.extend_from_slice(&(value.len() as u32).to_le_bytes());
     } else {
@@ -103,7 +120,10 @@ fn part10(ts: &str, dataset: &[u8]) -> Vec<u8> {
 enum Val {
     Bytes(Vec<u8>),
     /// items; `undefined` says how the sequence length was encoded.
-    Seq { items: Vec<Vec<Elem>>, undefined: bool },
+    Seq {
+        items: Vec<Vec<Elem>>,
+        undefined: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +158,21 @@ fn parse_explicit(b: &[u8], i: &mut usize, end: Option<usize>) -> Vec<Elem> {
             return out;
         }
         let vr = String::from_utf8(b[*i + 4..*i + 6].to_vec()).unwrap();
-        let long = matches!(vr.as_str(), "OB" | "OW" | "SQ" | "UN" | "UT" | "UC" | "UR" | "OF" | "OD" | "OL" | "OV" | "SV" | "UV");
+        let long = matches!(
+            vr.as_str(),
+            "OB" | "OW"
+                | "SQ"
+                | "UN"
+                | "UT"
+                | "UC"
+                | "UR"
+                | "OF"
+                | "OD"
+                | "OL"
+                | "OV"
+                | "SV"
+                | "UV"
+        );
         let (len, hdr) = if long {
             assert_eq!(&b[*i + 6..*i + 8], &[0, 0]);
             (u32le(b, *i + 8), 12)
@@ -149,7 +183,11 @@ fn parse_explicit(b: &[u8], i: &mut usize, end: Option<usize>) -> Vec<Elem> {
         if vr == "SQ" || (vr == "UN" && len == UNDEF) {
             assert!(vr == "SQ", "CP-246 UN not expected here");
             let undefined = len == UNDEF;
-            let send = if undefined { None } else { Some(*i + len as usize) };
+            let send = if undefined {
+                None
+            } else {
+                Some(*i + len as usize)
+            };
             let mut items = Vec::new();
             loop {
                 if let Some(e) = send {
@@ -166,14 +204,26 @@ fn parse_explicit(b: &[u8], i: &mut usize, end: Option<usize>) -> Vec<Elem> {
                     break;
                 }
                 assert_eq!(it, (0xFFFE, 0xE000));
-                let iend = if ilen == UNDEF { None } else { Some(*i + ilen as usize) };
+                let iend = if ilen == UNDEF {
+                    None
+                } else {
+                    Some(*i + ilen as usize)
+                };
                 items.push(parse_explicit(b, i, iend));
             }
-            out.push(Elem { tag: t, vr, val: Val::Seq { items, undefined } });
+            out.push(Elem {
+                tag: t,
+                vr,
+                val: Val::Seq { items, undefined },
+            });
         } else {
             assert_ne!(len, UNDEF, "undefined length on {t:04X?} {vr}");
             assert_eq!(len % 2, 0, "odd length on {t:04X?}");
-            out.push(Elem { tag: t, vr, val: Val::Bytes(b[*i..*i + len as usize].to_vec()) });
+            out.push(Elem {
+                tag: t,
+                vr,
+                val: Val::Bytes(b[*i..*i + len as usize].to_vec()),
+            });
             *i += len as usize;
         }
     }
@@ -192,7 +242,9 @@ fn read_explicit_file(path: &Path) -> (Vec<Elem>, Vec<Elem>) {
 }
 
 fn find<'a>(ds: &'a [Elem], t: (u16, u16)) -> &'a Elem {
-    ds.iter().find(|e| e.tag == t).unwrap_or_else(|| panic!("{t:04X?} missing"))
+    ds.iter()
+        .find(|e| e.tag == t)
+        .unwrap_or_else(|| panic!("{t:04X?} missing"))
 }
 
 fn bytes(e: &Elem) -> &[u8] {
@@ -212,7 +264,8 @@ fn items(e: &Elem) -> (&Vec<Vec<Elem>>, bool) {
 struct Tmp(PathBuf);
 impl Tmp {
     fn new(name: &str) -> Tmp {
-        let d = std::env::temp_dir().join(format!("dcmdisc-transcode-{}-{name}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("dcmdisc-transcode-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Tmp(d)
@@ -248,28 +301,55 @@ fn rich_implicit_dataset() -> Vec<u8> {
     ds.extend(el(0x0008, 0x0016, b"1.2.840.10008.5.1.4.1.1.7\0"));
     ds.extend(el(0x0008, 0x0018, b"1.2.3.4"));
     ds.extend(el(0x0008, 0x0040, &7u16.to_le_bytes())); // retired Data Set Type (US)
-    // Referenced Image Sequence, undefined length, undefined item with a nested undefined
-    // sequence whose item is of defined length.
-    let inner_item = item_def(&[el(0x0008, 0x1150, b"1.2.3\0"), el(0x0008, 0x1155, b"1.2.3.4.5\0")].concat());
+                                                        // Referenced Image Sequence, undefined length, undefined item with a nested undefined
+                                                        // sequence whose item is of defined length.
+    let inner_item = item_def(
+        &[
+            el(0x0008, 0x1150, b"1.2.3\0"),
+            el(0x0008, 0x1155, b"1.2.3.4.5\0"),
+        ]
+        .concat(),
+    );
     let nested = seq_undef(0x0008, 0x1140, &[inner_item.clone()]);
-    ds.extend(seq_undef(0x0008, 0x1140, &[item_undef(&[el(0x0008, 0x1150, b"1.2\0"), nested].concat())]));
+    ds.extend(seq_undef(
+        0x0008,
+        0x1140,
+        &[item_undef(&[el(0x0008, 0x1150, b"1.2\0"), nested].concat())],
+    ));
     // Private block: creator, a short value, an undefined-length private sequence (unknown
     // tag: becomes SQ), a defined-length private element that holds a sequence (stays UN).
     ds.extend(el(0x0009, 0x0010, b"ACME 1.0"));
     ds.extend(el(0x0009, 0x1001, b"secret"));
-    ds.extend(seq_undef(0x0009, 0x1002, &[item_undef(&[el(0x0009, 0x0010, b"ACME 1.0"), el(0x0009, 0x1003, b"deep")].concat())]));
+    ds.extend(seq_undef(
+        0x0009,
+        0x1002,
+        &[item_undef(
+            &[el(0x0009, 0x0010, b"ACME 1.0"), el(0x0009, 0x1003, b"deep")].concat(),
+        )],
+    ));
     let hidden = item_def(&el(0x0010, 0x0020, b"ID42"));
     ds.extend(el(0x0009, 0x1004, &hidden));
     ds.extend(el(0x0010, 0x0010, b"Doe^Jo")); // PN
     ds.extend(el(0x0010, 0x0020, b"ABC")); // odd length: padded with a space
-    // A DS value longer than 65534 bytes: UN.
-    let long_ds: Vec<u8> = std::iter::repeat_n(b"1.5\\".as_slice(), 17_000).flatten().copied().chain(*b"2.0").collect();
+                                           // A DS value longer than 65534 bytes: UN.
+    let long_ds: Vec<u8> = std::iter::repeat_n(b"1.5\\".as_slice(), 17_000)
+        .flatten()
+        .copied()
+        .chain(*b"2.0")
+        .collect();
     ds.extend(el(0x0018, 0x9219, &long_ds[..long_ds.len() - 1])); // odd length too
-    // Defined-length sequence with defined-length items: lengths must be recomputed.
+                                                                  // Defined-length sequence with defined-length items: lengths must be recomputed.
     ds.extend(seq_def(
         0x0018,
         0x9346, // CTDI Phantom Type Code Sequence
-        &[item_def(&[el(0x0008, 0x0100, b"113691"), el(0x0008, 0x0102, b"DCM "), el(0x0008, 0x0104, b"IEC Body Dosimetry Phantom")].concat())],
+        &[item_def(
+            &[
+                el(0x0008, 0x0100, b"113691"),
+                el(0x0008, 0x0102, b"DCM "),
+                el(0x0008, 0x0104, b"IEC Body Dosimetry Phantom"),
+            ]
+            .concat(),
+        )],
     ));
     ds.extend(el(0x0028, 0x0002, &1u16.to_le_bytes()));
     ds.extend(el(0x0028, 0x0004, b"MONOCHROME2 "));
@@ -299,13 +379,19 @@ fn implicit_to_explicit_keeps_every_element() {
 
     let (meta, ds) = read_explicit_file(&out);
     assert_eq!(bytes(find(&meta, (2, 0x10))), b"1.2.840.10008.1.2.1\0");
-    assert_eq!(bytes(find(&meta, (2, 0x12))), b"2.25.267312939302375511414433714362251802968");
+    assert_eq!(
+        bytes(find(&meta, (2, 0x12))),
+        b"2.25.267312939302375511414433714362251802968"
+    );
     assert_eq!(bytes(find(&meta, (2, 0x13))), b"DCMDISC_0.1.0 ");
     assert_eq!(bytes(find(&meta, (2, 0x16))), b"SENDER"); // kept
     assert_eq!(bytes(find(&meta, (2, 0x03))), b"1.2.3.4\0"); // kept, padded
 
     let tags: Vec<(u16, u16)> = ds.iter().map(|e| e.tag).collect();
-    assert!(!tags.contains(&(0x0008, 0x0000)) && !tags.contains(&(0x0099, 0x0000)), "group lengths dropped");
+    assert!(
+        !tags.contains(&(0x0008, 0x0000)) && !tags.contains(&(0x0099, 0x0000)),
+        "group lengths dropped"
+    );
     assert!(tags.windows(2).all(|w| w[0] < w[1]), "order kept");
 
     let vr = |t| find(&ds, t).vr.clone();
@@ -316,7 +402,10 @@ fn implicit_to_explicit_keeps_every_element() {
     assert_eq!(vr((0x0009, 0x1001)), "UN");
     assert_eq!(bytes(find(&ds, (0x0009, 0x1001))), b"secret");
     assert_eq!(vr((0x0009, 0x1004)), "UN");
-    assert_eq!(bytes(find(&ds, (0x0009, 0x1004))), item_def(&el(0x0010, 0x0020, b"ID42")).as_slice());
+    assert_eq!(
+        bytes(find(&ds, (0x0009, 0x1004))),
+        item_def(&el(0x0010, 0x0020, b"ID42")).as_slice()
+    );
     assert_eq!(vr((0x0010, 0x0010)), "PN");
     assert_eq!(bytes(find(&ds, (0x0010, 0x0020))), b"ABC ");
     assert_eq!(vr((0x0018, 0x9219)), "UN");
@@ -326,7 +415,10 @@ fn implicit_to_explicit_keeps_every_element() {
     assert_eq!(vr((0x0028, 0x0103)), "US");
     assert_eq!(vr((0x6000, 0x3000)), "OW");
     assert_eq!(vr((0x7FE0, 0x0010)), "OW");
-    assert_eq!(bytes(find(&ds, (0x7FE0, 0x0010))), &[1, 0, 2, 0, 3, 0, 4, 0]);
+    assert_eq!(
+        bytes(find(&ds, (0x7FE0, 0x0010))),
+        &[1, 0, 2, 0, 3, 0, 4, 0]
+    );
 
     // Nested undefined-length sequences stay undefined; the defined-length item inside
     // gets its new length (checked by the parser).
@@ -358,8 +450,19 @@ fn explicit_back_to_implicit_gives_the_original_data_set() {
     ds.extend(el(0x0008, 0x0016, b"1.2.840.10008.5.1.4.1.1.7\0"));
     ds.extend(el(0x0008, 0x0018, b"1.2.3.40"));
     ds.extend(el(0x0009, 0x0010, b"ACME 1.0"));
-    ds.extend(seq_undef(0x0009, 0x1002, &[item_undef(&el(0x0009, 0x1003, b"deep"))]));
-    ds.extend(seq_def(0x0040, 0x0275, &[item_def(&el(0x0040, 0x0009, b"SPS1")), item_undef(&el(0x0040, 0x0009, b"SPS2"))]));
+    ds.extend(seq_undef(
+        0x0009,
+        0x1002,
+        &[item_undef(&el(0x0009, 0x1003, b"deep"))],
+    ));
+    ds.extend(seq_def(
+        0x0040,
+        0x0275,
+        &[
+            item_def(&el(0x0040, 0x0009, b"SPS1")),
+            item_undef(&el(0x0040, 0x0009, b"SPS2")),
+        ],
+    ));
     ds.extend(el(0x7FE0, 0x0010, &[9u8; 16]));
     let src = part10(IMPLICIT, &ds);
     let (explicit, _) = convert(&tmp, &src, Target::ExplicitLe);
@@ -368,7 +471,10 @@ fn explicit_back_to_implicit_gives_the_original_data_set() {
     assert_eq!(r.from_ts, EXPLICIT_VR_LE);
     assert_eq!(r.to_ts, IMPLICIT);
     let b = std::fs::read(&back).unwrap();
-    assert!(b.ends_with(&ds), "data set bytes differ after the round trip");
+    assert!(
+        b.ends_with(&ds),
+        "data set bytes differ after the round trip"
+    );
 }
 
 #[test]
@@ -378,7 +484,14 @@ fn cp246_un_of_undefined_length_is_kept_with_implicit_content() {
     let mut un = tag(0x0011, 0x1010);
     un.extend_from_slice(b"UN\0\0");
     un.extend_from_slice(&UNDEF.to_le_bytes());
-    let content = [item_undef(&[el(0x0011, 0x1011, b"abcd"), seq_undef(0x0011, 0x1012, &[item_def(&el(0x0011, 0x1013, b"xy"))])].concat())].concat();
+    let content = [item_undef(
+        &[
+            el(0x0011, 0x1011, b"abcd"),
+            seq_undef(0x0011, 0x1012, &[item_def(&el(0x0011, 0x1013, b"xy"))]),
+        ]
+        .concat(),
+    )]
+    .concat();
     un.extend_from_slice(&content);
     un.extend_from_slice(&tag(0xFFFE, 0xE0DD));
     un.extend_from_slice(&0u32.to_le_bytes());
@@ -406,21 +519,38 @@ fn refusals() {
     let tmp = Tmp::new("refusals");
     let inp = tmp.p("in.dcm");
     let out = tmp.p("out.dcm");
-    std::fs::write(&inp, part10("1.2.840.10008.1.2.4.90", &ex(0x0008, 0x0018, b"UI", b"1.2"))).unwrap();
+    std::fs::write(
+        &inp,
+        part10("1.2.840.10008.1.2.4.90", &ex(0x0008, 0x0018, b"UI", b"1.2")),
+    )
+    .unwrap();
     assert!(matches!(
         convert_file(&inp, &out, Target::ExplicitLe, &ident()),
         Err(TranscodeError::UnsupportedTransferSyntax { .. })
     ));
     std::fs::write(&inp, b"not dicom at all").unwrap();
-    assert!(matches!(convert_file(&inp, &out, Target::ExplicitLe, &ident()), Err(TranscodeError::NotPart10(_))));
-    assert!(matches!(convert_file(&inp, &inp, Target::ExplicitLe, &ident()), Err(TranscodeError::SameFile)));
+    assert!(matches!(
+        convert_file(&inp, &out, Target::ExplicitLe, &ident()),
+        Err(TranscodeError::NotPart10(_))
+    ));
+    assert!(matches!(
+        convert_file(&inp, &inp, Target::ExplicitLe, &ident()),
+        Err(TranscodeError::SameFile)
+    ));
 
     // Truncated inside a sequence: an error, and no output left behind.
     let mut ds = el(0x0008, 0x0018, b"1.2.3.4");
-    ds.extend(seq_undef(0x0008, 0x1140, &[item_undef(&el(0x0008, 0x1150, b"1.2\0"))]));
+    ds.extend(seq_undef(
+        0x0008,
+        0x1140,
+        &[item_undef(&el(0x0008, 0x1150, b"1.2\0"))],
+    ));
     let full = part10(IMPLICIT, &ds);
     std::fs::write(&inp, &full[..full.len() - 10]).unwrap();
-    assert!(matches!(convert_file(&inp, &out, Target::ExplicitLe, &ident()), Err(TranscodeError::Truncated { .. })));
+    assert!(matches!(
+        convert_file(&inp, &out, Target::ExplicitLe, &ident()),
+        Err(TranscodeError::Truncated { .. })
+    ));
     assert!(!out.exists());
 
     // An item that claims more bytes than its sequence.
@@ -432,5 +562,8 @@ fn refusals() {
     sq.extend(el(0x0008, 0x1150, b"1.2\0"));
     bad.extend(sq);
     std::fs::write(&inp, part10(IMPLICIT, &bad)).unwrap();
-    assert!(matches!(convert_file(&inp, &out, Target::ExplicitLe, &ident()), Err(TranscodeError::Malformed { .. })));
+    assert!(matches!(
+        convert_file(&inp, &out, Target::ExplicitLe, &ident()),
+        Err(TranscodeError::Malformed { .. })
+    ));
 }
