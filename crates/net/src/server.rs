@@ -251,7 +251,7 @@ fn connection<S: Services>(
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut reader = BufReader::with_capacity(64 * 1024, QuickAck(reader));
     let mut writer = stream;
     if writer.set_read_timeout(Some(cfg.artim_timeout)).is_err() {
         return;
@@ -543,7 +543,7 @@ struct Association<'a, S: Services> {
 }
 
 impl<S: Services> Association<'_, S> {
-    fn run(&mut self, reader: &mut BufReader<TcpStream>) -> End {
+    fn run(&mut self, reader: &mut BufReader<QuickAck>) -> End {
         loop {
             let header = match pdu::read_header(reader) {
                 Ok(Some(h)) => h,
@@ -572,7 +572,7 @@ impl<S: Services> Association<'_, S> {
             })
     }
 
-    fn pdu(&mut self, reader: &mut BufReader<TcpStream>, h: PduHeader) -> Result<(), End> {
+    fn pdu(&mut self, reader: &mut BufReader<QuickAck>, h: PduHeader) -> Result<(), End> {
         match h.pdu_type {
             pdu::P_DATA_TF => {
                 // Checked before reading: the declared length is never allocated if too big.
@@ -586,7 +586,6 @@ impl<S: Services> Association<'_, S> {
                     ));
                 }
                 self.read_body(reader, h.length)?;
-                quickack(self.writer);
                 let body = std::mem::take(&mut self.body);
                 let r = self.pdata(&body);
                 self.body = body;
@@ -852,8 +851,22 @@ impl<K> StoreOp<K> {
     }
 }
 
-/// Linux leaves quick-ACK mode on its own; re-arming it after each read keeps the peer's next
-/// segment from waiting for our delayed ACK (the 40 ms stalls of Nagle-bound senders).
+/// The receiving side of an association socket. Linux leaves quick-ACK mode on its own; we
+/// re-arm it before every receive, so that whatever we have read is acknowledged at once. A
+/// sender with Nagle on (dcmtk's storescu) holds the rest of a PDU until its first segment is
+/// acknowledged; with delayed ACKs that costs ~40 ms per message.
+struct QuickAck(TcpStream);
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        quickack(&self.0);
+        let n = self.0.read(buf)?;
+        // Whatever arrived is ACKed now, not at the delayed-ACK timer.
+        quickack(&self.0);
+        Ok(n)
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn quickack(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
