@@ -146,19 +146,7 @@ pub fn upsert_instance(
     Ok(old.map(|(p, _)| p))
 }
 
-/// Decode a name for display. The raw bytes stay in the index; this is only for people.
-pub fn decode_text(raw: &[u8], charset: &str) -> String {
-    let first = charset.split('\\').next().unwrap_or("").trim();
-    match first {
-        "ISO_IR 192" => String::from_utf8_lossy(raw).into_owned(),
-        "" | "ISO_IR 100" | "ISO 2022 IR 100" | "ISO_IR 6" | "ISO 2022 IR 6" => {
-            raw.iter().map(|&b| b as char).collect()
-        }
-        // Other repertoires (ISO 2022 escapes, GB18030, ...) need a full decoder; show what
-        // is valid UTF-8 and mark the rest rather than guess.
-        _ => String::from_utf8_lossy(raw).into_owned(),
-    }
-}
+pub use crate::charset::decode_text;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Collection {

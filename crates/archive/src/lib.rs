@@ -6,6 +6,7 @@
 //! of DICOMDIRs or discs); both reach it through this crate's API. File names are generated
 //! here and never derived from a UID or a name received from the network.
 
+pub mod charset;
 pub mod db;
 pub mod index;
 pub mod meta;
