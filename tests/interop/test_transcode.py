@@ -297,6 +297,15 @@ def test_jpeg_lossless_any_predictor(convert_bin, name, sv, tmp_path):
     assert np.array_equal(_pixels(tmp_path / "ours.dcm"), _pixels(src))
 
 
+@pytest.mark.parametrize("pt", [1, 3])
+def test_jpeg_lossless_point_transform(convert_bin, pt, tmp_path):
+    """Point transform (T.81 H.1.2.1): prediction works on the reduced samples."""
+    src = next(p for p in sample_paths() if p.name == "MR_small.dcm")
+    made = tmp_path / f"pt{pt}.dcm"
+    run(DCMCJPEG, "+el", "+sv", 6, "+pt", pt, src, made)
+    check_decompressed(convert_bin, made, tmp_path)
+
+
 def test_jpeg_extended_12bit_made_by_dcmtk(convert_bin, tmp_path):
     """A 12-bit Extended file from a 12-bit MR (bits stored 12), multi-frame."""
     src = next(p for p in sample_paths() if p.name == "emri_small.dcm")

@@ -1,12 +1,10 @@
 //! JPEG frame decoding: Lossless Process 14 (.4.57, .4.70), Baseline (.4.50) and Extended
 //! (.4.51, 8 and 12 bit).
 //!
-//! Two pure-Rust decoders, chosen by measurement against dcmtk's `dcmdjpeg` (IJG 6b with
-//! the islow IDCT and fancy upsampling, the reference most DICOM readers agree with):
+//! Two decoders, chosen by measurement against dcmtk's `dcmdjpeg` (IJG 6b with the islow
+//! IDCT and fancy upsampling, the reference most DICOM readers agree with):
 //!
-//! - **Lossless**: `jpeg-decoder` (image-rs), the decoder dicom-pixeldata itself uses. It
-//!   handles every predictor (1-7), point transform and precision 2-16. Lossless output is
-//!   exact by definition, and it is as fast as the alternative.
+//! - **Lossless**: our own (`lossless.rs`, where the measurements that led to it are).
 //! - **Lossy**: `libjpeg-turbo-rs`, a pure-Rust port of libjpeg-turbo (islow IDCT, libjpeg's
 //!   upsampling and colour conversion), cross-checked byte for byte against C libjpeg-turbo in
 //!   its CI. jpeg-decoder, and so dicom-pixeldata, cannot be used here: it refuses 12-bit
@@ -16,6 +14,9 @@
 //!   identically to `dcmdjpeg`. The C alternatives were worse fits: Debian's libjpeg-turbo 2.1
 //!   has no 12-bit API, the turbojpeg-sys crate needs cmake and nasm at build time, and
 //!   dcmtk's own 12-bit IJG ships no headers without libdcmtk-dev.
+//!
+//! Both run under `catch_unwind`: a decoder panic on hostile input is an error for this
+//! file, not the end of the thread that serves an association.
 //!
 //! Colour, as `dcmdjpeg` does by default (`+cp`, "convert if the photometric interpretation
 //! says YCbCr"): a YBR_FULL / YBR_FULL_422 lossy frame is converted to RGB (the caller then
@@ -128,52 +129,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 
 /// Lossless Process 14: writes `rows*cols*samples` samples, little endian, into `out`.
 pub(crate) fn decode_lossless(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<(), String> {
-    let sof = read_sof(data)?;
-    if sof.marker != 0xC3 {
-        return Err(format!(
-            "expected a lossless Huffman frame (SOF3), found SOF marker FF{:02X}",
-            sof.marker
-        ));
-    }
-    check_geometry(&sof, spec)?;
-    if sof.components.iter().any(|c| c.1 != 1 || c.2 != 1) {
-        return Err("subsampled components in a lossless frame are not supported".into());
-    }
-    let precision = sof.precision;
-    let wide = precision > 8;
-    if !(2..=16).contains(&precision) || (wide && spec.bits_allocated != 16) {
-        return Err(format!(
-            "precision {precision} with Bits Allocated {}",
-            spec.bits_allocated
-        ));
-    }
-    let px = guarded(|| {
-        jpeg_decoder::Decoder::new(data)
-            .decode()
-            .map_err(|e| e.to_string())
-    })?;
-    let n = spec.rows * spec.cols * spec.samples;
-    let have = if wide { px.len() / 2 } else { px.len() };
-    if have < n {
-        return Err(format!("decoder returned {have} samples, {n} expected"));
-    }
-    match (spec.bits_allocated, wide) {
-        (8, false) => out.copy_from_slice(&px[..n]),
-        (16, false) => {
-            for (o, &v) in out.chunks_exact_mut(2).zip(&px[..n]) {
-                o[0] = v;
-                o[1] = 0;
-            }
-        }
-        (16, true) => {
-            // jpeg-decoder returns native-endian u16.
-            for (o, s) in out.chunks_exact_mut(2).zip(px[..2 * n].chunks_exact(2)) {
-                o.copy_from_slice(&u16::from_ne_bytes([s[0], s[1]]).to_le_bytes());
-            }
-        }
-        (ba, _) => return Err(format!("Bits Allocated {ba} for a JPEG frame")),
-    }
-    Ok(())
+    crate::lossless::decode(data, spec, out)
 }
 
 /// Baseline / Extended (8 or 12 bit): writes the frame into `out`, colour converted as the

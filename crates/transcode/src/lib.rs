@@ -26,6 +26,7 @@ mod encode;
 mod error;
 mod io;
 mod jpeg;
+mod lossless;
 mod meta;
 mod pixel;
 mod rle;
