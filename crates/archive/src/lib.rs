@@ -388,7 +388,7 @@ impl InstanceWriter {
             .map_err(|e| Failure::io("moving the file into the archive", &e))?;
         // From here the spool file is gone; on failure the archive file must go instead.
         self.done = true;
-        let result = self.index(&keys, &rel, size, &stored_ts, durable, &dir, log);
+        let result = self.index(&keys, &rel, size, &stored_ts, &dir, log);
         match result {
             Ok((replaced, generated)) => {
                 if let Some(old) = &replaced {
@@ -453,11 +453,10 @@ impl InstanceWriter {
         rel: &str,
         size: u64,
         stored_ts: &str,
-        durable: bool,
         dir: &Path,
         mut log: LogEntry,
     ) -> Result<(Option<String>, bool), Failure> {
-        if durable {
+        if self.archive.cfg.durable {
             fsync_dir(dir).map_err(|e| Failure::io("syncing the archive folder", &e))?;
         }
         let received = db::now_rfc3339();
