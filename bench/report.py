@@ -13,6 +13,8 @@ import statistics
 import sys
 from collections import OrderedDict
 
+BUSY_PCT = 10
+
 
 def count(root, minsize):
     n = 0
@@ -53,13 +55,18 @@ def summary(path):
         groups.setdefault(key, {}).setdefault(int(r["pair"]), {})[r["role"]] = r
     out = []
     out.append("| case | assocs | PDU | pairs | dcmdisc inst/s | dcmtk inst/s | dcmdisc MB/s | dcmtk MB/s "
-               "| ratio (median of pairs) | dcmdisc peak RSS MB | dcmtk peak RSS MB |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+               "| ratio (median of pairs) | dcmdisc peak RSS MB | dcmtk peak RSS MB | busy runs |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (case, assocs, pdu), pairs in groups.items():
         va, vb, ma, mb, ra, rb, ratios = [], [], [], [], [], [], []
         ok_pairs = 0
+        busy = total = 0
         for _, runs in sorted(pairs.items()):
             a, b = runs.get("A"), runs.get("B")
+            for r in (a, b):
+                if r is not None:
+                    total += 1
+                    busy += int(r.get("other_cpu_pct") or 0) >= BUSY_PCT
             good_a = a is not None and a["status"] == "ok"
             good_b = b is not None and b["status"] == "ok"
             if good_a:
@@ -69,11 +76,14 @@ def summary(path):
             if good_a and good_b:
                 ok_pairs += 1
                 ratios.append(float(a["mb_s"]) / float(b["mb_s"]))
-        out.append("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
             case, assocs, fmt_pdu(pdu), ok_pairs,
             f(med(va), ".1f"), f(med(vb), ".1f"), f(med(ma), ".1f"), f(med(mb), ".1f"),
             f(med(ratios), ".2f") + ("×" if ratios else ""),
-            f(med(ra), ".1f"), f(med(rb), ".1f")))
+            f(med(ra), ".1f"), f(med(rb), ".1f"), busy, total))
+    out.append("")
+    out.append("busy runs: runs during which other processes used >= %d %% of the machine's CPU "
+               "(their figures are low and noisy)." % BUSY_PCT)
     return "\n".join(out)
 
 

@@ -20,8 +20,11 @@
 #                      time varies a lot with the page cache; quick: 1)
 #   --no-big           skip the 1 GiB case
 #   --no-build         do not run `cargo build --release` first
+#   --retries N        run again (up to N times, default 2) a run during which other
+#                      processes used >= 10 % of the machine's CPU
 #   --busy-ok          do not wait for the machine to be quiet before each run (by
-#                      default each run waits, up to 120 s, for < 10 % CPU busy)
+#                      default each run waits, up to 60 s, for < 10 % CPU busy), and
+#                      do not run disturbed runs again
 #   --stand-in         use a second dcmtk storescp in place of dcmdisc (tests the script)
 #   --out DIR          generated data, run directories, results (default bench/out)
 # Environment: DCMDISC=path overrides target/release/dcmdisc.
@@ -41,7 +44,7 @@ ORIG_ARGS=("$@")
 
 NETNS=0; DURABLE=true; PAIRS=3; NFILES=1000; ASSOCS="1 4"; PDUS="16384 131072"
 BIG_PDUS="131072"; BIG_PAIRS=5; BUILD=1; STANDIN=0; OUT="$ROOT/bench/out"; QUICK=0
-PORT_A=11112; PORT_B=11113; QUIET_PCT=10; QUIET_WAIT=120; SEND_TIMEOUT=600; SERIES_SIZE=1000; BIG_FRAMES=2048
+PORT_A=11112; PORT_B=11113; QUIET_PCT=10; QUIET_WAIT=60; SEND_TIMEOUT=600; SERIES_SIZE=1000; RETRIES=2; BIG_FRAMES=2048
 
 die() { echo "store.sh: $*" >&2; exit 1; }
 while (($#)); do
@@ -59,7 +62,8 @@ while (($#)); do
     --no-big) BIG_PDUS="" ;;
     --no-build) BUILD=0 ;;
     --stand-in) STANDIN=1 ;;
-    --busy-ok) QUIET_WAIT=0 ;;
+    --busy-ok) QUIET_WAIT=0; RETRIES=0 ;;
+    --retries) RETRIES=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -123,7 +127,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RUN="$OUT/run-$STAMP"
 mkdir -p "$RUN/logs"
 RESULTS="$RUN/results.tsv"
-printf 'case\tassocs\tpdu\tpair\trole\treceiver\tn\tbytes\tsecs\tinst_s\tmb_s\trss_kb\tstatus\tbusy_before_pct\n' > "$RESULTS"
+printf 'case\tassocs\tpdu\tpair\trole\treceiver\tn\tbytes\tsecs\tinst_s\tmb_s\trss_kb\tstatus\tbusy_before_pct\tother_cpu_pct\n' > "$RESULTS"
 if ((NETNS)); then
   NETDESC="private netns, delayed ACKs off: $(ip route show table local | awk '$1 == "local" && $2 == "127.0.0.1" { print; exit }')"
 else
@@ -136,6 +140,7 @@ mapfile -t ALL_FILES < <(find "$SERIES_DIR" -name 'CT*.dcm' | sort)
 ((${#ALL_FILES[@]} == SERIES_SIZE)) || die "$SERIES_DIR holds ${#ALL_FILES[@]} files, expected $SERIES_SIZE"
 FILES=("${ALL_FILES[@]:0:NFILES}")
 
+CLK_TCK=$(getconf CLK_TCK)
 PIDS_TO_KILL=()
 cleanup() {
   local p
@@ -278,6 +283,14 @@ wait_quiet() {
   done
 }
 
+# CPU time (jiffies, USER_HZ) used by this shell and its waited-for children
+# -> REPLY. (`times` must run in this shell: a subshell's counters start at 0.)
+children_jiffies() {
+  times > "$RUN/times"      # "XmY.YYYs XmY.YYYs" for the shell, then for its children
+  REPLY=$(awk -v hz="$CLK_TCK" 'function sec(x,  a) { split(x, a, /[ms]/); return a[1] * 60 + a[2] }
+    { t += sec($1) + sec($2) } END { printf "%d", t * hz }' "$RUN/times")
+}
+
 fmt_pdu() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1"; fi; }
 
 # run_one CASE ASSOCS PDU PAIR ROLE FILE... -> one results row; LAST_* for printing
@@ -289,62 +302,82 @@ run_one() {
   minsize=$(stat -c %s "${files[@]}" | awk 'NR == 1 || $1 < m { m = $1 } END { printf "%d", m }')
   data="$RUN/recv-$role"
   log="$RUN/logs/$case-a$assocs-p$pdu-$pair-$role"
-  : > "$log.receiver"
-  rm -rf "$data"
-  sync
-  wait_quiet
   if [[ $role == A ]]; then name=$NAME_A; else name="storescp --bit-preserving"; ((assocs > 1)) && name+=" --fork"; fi
+  local try t0 t1 status other rss got
+  for ((try = 0; ; try++)); do
+    : > "$log.receiver"
+    rm -rf "$data"
+    sync
+    wait_quiet
 
-  start_receiver "$role" "$pdu" "$assocs" "$data" "$log.receiver"
-  local rpid=$RECV_PID
-  start_sampler "$rpid" "$RUN/rss.$role"
-  local spid=$SAMPLER_PID
+    local mb0 mt0 mb1 mt1 c0 c1
+    children_jiffies; c0=$REPLY
+    cpu_sample; read -r mb0 mt0 <<< "$REPLY"
+    start_receiver "$role" "$pdu" "$assocs" "$data" "$log.receiver"
+    local rpid=$RECV_PID
+    start_sampler "$rpid" "$RUN/rss.$role"
+    local spid=$SAMPLER_PID
 
-  # Split the files into ASSOCS contiguous chunks, one storescu per chunk.
-  local -a senders=()
-  local per=$(((n + assocs - 1) / assocs)) i t0 t1 rc status=ok
-  t0=$EPOCHREALTIME
-  for ((i = 0; i < assocs; i++)); do
-    local -a chunk=("${files[@]:i*per:per}")
-    ((${#chunk[@]})) || continue
-    timeout "$SEND_TIMEOUT" "$STORESCU" -aec CDP_PRINTER --max-pdu "$pdu" --max-send-pdu "$pdu" \
-      127.0.0.1 "$RECV_PORT" "${chunk[@]}" > "$log.storescu$i" 2>&1 &
-    senders+=($!)
-    PIDS_TO_KILL+=($!)
+    # Split the files into ASSOCS contiguous chunks, one storescu per chunk.
+    local -a senders=()
+    local per=$(((n + assocs - 1) / assocs)) i rc
+    status=ok
+    t0=$EPOCHREALTIME
+    for ((i = 0; i < assocs; i++)); do
+      local -a chunk=("${files[@]:i*per:per}")
+      ((${#chunk[@]})) || continue
+      timeout "$SEND_TIMEOUT" "$STORESCU" -aec CDP_PRINTER --max-pdu "$pdu" --max-send-pdu "$pdu" \
+        127.0.0.1 "$RECV_PORT" "${chunk[@]}" > "$log.storescu$i" 2>&1 &
+      senders+=($!)
+      PIDS_TO_KILL+=($!)
+    done
+    for i in "${senders[@]}"; do
+      rc=0; wait "$i" || rc=$?
+      ((rc == 0)) || status="storescu-exit-$rc"
+    done
+    t1=$EPOCHREALTIME
+
+    # Peak RSS: the receiver's own VmHWM now, and the sampled tree figure (--fork).
+    local hwm
+    tree_hwm_kb "$rpid"; hwm=$REPLY
+    kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+    rss=$(<"$RUN/rss.$role")
+    ((hwm > rss)) && rss=$hwm
+    stop_receiver "$rpid"
+    # CPU used on the machine meanwhile by anything but the receiver, the senders
+    # and the sampler (all children of this shell, now reaped), in % of the machine.
+    cpu_sample; read -r mb1 mt1 <<< "$REPLY"
+    children_jiffies; c1=$REPLY
+    other=$(( ((mb1 - mb0) - (c1 - c0)) * 100 / (mt1 - mt0 > 0 ? mt1 - mt0 : 1) ))
+    ((other < 0)) && other=0
+
+    got=$(python3 "$HERE/report.py" count "$data" $((minsize * 9 / 10)))
+    if [[ $status == ok ]] && ((got < n)); then status="stored-$got-of-$n"; fi
+    if [[ $status != ok ]]; then
+      echo "   !! $role $status; logs: $log.*" >&2
+      tail -5 "$log.storescu0" "$log.receiver" >&2 || true
+    fi
+    rm -rf "$data"
+    PIDS_TO_KILL=()
+    if [[ $status == ok ]] && ((other >= QUIET_PCT && try < RETRIES)); then
+      echo "   .. $role disturbed by other processes ($other % CPU), running it again" >&2
+      continue
+    fi
+    break
   done
-  for i in "${senders[@]}"; do
-    rc=0; wait "$i" || rc=$?
-    ((rc == 0)) || status="storescu-exit-$rc"
-  done
-  t1=$EPOCHREALTIME
-
-  # Peak RSS: the receiver's own VmHWM now, and the sampled tree figure (--fork).
-  local hwm rss
-  tree_hwm_kb "$rpid"; hwm=$REPLY
-  kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
-  rss=$(<"$RUN/rss.$role")
-  ((hwm > rss)) && rss=$hwm
-  stop_receiver "$rpid"
-
-  local got
-  got=$(python3 "$HERE/report.py" count "$data" $((minsize * 9 / 10)))
-  if [[ $status == ok ]] && ((got < n)); then status="stored-$got-of-$n"; fi
-  if [[ $status != ok ]]; then
-    echo "   !! $role $status; logs: $log.*" >&2
-    tail -5 "$log.storescu0" "$log.receiver" >&2 || true
+  if ((other >= QUIET_PCT)); then
+    echo "   !! other processes used $other % of the CPU during this run: its figure is unreliable" >&2
   fi
-  rm -rf "$data"
-  PIDS_TO_KILL=()
 
   local line
   line=$(awk -v t0="$t0" -v t1="$t1" -v n="$n" -v b="$bytes" 'BEGIN {
     s = t1 - t0; printf "%.3f\t%.1f\t%.1f", s, n / s, b / s / 1e6 }')
   local secs inst mbs
   IFS=$'\t' read -r secs inst mbs <<< "$line"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$assocs" "$pdu" "$pair" \
-    "$role" "$name" "$n" "$bytes" "$secs" "$inst" "$mbs" "$rss" "$status" "$BUSY_PCT" >> "$RESULTS"
-  printf '   %s %-40s %5d inst in %7.3f s  %8.1f inst/s %8.1f MB/s  peak RSS %7.1f MB  %s\n' \
-    "$role" "$name" "$n" "$secs" "$inst" "$mbs" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$status"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$assocs" "$pdu" "$pair" \
+    "$role" "$name" "$n" "$bytes" "$secs" "$inst" "$mbs" "$rss" "$status" "$BUSY_PCT" "$other" >> "$RESULTS"
+  printf '   %s %-40s %5d inst in %7.3f s %8.1f inst/s %7.1f MB/s  peak RSS %6.1f MB  other CPU %2d %%  %s\n' \
+    "$role" "$name" "$n" "$secs" "$inst" "$mbs" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$other" "$status"
   LAST_MBS=$mbs; LAST_INST=$inst; LAST_RSS=$rss; LAST_STATUS=$status
 }
 
