@@ -62,6 +62,9 @@ const WATCHED: &[(u16, u16)] = &[
     (0x7FE0, 0x0001), // Extended Offset Table
 ];
 const MAX_WATCHED_VALUE: u32 = 64 << 20;
+/// Sequence nesting we follow. Real data sets nest a handful of levels; the limit keeps a
+/// hostile file from exhausting the stack (the walk is recursive).
+const MAX_DEPTH: u32 = 64;
 
 /// A fragment of encapsulated Pixel Data.
 #[derive(Clone, Debug)]
@@ -470,6 +473,12 @@ impl Walker<'_> {
         ctx: &VrContext,
         depth: u32,
     ) -> Result<()> {
+        if depth >= MAX_DEPTH {
+            return Err(malformed(
+                h.at,
+                format!("sequences nested more than {MAX_DEPTH} deep"),
+            ));
+        }
         let undefined = h.len == UNDEFINED;
         let slot = if undefined {
             None

@@ -145,15 +145,14 @@ impl<'a> Bits<'a> {
                 0
             } else {
                 match self.data.get(self.pos) {
+                    Some(&0xFF) if self.data.get(self.pos + 1) == Some(&0x00) => {
+                        self.pos += 2;
+                        0xFF
+                    }
                     Some(&0xFF) => {
-                        if self.data.get(self.pos + 1) == Some(&0x00) {
-                            self.pos += 2;
-                            0xFF
-                        } else {
-                            self.at_marker = true;
-                            self.fill_bits += 8;
-                            0
-                        }
+                        self.at_marker = true;
+                        self.fill_bits += 8;
+                        0
                     }
                     Some(&b) => {
                         self.pos += 1;
@@ -435,7 +434,7 @@ pub(crate) fn decode(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<()
                     decoded[c] = true;
                     scan.push((c, t));
                 }
-                if restart_interval != 0 && restart_interval % (width) != 0 {
+                if restart_interval != 0 && !restart_interval.is_multiple_of(width) {
                     return Err(format!("restart interval {restart_interval} is not a whole number of rows ({width})"));
                 }
                 let p = Scan {
@@ -638,6 +637,7 @@ pub(crate) mod tests {
 
     /// A minimal lossless encoder for the tests: one Huffman table giving all 17 difference
     /// categories a 5-bit code.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode(
         samples: &[u16],
         width: usize,
@@ -799,6 +799,7 @@ pub(crate) mod tests {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check(
         width: usize,
         height: usize,

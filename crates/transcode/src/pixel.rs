@@ -28,6 +28,11 @@ use crate::io::{Input, Output};
 use crate::jpeg::{self, FrameSpec};
 use crate::rle;
 
+/// Largest decoded frame we allocate for. A frame buffer is sized from Rows x Columns x
+/// Samples x Bits Allocated before any decoding, so without a cap a few hostile bytes could
+/// ask for gigabytes; 1 GiB is far above any real frame (whole-slide images are tiled).
+const MAX_FRAME: usize = 1 << 30;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Codec {
     Rle,
@@ -66,6 +71,9 @@ fn unsupported(msg: impl Into<String>) -> TranscodeError {
     TranscodeError::UnsupportedPixelData(msg.into())
 }
 
+/// Top-level element changes, by tag.
+pub(crate) type Edits = BTreeMap<(u16, u16), Edit>;
+
 /// Builds the pass-2 plan from what pass 1 saw. `lossy_ts`: the source transfer syntax is
 /// lossy (so is the image).
 pub(crate) fn plan(
@@ -73,7 +81,7 @@ pub(crate) fn plan(
     values: &HashMap<(u16, u16), Vec<u8>>,
     enc: &Encapsulated,
     dst: Enc,
-) -> Result<(PixelPlan, BTreeMap<(u16, u16), Edit>)> {
+) -> Result<(PixelPlan, Edits)> {
     let need = |tag: (u16, u16), name: &str| {
         us(values, tag).ok_or_else(|| unsupported(format!("{name} {tag:04X?} missing")))
     };
@@ -128,6 +136,11 @@ pub(crate) fn plan(
         .and_then(|n| n.checked_mul(samples))
         .and_then(|n| n.checked_mul(bits_allocated as usize / 8))
         .ok_or_else(|| unsupported("frame size overflows"))?;
+    if frame_len > MAX_FRAME {
+        return Err(unsupported(format!(
+            "{frame_len} bytes per decoded frame (at most {MAX_FRAME})"
+        )));
+    }
     let total = frame_len
         .checked_mul(frames)
         .ok_or_else(|| unsupported("pixel data size overflows"))?;
@@ -234,7 +247,7 @@ fn map_frames(
                 "RLE frame in {n} fragments (PS3.5 A.4.2 allows one)"
             )));
         }
-        return Ok(vec![0..n]);
+        return Ok(std::iter::once(0..n).collect());
     }
     if n == frames {
         return Ok((0..n).map(|i| i..i + 1).collect());

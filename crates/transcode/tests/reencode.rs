@@ -241,7 +241,7 @@ fn read_explicit_file(path: &Path) -> (Vec<Elem>, Vec<Elem>) {
     (meta, ds)
 }
 
-fn find<'a>(ds: &'a [Elem], t: (u16, u16)) -> &'a Elem {
+fn find(ds: &[Elem], t: (u16, u16)) -> &Elem {
     ds.iter()
         .find(|e| e.tag == t)
         .unwrap_or_else(|| panic!("{t:04X?} missing"))
@@ -310,7 +310,7 @@ fn rich_implicit_dataset() -> Vec<u8> {
         ]
         .concat(),
     );
-    let nested = seq_undef(0x0008, 0x1140, &[inner_item.clone()]);
+    let nested = seq_undef(0x0008, 0x1140, std::slice::from_ref(&inner_item));
     ds.extend(seq_undef(
         0x0008,
         0x1140,
@@ -566,4 +566,19 @@ fn refusals() {
         convert_file(&inp, &out, Target::ExplicitLe, &ident()),
         Err(TranscodeError::Malformed { .. })
     ));
+}
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    let tmp = Tmp::new("deep");
+    let mut inner = el(0x0008, 0x0100, b"X ");
+    for _ in 0..10_000 {
+        inner = seq_undef(0x0040, 0xA730, &[item_undef(&inner)]);
+    }
+    let mut ds = el(0x0008, 0x0018, b"1.2.3.40");
+    ds.extend(inner);
+    let inp = tmp.p("in.dcm");
+    std::fs::write(&inp, part10(IMPLICIT, &ds)).unwrap();
+    let r = convert_file(&inp, &tmp.p("out.dcm"), Target::ExplicitLe, &ident());
+    assert!(matches!(r, Err(TranscodeError::Malformed { .. })), "{r:?}");
 }
