@@ -44,7 +44,7 @@ fi
 
 # --------------------------------------------------------------------------- build + unit tests
 log "cargo build --release"
-cargo build --release --workspace --examples
+cargo build --release --workspace --bins --examples
 
 log "cargo test --workspace --release"
 cargo test --workspace --release
