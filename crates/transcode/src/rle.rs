@@ -40,7 +40,7 @@ pub(crate) fn decode_frame(
         return Err(format!("RLE header has {nseg} segments (at most 15)"));
     }
     let stride = samples * bytes_per_sample;
-    if out.len() != pixels * stride {
+    if pixels == 0 || out.len() != pixels * stride {
         return Err("output buffer size mismatch".into());
     }
     let mut plane = Vec::new();
