@@ -93,6 +93,19 @@ pub fn now_rfc3339() -> String {
     )
 }
 
+/// DICOM DA and TM values (UTC) for a moment: `("YYYYMMDD", "HHMMSS")`.
+pub fn dicom_date_time(t: std::time::SystemTime) -> (String, String) {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
+    let rem = secs.rem_euclid(86400);
+    (
+        format!("{y:04}{m:02}{d:02}"),
+        format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -124,7 +124,7 @@ struct Walker<R> {
 }
 
 /// VRs whose explicit encoding has a 4-byte length after two reserved bytes (PS3.5 7.1.2).
-fn long_vr(vr: [u8; 2]) -> bool {
+pub fn long_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
         b"OB"

@@ -5,6 +5,8 @@
 //! its instances, the next SERIES, ...), which is the order readers walk and the order the
 //! instance files are written on the volume.
 
+use dcmdisc_archive::scan::long_vr;
+
 /// One element of a record, already encoded as value bytes (caller pads nothing: we do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct El {
@@ -58,25 +60,6 @@ impl El {
             out.push(self.padding());
         }
     }
-}
-
-fn long_vr(vr: [u8; 2]) -> bool {
-    matches!(
-        &vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"SV"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"UV"
-    )
 }
 
 #[derive(Debug, thiserror::Error)]

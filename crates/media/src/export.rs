@@ -322,25 +322,7 @@ fn numeric(v: Option<String>) -> i64 {
 }
 
 fn date_time(now: SystemTime) -> (String, String) {
-    let secs = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    // civil-from-days, as in the archive's clock
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        format!("{y:04}{m:02}{d:02}"),
-        format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
-    )
+    dcmdisc_archive::db::dicom_date_time(now)
 }
 
 /// The value generated for a missing Type 1 key (statement Table 19, then by VR).
@@ -397,22 +379,7 @@ fn scan_item(b: &[u8], mut pos: usize, end: usize, want: u32, found: &mut Vec<Ve
             return pos + 8;
         }
         let vr = [b[pos + 4], b[pos + 5]];
-        let long = matches!(
-            &vr,
-            b"OB"
-                | b"OW"
-                | b"SQ"
-                | b"UN"
-                | b"UT"
-                | b"UC"
-                | b"UR"
-                | b"OF"
-                | b"OD"
-                | b"OL"
-                | b"OV"
-                | b"SV"
-                | b"UV"
-        );
+        let long = scan::long_vr(vr);
         let (len, head) = if long {
             match b.get(pos + 8..pos + 12) {
                 Some(l) => (u32::from_le_bytes([l[0], l[1], l[2], l[3]]), 12),
