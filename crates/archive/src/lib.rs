@@ -29,7 +29,10 @@ pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
 const DB_FILE: &str = "control.sqlite";
 const TMP_DIR: &str = "tmp";
 const ARCHIVE_DIR: &str = "archive";
-const WRITEBACK_CHUNK: u64 = 8 * 1024 * 1024;
+/// Writeback is started every this many bytes while an instance arrives (durable mode).
+/// Measured on 0.5 MB CT slices: 256 KiB took 7 % off the per-instance time against 8 MiB;
+/// 64 KiB was no better.
+const WRITEBACK_CHUNK: u64 = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -278,9 +281,9 @@ impl InstanceWriter {
         Ok(())
     }
 
-    /// Large instances: start writing what has arrived to disk while the rest is still on the
-    /// wire, so the final fdatasync has little left to do (it would otherwise stall the
-    /// acknowledgement for the whole instance's size).
+    /// Start writing what has arrived to disk while the rest is still on the wire, so the
+    /// final fdatasync has little left to do: it otherwise holds the acknowledgement for the
+    /// time it takes to write the whole instance (it is most of what durability costs).
     #[cfg(target_os = "linux")]
     fn start_writeback(&mut self) -> Result<(), Failure> {
         use std::os::fd::AsRawFd;
