@@ -225,7 +225,9 @@ impl Archive {
             archive: self.clone(),
             name,
             tmp,
-            file: Some(BufWriter::with_capacity(256 * 1024, file)),
+            // Small enough that PDVs of large PDUs (>= 64 KiB) bypass the buffer and go to the
+            // page cache without an extra copy; large enough to batch 16 KiB PDVs.
+            file: Some(BufWriter::with_capacity(64 * 1024, file)),
             meta_len: 0,
             written: 0,
             synced_to: 0,
