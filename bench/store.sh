@@ -355,7 +355,10 @@ run_one() {
     if [[ $status == ok ]] && ((got < n)); then status="stored-$got-of-$n"; fi
     if [[ $status != ok ]]; then
       echo "   !! $role $status; logs: $log.*" >&2
-      tail -5 "$log.storescu0" "$log.receiver" >&2 || true
+      for i in "$log".storescu* "$log.receiver"; do tail -n 5 "$i" >&2 || true; done
+      # Keep what was stored (names, sizes) and, for the first failure, the files.
+      find "$data" -type f -printf '%s %P\n' | sort -k2 > "$log.stored" || true
+      if [[ ! -e $RUN/failed ]]; then mv "$data" "$RUN/failed"; echo "   !! data kept in $RUN/failed" >&2; fi
     fi
     rm -rf "$data"
     PIDS_TO_KILL=()
