@@ -268,7 +268,6 @@ def test_export_archive_collection(server, tmp_path, explicit_corpus):
     ct = [f for f in explicit_corpus if f.path.name in ("CT_small.dcm", "MR_small.dcm")]
     if not ct:
         pytest.skip("CT_small/MR_small not in the corpus")
-    server.start()
     subprocess.run([STORESCU, "-aec", OUR_AE, LOCALHOST, str(server.port), *[str(f.path) for f in ct]],
                    check=True, capture_output=True, timeout=60)
     pats = server.patients()
