@@ -225,11 +225,11 @@ pub struct LogEntry {
 }
 
 pub fn insert_log(conn: &Connection, e: &LogEntry, status: u16) -> Result<(), ArchiveError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO store_log (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![e.time, status, e.calling_ae, e.peer, e.sop_class_uid, e.sop_instance_uid, e.reason],
-    )?;
+    )?
+    .execute(params![e.time, status, e.calling_ae, e.peer, e.sop_class_uid, e.sop_instance_uid, e.reason])?;
     Ok(())
 }
 

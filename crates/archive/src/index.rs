@@ -66,24 +66,20 @@ pub fn upsert_instance(
         Some(id) => (id, false),
         None => (generated_patient_id(k), true),
     };
-    tx.execute(
+    // Cached statements: this runs once per received instance.
+    tx.prepare_cached(
         "INSERT INTO patient (patient_name, patient_id, patient_id_generated, charset)
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT (patient_name, patient_id) DO NOTHING",
-        params![name, patient_id, generated, charset],
-    )?;
-    let patient: i64 = tx.query_row(
-        "SELECT id FROM patient WHERE patient_name = ?1 AND patient_id = ?2",
-        params![name, patient_id],
-        |r| r.get(0),
-    )?;
+    )?
+    .execute(params![name, patient_id, generated, charset])?;
+    let patient: i64 = tx
+        .prepare_cached("SELECT id FROM patient WHERE patient_name = ?1 AND patient_id = ?2")?
+        .query_row(params![name, patient_id], |r| r.get(0))?;
     let old: Option<(String, i64)> = tx
-        .query_row(
-            "SELECT path, patient FROM instance WHERE sop_instance_uid = ?1",
-            params![n.sop_instance_uid],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT path, patient FROM instance WHERE sop_instance_uid = ?1")?
+        .query_row(params![n.sop_instance_uid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO instance (sop_instance_uid, sop_class_uid, transfer_syntax, patient, patient_name,
             charset, patient_id, patient_id_generated, birth_date, sex, study_instance_uid,
             series_instance_uid, study_date, study_time, study_id, study_description,
@@ -105,7 +101,8 @@ pub fn upsert_instance(
             series_number = excluded.series_number, instance_number = excluded.instance_number,
             size = excluded.size, path = excluded.path, received = excluded.received,
             calling_ae = excluded.calling_ae, keys = excluded.keys",
-        params![
+    )?
+    .execute(params![
             n.sop_instance_uid,
             n.sop_class_uid,
             n.transfer_syntax,
@@ -131,8 +128,7 @@ pub fn upsert_instance(
             n.received,
             n.calling_ae,
             k.to_blob(),
-        ],
-    )?;
+        ])?;
     if let Some((_, old_patient)) = &old {
         if *old_patient != patient {
             // The replacement moved the instance to another collection; drop the old one if
