@@ -283,3 +283,29 @@ def test_export_archive_collection(server, tmp_path, explicit_corpus):
 def test_unknown_profile_is_a_clear_error(tmp_path):
     r = export("--from-folder", tmp_path, "--out", tmp_path / "o", "--profile", "STD-GEN-FLOPPY", check=False)
     assert r.returncode != 0 and "STD-GEN-FLOPPY" in r.stderr
+
+
+def test_compressed_over_the_network_to_std_gen_cd(server, tmp_path):
+    """storescu sends JPEG Lossless and RLE instances (stored as received); the STD-GEN-CD
+    volumes built from the archive hold only Explicit VR LE files that dcmmkdir accepts."""
+    from corpus import STORESCU_PROPOSAL_FLAG
+
+    wanted = ("1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.5")
+    files = [f for f in sample_corpus() if f.transfer_syntax in wanted]
+    if not files:
+        pytest.skip("no JPEG Lossless / RLE samples")
+    for f in files:
+        subprocess.run([STORESCU, "-aec", OUR_AE, STORESCU_PROPOSAL_FLAG[f.transfer_syntax], LOCALHOST,
+                        str(server.port), str(f.path)], check=True, capture_output=True, timeout=60)
+    rows = server.instances()
+    assert {r["transfer_syntax"] for r in rows} <= set(wanted)
+    out = tmp_path / "out"
+    for p in server.patients():
+        server.cli("export", p["id"], "--out", out / str(p["id"]), "--tree")
+    sources = {r["sop_instance_uid"]: Path(r["path"]) for r in rows}
+    seen = check_export(out, sources, tmp_path)
+    assert set(seen) == set(sources)
+    for tree, _ in volumes(out):
+        for f in (tree / "DICOM").rglob("*"):
+            if f.is_file():
+                assert pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID == ELE, f
