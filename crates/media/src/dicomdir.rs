@@ -234,25 +234,15 @@ pub fn encode(meta: &DicomdirMeta<'_>, roots: &[Record]) -> Result<Vec<u8>, Dico
 }
 
 fn file_meta(meta: &DicomdirMeta<'_>) -> Vec<u8> {
-    let mut group = Vec::new();
-    for e in [
-        El::new(0x0002_0001, b"OB", vec![0u8, 1]),
-        El::text(0x0002_0002, b"UI", MEDIA_STORAGE_DIRECTORY),
-        El::text(0x0002_0003, b"UI", meta.fileset_uid),
-        El::text(0x0002_0010, b"UI", EXPLICIT_VR_LE),
-        El::text(0x0002_0012, b"UI", meta.implementation_class_uid),
-        El::text(0x0002_0013, b"SH", meta.implementation_version_name),
-    ] {
-        e.encode(&mut group);
+    dcmdisc_archive::meta::FileMeta {
+        media_storage_sop_class_uid: MEDIA_STORAGE_DIRECTORY,
+        media_storage_sop_instance_uid: meta.fileset_uid,
+        transfer_syntax_uid: EXPLICIT_VR_LE,
+        implementation_class_uid: meta.implementation_class_uid,
+        implementation_version_name: meta.implementation_version_name,
+        source_ae_title: meta.source_ae_title,
     }
-    if !meta.source_ae_title.is_empty() {
-        El::text(0x0002_0016, b"AE", meta.source_ae_title).encode(&mut group);
-    }
-    let mut out = vec![0u8; 128];
-    out.extend_from_slice(b"DICM");
-    El::new(0x0002_0000, b"UL", (group.len() as u32).to_le_bytes()).encode(&mut out);
-    out.extend_from_slice(&group);
-    out
+    .encode()
 }
 
 #[cfg(test)]

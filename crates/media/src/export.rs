@@ -511,6 +511,22 @@ fn record_keys(
     els
 }
 
+/// A PATIENT, STUDY or SERIES record, its keys taken from the first instance under it.
+fn group_record(
+    record_type: &str,
+    src: &SourceFile,
+    profile: &str,
+    today: &(String, String),
+    patient_id: &str,
+) -> Record {
+    Record {
+        record_type: record_type.into(),
+        file: None,
+        keys: record_keys(record_type, src, profile, today, 0, patient_id),
+        children: Vec::new(),
+    }
+}
+
 /// One instance placed in the hierarchy, with its leaf record (File ID filled per volume).
 struct Placed {
     src: SourceFile,
@@ -747,12 +763,7 @@ fn write_volume(
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
     // Group members into the hierarchy, keeping their (sorted) order.
     let first = &placed[members[0]];
-    let mut patient = Record {
-        record_type: "PATIENT".into(),
-        file: None,
-        keys: record_keys("PATIENT", &first.src, profile, today, 0, patient_id),
-        children: Vec::new(),
-    };
+    let mut patient = group_record("PATIENT", &first.src, profile, today, patient_id);
     let mut order: Vec<(PathBuf, String, u64)> = Vec::with_capacity(members.len());
     let (mut s_no, mut r_no, mut i_no) = (0usize, 0usize, 0usize);
     for (k, &m) in members.iter().enumerate() {
@@ -762,23 +773,17 @@ fn write_volume(
         if new_study {
             s_no += 1;
             r_no = 0;
-            patient.children.push(Record {
-                record_type: "STUDY".into(),
-                file: None,
-                keys: record_keys("STUDY", &p.src, profile, today, 0, patient_id),
-                children: Vec::new(),
-            });
+            patient
+                .children
+                .push(group_record("STUDY", &p.src, profile, today, patient_id));
         }
         let study = patient.children.last_mut().expect("pushed above");
         if new_series {
             r_no += 1;
             i_no = 0;
-            study.children.push(Record {
-                record_type: "SERIES".into(),
-                file: None,
-                keys: record_keys("SERIES", &p.src, profile, today, 0, patient_id),
-                children: Vec::new(),
-            });
+            study
+                .children
+                .push(group_record("SERIES", &p.src, profile, today, patient_id));
         }
         i_no += 1;
         let mut leaf = p.leaf.clone();
