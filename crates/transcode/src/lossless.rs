@@ -491,9 +491,16 @@ fn decode_scan(
     decode_scan_interleaved(data, pos, p, scan, out)
 }
 
+/// The predictor as a compile-time constant, so the hot loops carry no match.
 #[inline(always)]
 fn predict<const P: u32>(ra: i32, rb: i32, rc: i32) -> i32 {
-    match P {
+    predict_with(P, ra, rb, rc)
+}
+
+/// ITU T.81 Table H.1 predictors 1-7.
+#[inline(always)]
+fn predict_with(predictor: u32, ra: i32, rb: i32, rc: i32) -> i32 {
+    match predictor {
         1 => ra,
         2 => rb,
         3 => rc,
@@ -710,15 +717,7 @@ pub(crate) mod tests {
                         } else {
                             let (ra, rb, rc) =
                                 (px(x - 1, y, c), px(x, y - 1, c), px(x - 1, y - 1, c));
-                            match predictor {
-                                1 => ra,
-                                2 => rb,
-                                3 => rc,
-                                4 => ra + rb - rc,
-                                5 => ra + ((rb - rc) >> 1),
-                                6 => rb + ((ra - rc) >> 1),
-                                _ => (ra + rb) >> 1,
-                            }
+                            predict_with(u32::from(predictor), ra, rb, rc)
                         };
                         let mut d = (px(x, y, c) - pred) & 0xFFFF;
                         if d >= 0x8000 {
