@@ -245,6 +245,8 @@ class Dcmdisc:
         if not dcmdisc_bin().exists():
             raise AssertionError(f"dcmdisc binary not found at {dcmdisc_bin()} "
                                  "(run cargo build --release or set DCMDISC_BIN)")
+        # A restarted server appends to the same log: only what it writes now counts.
+        log_start = len(self.log_text())
         log = open(self.log_path, "ab")
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
@@ -258,7 +260,7 @@ class Dcmdisc:
             if self.proc.poll() is not None:
                 raise AssertionError(f"dcmdisc serve exited with {self.proc.returncode} before "
                                      f"listening:\n{self.log_text()[-4000:]}")
-            if "listening on" in self.log_text() or port_open(self.port):
+            if "listening on" in self.log_text()[log_start:] or port_open(self.port):
                 return self
             time.sleep(0.05)
         self.kill()

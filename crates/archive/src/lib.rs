@@ -10,6 +10,7 @@ pub mod charset;
 pub mod db;
 pub mod index;
 pub mod meta;
+pub mod recover;
 pub mod scan;
 
 use std::fs::{self, File};
@@ -159,51 +160,25 @@ impl Archive {
         for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
             let _ = fs::remove_file(entry.path());
         }
-        let index = db::open(&dir.join(DB_FILE), cfg.durable)?;
+        // Not synced per commit even when durable: the archive files are the durable record
+        // and `recover` rebuilds what a power loss takes from the index (see recover.rs).
+        let index = db::open(&dir.join(DB_FILE), false)?;
         let aux = db::open(&dir.join(DB_FILE), false)?;
         let archive = Archive {
             cfg,
             index: Mutex::new(index),
             aux: Mutex::new(aux),
         };
-        archive.remove_orphans()?;
+        recover::recover(
+            &mut lock(&archive.index),
+            &archive.cfg.data_dir,
+            ARCHIVE_DIR,
+        )?;
         Ok(Arc::new(archive))
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.cfg.data_dir
-    }
-
-    fn remove_orphans(&self) -> Result<(), ArchiveError> {
-        let conn = lock(&self.index);
-        let mut stmt = conn.prepare("SELECT path FROM instance")?;
-        let known: std::collections::HashSet<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let root = self.cfg.data_dir.join(ARCHIVE_DIR);
-        let mut removed = 0;
-        for sub in fs::read_dir(&root).map_err(io_err(&root))?.flatten() {
-            let Ok(files) = fs::read_dir(sub.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let rel = format!(
-                    "{ARCHIVE_DIR}/{}/{}",
-                    sub.file_name().to_string_lossy(),
-                    f.file_name().to_string_lossy()
-                );
-                if !known.contains(&rel) && fs::remove_file(f.path()).is_ok() {
-                    removed += 1;
-                }
-            }
-        }
-        if removed > 0 {
-            warn!(
-                removed,
-                "removed archive files that were never indexed (interrupted stores)"
-            );
-        }
-        Ok(())
     }
 
     pub fn match_remote(&self, ae: &str, peer: IpAddr) -> Result<RemoteMatch, ArchiveError> {

@@ -96,6 +96,8 @@ pub struct MetaInfo {
     pub transfer_syntax_uid: String,
     pub sop_class_uid: String,
     pub sop_instance_uid: String,
+    /// Source Application Entity Title (0002,0016): the calling AE for files we received.
+    pub source_ae_title: String,
 }
 
 /// Parse the File Meta Information of a Part 10 file from its first bytes.
@@ -109,6 +111,7 @@ pub fn parse_meta(bytes: &[u8]) -> Option<MetaInfo> {
         transfer_syntax_uid: String::new(),
         sop_class_uid: String::new(),
         sop_instance_uid: String::new(),
+        source_ae_title: String::new(),
     };
     while let Some(h) = bytes.get(pos..pos + 8) {
         let group = u16::from_le_bytes([h[0], h[1]]);
@@ -133,6 +136,7 @@ pub fn parse_meta(bytes: &[u8]) -> Option<MetaInfo> {
             0x0002 => info.sop_class_uid = text(),
             0x0003 => info.sop_instance_uid = text(),
             0x0010 => info.transfer_syntax_uid = text(),
+            0x0016 => info.source_ae_title = text(),
             _ => {}
         }
         pos += head + len;
@@ -161,6 +165,7 @@ mod tests {
         assert_eq!(info.dataset_offset as usize, bytes.len());
         assert_eq!(info.transfer_syntax_uid, "1.2.840.10008.1.2");
         assert_eq!(info.sop_instance_uid, "1.2.3.4.5");
+        assert_eq!(info.source_ae_title, "STORESCU");
         let group_len = u32::from_le_bytes(bytes[140..144].try_into().unwrap()) as usize;
         assert_eq!(group_len, bytes.len() - 144);
     }
