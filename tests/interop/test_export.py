@@ -158,6 +158,13 @@ def check_export(out: Path, sources: dict[str, Path], tmp: Path, profile_cd: boo
     return seen
 
 
+def assert_only_explicit_le(out: Path):
+    for tree, _ in volumes(out):
+        for f in (tree / "DICOM").rglob("*"):
+            if f.is_file():
+                assert pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID == ELE, f
+
+
 @pytest.fixture(scope="module")
 def explicit_corpus():
     return [f for f in sample_corpus() if f.transfer_syntax == ELE]
@@ -195,10 +202,7 @@ def test_std_gen_cd_converts_every_syntax(tmp_path):
     export("--from-folder", src, "--out", out, "--tree")
     seen = check_export(out, sources, tmp_path)
     assert set(seen) == set(sources)
-    for tree, _ in volumes(out):
-        for f in (tree / "DICOM").rglob("*"):
-            if f.is_file():
-                assert pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID == ELE, f
+    assert_only_explicit_le(out)
 
 
 def test_std_gen_cd_names_instances_it_cannot_convert(tmp_path):
@@ -305,7 +309,4 @@ def test_compressed_over_the_network_to_std_gen_cd(server, tmp_path):
     sources = {r["sop_instance_uid"]: Path(r["path"]) for r in rows}
     seen = check_export(out, sources, tmp_path)
     assert set(seen) == set(sources)
-    for tree, _ in volumes(out):
-        for f in (tree / "DICOM").rglob("*"):
-            if f.is_file():
-                assert pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID == ELE, f
+    assert_only_explicit_le(out)

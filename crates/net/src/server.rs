@@ -679,14 +679,7 @@ impl<S: Services> Association<'_, S> {
                     .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, message_id)
                     .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET)
                     .push_u16(dimse::TAG_STATUS, 0);
-                if cmd.has_dataset() {
-                    self.pending = Pending::Drain {
-                        context_id,
-                        response: rsp,
-                    };
-                    return Ok(());
-                }
-                self.send_command(context_id, &rsp)
+                self.reply(context_id, cmd.has_dataset(), rsp)
             }
             dimse::C_STORE_RQ => {
                 let sop_class_uid = cmd.uid(dimse::TAG_AFFECTED_SOP_CLASS).unwrap_or_default();
@@ -748,16 +741,21 @@ impl<S: Services> Association<'_, S> {
                     assoc = self.info.id,
                     "unsupported DIMSE command {other:#06x}"
                 );
-                if cmd.has_dataset() {
-                    self.pending = Pending::Drain {
-                        context_id,
-                        response: rsp,
-                    };
-                    return Ok(());
-                }
-                self.send_command(context_id, &rsp)
+                self.reply(context_id, cmd.has_dataset(), rsp)
             }
         }
+    }
+
+    /// Answer a command now, or once the dataset that follows it has been read and discarded.
+    fn reply(&mut self, context_id: u8, dataset_follows: bool, rsp: Command) -> Result<(), End> {
+        if dataset_follows {
+            self.pending = Pending::Drain {
+                context_id,
+                response: rsp,
+            };
+            return Ok(());
+        }
+        self.send_command(context_id, &rsp)
     }
 
     fn data(&mut self, context_id: u8, data: &[u8], last: bool) -> Result<(), End> {
