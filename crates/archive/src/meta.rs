@@ -26,9 +26,43 @@ fn element(out: &mut Vec<u8>, element: u16, vr: &[u8; 2], value: &[u8], pad: u8)
     }
 }
 
+/// Private Information Creator UID (0002,0100) of our completeness seal: Private Information
+/// (0002,0102) then holds the dataset's length and its XXH3-64 hash (each u64, little endian).
+/// A file we received carries it so that start-up recovery can tell a complete file from one a
+/// crash cut short, whatever order the disk persisted its blocks in.
+pub const SEAL_CREATOR_UID: &str = "2.25.267312939302375511414433714362251802968.1";
+pub const SEAL_LEN: usize = 16;
+/// The seal's value until the file is complete: no dataset has this length.
+pub const SEAL_UNSET: [u8; SEAL_LEN] = [0xFF; SEAL_LEN];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    pub dataset_len: u64,
+    pub hash: u64,
+}
+
+impl Seal {
+    pub fn to_bytes(self) -> [u8; SEAL_LEN] {
+        let mut b = [0u8; SEAL_LEN];
+        b[..8].copy_from_slice(&self.dataset_len.to_le_bytes());
+        b[8..].copy_from_slice(&self.hash.to_le_bytes());
+        b
+    }
+}
+
 impl FileMeta<'_> {
     /// Preamble, "DICM" and the group 0002 elements, Explicit VR Little Endian.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_inner(false).0
+    }
+
+    /// As `encode`, with an unset completeness seal; also returns the seal value's offset.
+    pub fn encode_sealed(&self) -> (Vec<u8>, usize) {
+        let (bytes, at) = self.encode_inner(true);
+        (bytes, at.unwrap_or(0))
+    }
+
+    fn encode_inner(&self, seal: bool) -> (Vec<u8>, Option<usize>) {
         let mut group = Vec::with_capacity(256);
         element(&mut group, 0x0001, b"OB", &[0, 1], 0);
         element(
@@ -75,6 +109,12 @@ impl FileMeta<'_> {
                 b' ',
             );
         }
+        let mut seal_at = None;
+        if seal {
+            element(&mut group, 0x0100, b"UI", SEAL_CREATOR_UID.as_bytes(), 0);
+            element(&mut group, 0x0102, b"OB", &SEAL_UNSET, 0);
+            seal_at = Some(group.len() - SEAL_LEN);
+        }
         let mut out = vec![0u8; 128];
         out.extend_from_slice(b"DICM");
         element(
@@ -84,8 +124,9 @@ impl FileMeta<'_> {
             &(group.len() as u32).to_le_bytes(),
             0,
         );
+        let base = out.len();
         out.extend_from_slice(&group);
-        out
+        (out, seal_at.map(|a| base + a))
     }
 }
 
@@ -98,6 +139,9 @@ pub struct MetaInfo {
     pub sop_instance_uid: String,
     /// Source Application Entity Title (0002,0016): the calling AE for files we received.
     pub source_ae_title: String,
+    /// Our completeness seal, when the file carries one (see `SEAL_CREATOR_UID`); `Some` with
+    /// an unset value if it was never completed.
+    pub seal: Option<[u8; SEAL_LEN]>,
 }
 
 /// Parse the File Meta Information of a Part 10 file from its first bytes.
@@ -112,7 +156,10 @@ pub fn parse_meta(bytes: &[u8]) -> Option<MetaInfo> {
         sop_class_uid: String::new(),
         sop_instance_uid: String::new(),
         source_ae_title: String::new(),
+        seal: None,
     };
+    let mut creator_is_ours = false;
+    let mut private_info = None;
     while let Some(h) = bytes.get(pos..pos + 8) {
         let group = u16::from_le_bytes([h[0], h[1]]);
         if group != 2 {
@@ -137,9 +184,14 @@ pub fn parse_meta(bytes: &[u8]) -> Option<MetaInfo> {
             0x0003 => info.sop_instance_uid = text(),
             0x0010 => info.transfer_syntax_uid = text(),
             0x0016 => info.source_ae_title = text(),
+            0x0100 => creator_is_ours = text() == SEAL_CREATOR_UID,
+            0x0102 => private_info = <[u8; SEAL_LEN]>::try_from(value).ok(),
             _ => {}
         }
         pos += head + len;
+    }
+    if creator_is_ours {
+        info.seal = Some(private_info.unwrap_or(SEAL_UNSET));
     }
     info.dataset_offset = pos as u64;
     Some(info)
@@ -168,5 +220,19 @@ mod tests {
         assert_eq!(info.source_ae_title, "STORESCU");
         let group_len = u32::from_le_bytes(bytes[140..144].try_into().unwrap()) as usize;
         assert_eq!(group_len, bytes.len() - 144);
+        assert_eq!(info.seal, None);
+
+        let (mut sealed, at) = m.encode_sealed();
+        let info = parse_meta(&sealed).unwrap();
+        assert_eq!(info.dataset_offset as usize, sealed.len());
+        assert_eq!(info.seal, Some(SEAL_UNSET));
+        let seal = Seal {
+            dataset_len: 1234,
+            hash: 0x0102_0304_0506_0708,
+        };
+        sealed[at..at + SEAL_LEN].copy_from_slice(&seal.to_bytes());
+        assert_eq!(parse_meta(&sealed).unwrap().seal, Some(seal.to_bytes()));
+        let group_len = u32::from_le_bytes(sealed[140..144].try_into().unwrap()) as usize;
+        assert_eq!(group_len, sealed.len() - 144);
     }
 }

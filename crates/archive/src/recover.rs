@@ -1,16 +1,18 @@
 //! Start-up recovery: make the index agree with the archive folder.
 //!
 //! The index is committed without syncing SQLite's WAL (one flush less per instance): the
-//! archive files are the durable record. A file is renamed into `archive/` only after its data
-//! is on disk, so every file there is complete. After a power loss the index may lack the last
-//! stores (or still list a file a replacement removed); this walk re-indexes every archive file
-//! the index lacks (the newest copy wins when a SOP Instance UID appears twice) and drops rows
-//! whose file is gone. An acknowledged instance is never lost, and no row points at a partial
-//! file.
+//! archive files are the durable record. A file is written in place under `archive/` and
+//! indexed only after it is complete and synced; its File Meta carries a seal (the dataset's
+//! length and hash, `meta::SEAL_CREATOR_UID`) written last. After a power loss the index may
+//! lack the last stores (or still list a file a replacement removed), and files that were still
+//! arriving may be there, cut short in any order the disk chose; this walk re-indexes every
+//! archive file the index lacks whose seal holds (the newest copy wins when a SOP Instance UID
+//! appears twice), removes those whose seal does not, and drops rows whose file is gone. An
+//! acknowledged instance is never lost, and no row points at a partial file.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -129,6 +131,12 @@ fn reindex(
     let Some(m) = meta::parse_meta(&head) else {
         return Ok(false);
     };
+    if let Some(seal) = m.seal {
+        if !seal_holds(&mut f, m.dataset_offset, size, &seal).map_err(io)? {
+            warn!(path = %path.display(), "incomplete archive file (its seal does not match)");
+            return Ok(false);
+        }
+    }
     let explicit = m.transfer_syntax_uid != IMPLICIT_VR_LE;
     let Ok(keys) = scan::scan(
         BufReader::with_capacity(16 * 1024, f),
@@ -185,4 +193,31 @@ fn reindex(
         let _ = fs::remove_file(data_dir.join(old));
     }
     Ok(true)
+}
+
+/// Whether the dataset (`offset..size` of `f`) has the length and hash the seal records.
+fn seal_holds(
+    f: &mut File,
+    offset: u64,
+    size: u64,
+    seal: &[u8; meta::SEAL_LEN],
+) -> std::io::Result<bool> {
+    let mut want_len = [0u8; 8];
+    want_len.copy_from_slice(&seal[..8]);
+    let mut want_hash = [0u8; 8];
+    want_hash.copy_from_slice(&seal[8..]);
+    if offset.checked_add(u64::from_le_bytes(want_len)) != Some(size) {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(offset))?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.digest() == u64::from_le_bytes(want_hash))
 }
