@@ -21,16 +21,13 @@ use std::sync::{Arc, Mutex};
 
 /// Alignment and granularity of direct writes: the largest logical block size in use.
 const BLOCK: usize = 4096;
-/// Direct writes of 1 MiB ran at ~1.9 GB/s here, of 256 KiB at ~1.35 GB/s, of 64 KiB at
-/// ~0.6 GB/s: each costs ~85 us plus the bytes. Large instances get large chunks; the first
-/// `SMALL_SPAN` bytes go in small ones so that most of a 0.5 MB slice is on disk before its
-/// last byte arrives. A chunk is written only once `slack` more bytes have arrived after it,
-/// so what is left for the end is one write of `slack..chunk + slack` bytes, never a
-/// just-started chunk plus a few bytes behind it.
-const SMALL: (usize, usize) = (128 * 1024, 64 * 1024);
-const LARGE: (usize, usize) = (1024 * 1024, 256 * 1024);
+/// Capacity of each aligned buffer; chunks of this size once an instance is large (1 MiB
+/// direct writes ran at ~1.9 GB/s here, 256 KiB ones at ~1.35 GB/s, 64 KiB at ~0.6 GB/s).
+const BUF_CAP: usize = 1024 * 1024;
+/// Chunk size for the first `SMALL_SPAN` bytes: smaller, so that for the common 0.5 MB slice
+/// most of the file is on disk before its last byte arrives.
+const SMALL_CHUNK: usize = 256 * 1024;
 const SMALL_SPAN: u64 = 4 * 1024 * 1024;
-const BUF_CAP: usize = LARGE.0 + LARGE.1;
 /// Writes queued or running per instance; the receiver waits (and TCP pushes back on the
 /// sender) when the disk is slower than the network. Bounds memory to (this + 1) buffers.
 const MAX_QUEUED: usize = 2;
@@ -158,17 +155,11 @@ fn copy_err(e: &io::Error) -> io::Error {
 }
 
 /// One file being written. Bytes `0..head` (the File Meta, rounded up to a block) are held
-/// back and written last, with the caller's patch applied.
+/// back and written last, by `finish`, with the caller's patch applied.
 pub(crate) struct FileWriter {
-    /// Opened with `O_DIRECT` when `direct`; the worker writes through it.
     file: Arc<File>,
-    /// A second, buffered descriptor of the same file for the unaligned head and tail (the
-    /// direct one cannot change mode while the worker uses it).
-    plain: File,
     direct: bool,
     worker: Option<Worker>,
-    /// The free buffer when there is no worker (buffered fallback).
-    own_spare: Option<AlignedBuf>,
     workers: Arc<Workers>,
     /// The chunk being filled, which starts at file offset `cur_off`.
     cur: Option<AlignedBuf>,
@@ -183,8 +174,8 @@ pub(crate) struct FileWriter {
 }
 
 impl FileWriter {
-    /// Create `path` (which must not exist) and queue an fsync of `dir` when given, so the new
-    /// name is durable by the time the data is. `head` is the length of the File Meta.
+    /// Create `path` (which must not exist) and queue an fsync of `dir` when `sync_dir`, so the
+    /// new name is durable by the time the data is. `head` is the length of the File Meta.
     pub(crate) fn create(
         path: &Path,
         dir: Option<Arc<File>>,
@@ -204,19 +195,12 @@ impl FileWriter {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(false)?, false),
             Err(e) => return Err(e),
         };
-        let plain = if direct {
-            OpenOptions::new().write(true).open(path)?
-        } else {
-            file.try_clone()?
-        };
         let head = head.div_ceil(BLOCK) * BLOCK;
         let prefix_cap = PREFIX.max(head);
         let mut w = FileWriter {
             file: Arc::new(file),
-            plain,
             direct,
             worker: None,
-            own_spare: None,
             workers,
             cur: None,
             cur_len: 0,
@@ -250,11 +234,11 @@ impl FileWriter {
         self.len
     }
 
-    fn chunking(&self) -> (usize, usize) {
+    fn chunk_target(&self) -> usize {
         if self.cur_off < SMALL_SPAN {
-            SMALL
+            SMALL_CHUNK
         } else {
-            LARGE
+            BUF_CAP
         }
     }
 
@@ -264,24 +248,23 @@ impl FileWriter {
         }
         let keep = self.prefix_cap.saturating_sub(self.prefix.len());
         if keep > 0 {
-            self.prefix
-                .extend_from_slice(&data[..keep.min(data.len())]);
+            self.prefix.extend_from_slice(&data[..keep.min(data.len())]);
         }
         while !data.is_empty() {
             if self.cur.is_none() {
                 self.cur = Some(self.take_buf()?);
             }
-            let (chunk, slack) = self.chunking();
+            let target = self.chunk_target();
             let Some(cur) = self.cur.as_mut() else {
                 return Err(io::Error::other("no write buffer"));
             };
-            let n = (chunk + slack - self.cur_len).min(data.len());
+            let n = (target - self.cur_len).min(data.len());
             cur.bytes_mut()[self.cur_len..self.cur_len + n].copy_from_slice(&data[..n]);
             self.cur_len += n;
             self.len += n as u64;
             data = &data[n..];
-            if self.cur_len == chunk + slack {
-                self.flush_chunk(chunk)?;
+            if self.cur_len == target {
+                self.flush_chunk()?;
             }
         }
         Ok(())
@@ -292,10 +275,7 @@ impl FileWriter {
     fn take_buf(&mut self) -> io::Result<AlignedBuf> {
         loop {
             let Some(w) = self.worker.as_mut() else {
-                return match self.own_spare.take() {
-                    Some(b) => Ok(b),
-                    None => AlignedBuf::new().ok_or_else(|| io::Error::other("out of memory")),
-                };
+                return AlignedBuf::new().ok_or_else(|| io::Error::other("out of memory"));
             };
             if let Some(b) = w.spare.pop() {
                 return Ok(b);
@@ -340,104 +320,49 @@ impl FileWriter {
         }
     }
 
-    /// Write `cur[start..end]` at `cur_off + start`: queued on the worker, or here when there
-    /// is none. Gives the buffer back to `self.cur` when it was not queued.
-    fn put(&mut self, buf: AlignedBuf, start: usize, end: usize) -> io::Result<()> {
-        let offset = self.cur_off + start as u64;
-        let buf = match self.worker.as_ref() {
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        let start = if self.cur_off == 0 {
+            self.head.min(self.cur_len)
+        } else {
+            0
+        };
+        let end = self.cur_len;
+        let offset = self.cur_off;
+        self.cur_off += end as u64;
+        self.cur_len = 0;
+        let Some(buf) = self.cur.take() else {
+            return Ok(());
+        };
+        match self.worker.as_ref() {
             Some(w) if start < end => {
                 let job = Job::Write {
                     file: self.file.clone(),
                     buf,
                     start,
                     end,
-                    offset,
+                    offset: offset + start as u64,
                 };
-                match w.jobs.send(job) {
-                    Ok(()) => {
-                        self.queued += 1;
-                        return Ok(());
-                    }
+                if let Err(mpsc::SendError(job)) = w.jobs.send(job) {
                     // The thread is gone: write here instead.
-                    Err(mpsc::SendError(Job::Write { buf, .. })) => buf,
-                    Err(mpsc::SendError(Job::Sync(_))) => return Ok(()),
+                    if let Job::Write { buf, .. } = job {
+                        self.file
+                            .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
+                        self.cur = Some(buf);
+                    }
+                } else {
+                    self.queued += 1;
                 }
             }
-            _ => buf,
-        };
-        let r = self.file.write_all_at(&buf.bytes()[start..end], offset);
-        self.cur = Some(buf);
-        r
-    }
-
-    /// Write the first `chunk` bytes of the full buffer and carry the rest into a new one.
-    fn flush_chunk(&mut self, chunk: usize) -> io::Result<()> {
-        let Some(full) = self.cur.take() else {
-            return Ok(());
-        };
-        let carried = self.cur_len - chunk;
-        let start = if self.cur_off == 0 { self.head } else { 0 }.min(chunk);
-        // The carried bytes first, while `full` is still ours.
-        let mut next = match self.take_buf() {
-            Ok(b) => b,
-            Err(e) => {
-                self.cur = Some(full);
-                return Err(e);
-            }
-        };
-        next.bytes_mut()[..carried].copy_from_slice(&full.bytes()[chunk..self.cur_len]);
-        self.put(full, start, chunk)?;
-        // `put` may have handed `full` back (no worker): it is free again.
-        if let Some(free) = self.cur.take() {
-            match self.worker.as_mut() {
-                Some(w) => w.spare.push(free),
-                None => self.own_spare = Some(free),
+            _ => {
+                self.file
+                    .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
+                self.cur = Some(buf);
             }
         }
-        self.cur = Some(next);
-        self.cur_off += chunk as u64;
-        self.cur_len = carried;
         Ok(())
     }
 
-    /// Write the rest of the file: the head (with `patch` applied) and the unaligned tail
-    /// through the page cache, then the last aligned stretch directly. With
-    /// `start_writeback`, the head and tail pages start on their way to disk before that last
-    /// direct write, so the final fdatasync finds them written. Returns the file length.
-    ///
-    /// The queued writes are collected first: a direct write in flight holds the inode lock,
-    /// and a buffered write would only wait behind it.
-    pub(crate) fn finish_writes(
-        &mut self,
-        patch: impl FnOnce(&mut [u8]),
-        start_writeback: bool,
-    ) -> io::Result<u64> {
-        self.wait()?;
-        let start = if self.cur_off == 0 { self.head } else { 0 }.min(self.cur_len);
-        let aligned = if self.direct {
-            start + (self.cur_len - start) / BLOCK * BLOCK
-        } else {
-            start
-        };
-        if let Some(cur) = self.cur.as_ref() {
-            self.plain
-                .write_all_at(&cur.bytes()[aligned..self.cur_len], self.cur_off + aligned as u64)?;
-        }
-        let head_len = self.head.min(self.len as usize).min(self.prefix.len());
-        patch(&mut self.prefix[..head_len]);
-        self.plain.write_all_at(&self.prefix[..head_len], 0)?;
-        if start_writeback {
-            start_writeback_all(&self.plain);
-        }
-        if let Some(cur) = self.cur.as_ref() {
-            self.file
-                .write_all_at(&cur.bytes()[start..aligned], self.cur_off + start as u64)?;
-        }
-        Ok(self.len)
-    }
-
-    /// Wait for every queued write; the first error any of them met.
-    pub(crate) fn wait(&mut self) -> io::Result<()> {
+    fn drain(&mut self) -> io::Result<()> {
         while self.queued > 0 {
             let _ = self.wait_one();
         }
@@ -447,29 +372,75 @@ impl FileWriter {
         }
     }
 
-    pub(crate) fn sync_data(&self) -> io::Result<()> {
-        self.plain.sync_data()
+    /// Write everything still in memory (the head with `patch` applied to it) and wait for the
+    /// queued writes. Durability (fdatasync) is the caller's. Returns the file length.
+    pub(crate) fn complete(&mut self, patch: impl FnOnce(&mut [u8])) -> io::Result<u64> {
+        self.drain()?;
+        let start = if self.cur_off == 0 {
+            self.head.min(self.cur_len)
+        } else {
+            0
+        };
+        if let Some(cur) = self.cur.take() {
+            let bytes = &cur.bytes()[start..self.cur_len];
+            let at = self.cur_off + start as u64;
+            let aligned = if self.direct {
+                bytes.len() / BLOCK * BLOCK
+            } else {
+                0
+            };
+            let written = (|| {
+                if aligned > 0 {
+                    self.file.write_all_at(&bytes[..aligned], at)?;
+                }
+                self.buffered()?;
+                self.file
+                    .write_all_at(&bytes[aligned..], at + aligned as u64)
+            })();
+            self.cur = Some(cur);
+            written?;
+        }
+        self.buffered()?;
+        let head_len = self.head.min(self.len as usize).min(self.prefix.len());
+        let mut head = self.prefix[..head_len].to_vec();
+        patch(&mut head);
+        self.file.write_all_at(&head, 0)?;
+        self.prefix[..head_len].copy_from_slice(&head);
+        Ok(self.len)
+    }
+
+    /// Leave direct mode: what is written from now on is unaligned.
+    fn buffered(&mut self) -> io::Result<()> {
+        if !self.direct {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = self.file.as_raw_fd();
+            // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL take and return ints.
+            let ok = unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                fl >= 0 && libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_DIRECT) == 0
+            };
+            if !ok {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        self.direct = false;
+        Ok(())
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
     }
 }
-
-#[cfg(target_os = "linux")]
-fn start_writeback_all(f: &File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: sync_file_range on a descriptor we own; offset 0, length 0 = to the end.
-    // Only a hint: fdatasync still makes the data durable.
-    unsafe {
-        libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback_all(_f: &File) {}
 
 impl Drop for FileWriter {
     fn drop(&mut self) {
         // Queued writes still belong to this file: collect them before the worker serves
         // another one.
-        let _ = self.wait();
+        let _ = self.drain();
         if let Some(mut w) = self.worker.take() {
             if let Some(b) = self.cur.take() {
                 w.spare.push(b);
@@ -479,25 +450,17 @@ impl Drop for FileWriter {
     }
 }
 
-/// The error a prefix-only `PrefixedFile` gives when the walk needs more.
-pub(crate) const PAST_PREFIX: &str = "read past the in-memory prefix";
-
 /// `Read + Seek` over a file whose first bytes are also in memory: the header walk reads them
 /// from memory, and only what lies beyond from the file (opened when first needed).
 pub(crate) struct PrefixedFile<'a> {
     prefix: &'a [u8],
-    /// `None`: reading past the prefix fails with `PAST_PREFIX` (the rest may not be written
-    /// yet).
-    path: Option<&'a Path>,
+    path: &'a Path,
     file: Option<File>,
     pos: u64,
 }
 
 impl<'a> PrefixedFile<'a> {
-    pub(crate) fn new(
-        prefix: &'a [u8],
-        path: Option<&'a Path>,
-    ) -> io::BufReader<PrefixedFile<'a>> {
+    pub(crate) fn new(prefix: &'a [u8], path: &'a Path) -> io::BufReader<PrefixedFile<'a>> {
         io::BufReader::with_capacity(
             64 * 1024,
             PrefixedFile {
@@ -519,10 +482,7 @@ impl Read for PrefixedFile<'_> {
             n
         } else {
             if self.file.is_none() {
-                let Some(path) = self.path else {
-                    return Err(io::Error::other(PAST_PREFIX));
-                };
-                self.file = Some(File::open(path)?);
+                self.file = Some(File::open(self.path)?);
             }
             match self.file.as_ref() {
                 Some(f) => f.read_at(buf, self.pos)?,

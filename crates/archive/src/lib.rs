@@ -299,42 +299,28 @@ impl InstanceWriter {
         .to_bytes();
         let at = self.seal_at;
         let size = out
-            .finish_writes(
-                |head| {
-                    if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
-                        v.copy_from_slice(&seal);
-                    }
-                },
-                durable,
-            )
+            .complete(|head| {
+                if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
+                    v.copy_from_slice(&seal);
+                }
+            })
             .map_err(|e| Failure::io("writing the archive file", &e))?;
 
-        // The header walk runs while the last writes are on their way: from the in-memory
-        // prefix, or, when it needs more, from the file once they have landed.
-        let explicit = self.incoming.transfer_syntax != IMPLICIT_VR_LE;
-        let walk = |path: Option<&Path>, prefix: &[u8]| {
+        let keys = {
+            let explicit = self.incoming.transfer_syntax != IMPLICIT_VR_LE;
             scan::scan(
-                PrefixedFile::new(prefix, path),
+                PrefixedFile::new(out.prefix(), &self.path),
                 self.meta_len,
                 size,
                 explicit,
             )
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::CannotUnderstand,
+                    format!("cannot parse dataset: {e}"),
+                )
+            })?
         };
-        let first = walk(None, out.prefix());
-        out.wait()
-            .map_err(|e| Failure::io("writing the archive file", &e))?;
-        let keys = match first {
-            Err(scan::ScanError::Io(e)) if e.to_string() == file::PAST_PREFIX => {
-                walk(Some(&self.path), out.prefix())
-            }
-            other => other,
-        }
-        .map_err(|e| {
-            Failure::new(
-                FailureKind::CannotUnderstand,
-                format!("cannot parse dataset: {e}"),
-            )
-        })?;
         let inc = &self.incoming;
         let (Some(class), Some(instance)) = (
             keys.string(index::tags::SOP_CLASS_UID),
@@ -355,7 +341,8 @@ impl InstanceWriter {
             ));
         }
         if durable {
-            out.sync_data()
+            out.file()
+                .sync_data()
                 .map_err(|e| Failure::io("syncing the archive file", &e))?;
         }
         drop(out);
