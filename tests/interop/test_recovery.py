@@ -1,8 +1,11 @@
 """Start-up recovery: the archive folder is the durable record, the index follows it.
 
 A power loss can take the last index commits (they are not synced per instance) but never an
-archive file, which is renamed into place only once its data is on disk. These tests play the
-aftermath: index rows lost, a row whose file is gone, a file that is not a valid instance.
+acknowledged archive file. Files are written in place, so a crash can also leave files that
+were still arriving, cut short anywhere (even at an element boundary, where they still parse):
+the seal in their File Meta (dataset length + XXH3-64, written last) tells them apart. These
+tests play the aftermath: index rows lost, a row whose file is gone, a file that is not a valid
+instance, files a crash cut short.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+
+import pydicom
 
 from helpers import association, make_dataset, store_file, write_dataset
 from test_robustness import STORE_CONTEXTS
@@ -68,3 +73,49 @@ def test_the_newest_copy_wins_when_both_are_unindexed(server, tmp_path):
     assert len(rows) == 1
     assert b"NEW" in Path(rows[0]["path"]).read_bytes()
     assert not old_copy.exists()
+
+
+SEAL_CREATOR = "2.25.267312939302375511414433714362251802968.1"
+
+
+def test_stored_files_carry_a_seal_of_their_dataset(server, tmp_path):
+    src = write_dataset(make_dataset(pixel_bytes=300_000), tmp_path / "a.dcm")
+    with association(server, STORE_CONTEXTS) as assoc:
+        assert store_file(assoc, src) == 0
+    (row,) = server.instances()
+    meta = pydicom.filereader.read_file_meta_info(row["path"])
+    assert meta[0x00020100].value == SEAL_CREATOR
+    seal = meta[0x00020102].value
+    assert len(seal) == 16
+    data = Path(row["path"]).read_bytes()
+    dataset_len = int.from_bytes(seal[:8], "little")
+    assert dataset_len == len(data) - data.index(bytes(seal)) - 16
+
+
+def test_files_a_crash_cut_short_are_removed_not_indexed(server, tmp_path):
+    ds = make_dataset(pixel_bytes=200_000)
+    src = write_dataset(ds, tmp_path / "a.dcm")
+    with association(server, STORE_CONTEXTS) as assoc:
+        assert store_file(assoc, src) == 0
+    (row,) = server.instances()
+    assert server.stop() == 0
+    stored = Path(row["path"])
+    data = stored.read_bytes()
+    seal_at = data.index(SEAL_CREATOR.encode()) + len(SEAL_CREATOR) + 12  # UI value, then (0002,0102) OB header
+    pixel_at = data.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010): cutting here leaves a dataset that parses
+    cut = stored.with_name("cut.dcm")
+    cut.write_bytes(data[:pixel_at])
+    unset = stored.with_name("unset.dcm")
+    unset.write_bytes(data[:seal_at] + b"\xff" * 16 + data[seal_at + 16 :])
+    flipped = stored.with_name("flipped.dcm")
+    flipped.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    db = sqlite3.connect(server.data_dir / "control.sqlite")
+    db.execute("DELETE FROM instance")
+    db.commit()
+    db.close()
+
+    server.start()
+    rows = server.instances()
+    assert [r["path"] for r in rows] == [str(stored)]
+    for f in (cut, unset, flipped):
+        assert not f.exists(), f

@@ -190,8 +190,9 @@ impl FileWriter {
             }
             o.open(path)
         };
-        let (file, direct) = match open(cfg!(target_os = "linux")) {
-            Ok(f) => (f, cfg!(target_os = "linux")),
+        let want = cfg!(target_os = "linux");
+        let (file, direct) = match open(want) {
+            Ok(f) => (f, want),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(false)?, false),
             Err(e) => return Err(e),
         };
@@ -212,9 +213,10 @@ impl FileWriter {
             prefix_cap,
             len: 0,
         };
-        if w.direct {
-            w.worker = w.workers.take();
-        }
+        // Buffered files use a worker too: for its reused buffers (a fresh one per file costs
+        // more in page faults than the copy it serves) and, as for direct ones, so the copy
+        // into the page cache runs beside the receiving thread.
+        w.worker = w.workers.take();
         if let (Some(dir), Some(worker)) = (dir.clone(), w.worker.as_ref()) {
             if worker.jobs.send(Job::Sync(dir)).is_ok() {
                 w.queued += 1;
