@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use tracing::{info, warn};
-use xxhash_rust::xxh3::Xxh3;
 
 use file::{FileWriter, PrefixedFile, Workers};
 
@@ -247,7 +246,6 @@ impl Archive {
             out: Some(out),
             meta_len: meta.len() as u64,
             seal_at,
-            hash: Xxh3::new(),
             incoming,
             done: false,
         })
@@ -263,7 +261,6 @@ pub struct InstanceWriter {
     out: Option<FileWriter>,
     meta_len: u64,
     seal_at: usize,
-    hash: Xxh3,
     incoming: Incoming,
     done: bool,
 }
@@ -276,7 +273,6 @@ impl InstanceWriter {
                 "archive file already closed",
             ));
         };
-        self.hash.update(data);
         out.write(data)
             .map_err(|e| Failure::io("writing the archive file", &e))
     }
@@ -292,14 +288,10 @@ impl InstanceWriter {
                 "archive file already closed",
             ));
         };
-        let seal = meta::Seal {
-            dataset_len: out.len() - self.meta_len,
-            hash: self.hash.digest(),
-        }
-        .to_bytes();
         let at = self.seal_at;
         let size = out
-            .complete(|head| {
+            .complete(|head, dataset_len, hash| {
+                let seal = meta::Seal { dataset_len, hash }.to_bytes();
                 if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
                     v.copy_from_slice(&seal);
                 }
