@@ -19,8 +19,6 @@ use std::ptr::NonNull;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use xxhash_rust::xxh3::Xxh3;
-
 /// Alignment and granularity of direct writes: the largest logical block size in use.
 const BLOCK: usize = 4096;
 /// Capacity of each aligned buffer; chunks of this size once an instance is large (1 MiB
@@ -82,8 +80,6 @@ enum Job {
         start: usize,
         end: usize,
         offset: u64,
-        /// After the write, feed `buf[from..end]` to the file's hash (jobs run in order).
-        hash: Option<(Arc<Mutex<Xxh3>>, usize)>,
     },
     /// fsync a directory, so a new file's name is durable before its data is complete.
     Sync(Arc<File>),
@@ -114,14 +110,8 @@ impl Worker {
                             start,
                             end,
                             offset,
-                            hash,
                         } => {
                             let r = file.write_all_at(&buf.bytes()[start..end], offset);
-                            // Here rather than on the receiving thread, which has the
-                            // network to serve.
-                            if let Some((h, from)) = hash {
-                                feed(&h, &buf.bytes()[from..end]);
-                            }
                             (Some(buf), r)
                         }
                         Job::Sync(dir) => (None, dir.sync_all()),
@@ -139,10 +129,6 @@ impl Worker {
             buffers: 0,
         })
     }
-}
-
-fn feed(h: &Mutex<Xxh3>, bytes: &[u8]) {
-    h.lock().unwrap_or_else(|p| p.into_inner()).update(bytes);
 }
 
 /// Idle workers, reused across instances so a thread is not started per file.
@@ -185,9 +171,6 @@ pub(crate) struct FileWriter {
     prefix: Vec<u8>,
     prefix_cap: usize,
     len: u64,
-    /// XXH3-64 of the bytes from `hash_from` on (the dataset, for the seal).
-    hash: Arc<Mutex<Xxh3>>,
-    hash_from: usize,
 }
 
 impl FileWriter {
@@ -213,7 +196,6 @@ impl FileWriter {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(false)?, false),
             Err(e) => return Err(e),
         };
-        let meta_len = head;
         let head = head.div_ceil(BLOCK) * BLOCK;
         let prefix_cap = PREFIX.max(head);
         let mut w = FileWriter {
@@ -230,8 +212,6 @@ impl FileWriter {
             prefix: Vec::with_capacity(prefix_cap),
             prefix_cap,
             len: 0,
-            hash: Arc::new(Mutex::new(Xxh3::new())),
-            hash_from: meta_len,
         };
         // Buffered files use a worker too: for its reused buffers (a fresh one per file costs
         // more in page faults than the copy it serves) and, as for direct ones, so the copy
@@ -250,6 +230,10 @@ impl FileWriter {
     /// The first bytes of the file (up to `PREFIX`, and at least the head).
     pub(crate) fn prefix(&self) -> &[u8] {
         &self.prefix
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     fn chunk_target(&self) -> usize {
@@ -351,11 +335,6 @@ impl FileWriter {
         let Some(buf) = self.cur.take() else {
             return Ok(());
         };
-        let from = if offset == 0 {
-            self.hash_from.min(end)
-        } else {
-            0
-        };
         match self.worker.as_ref() {
             Some(w) if start < end => {
                 let job = Job::Write {
@@ -364,14 +343,12 @@ impl FileWriter {
                     start,
                     end,
                     offset: offset + start as u64,
-                    hash: Some((self.hash.clone(), from)),
                 };
                 if let Err(mpsc::SendError(job)) = w.jobs.send(job) {
                     // The thread is gone: write here instead.
                     if let Job::Write { buf, .. } = job {
                         self.file
                             .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
-                        feed(&self.hash, &buf.bytes()[from..end]);
                         self.cur = Some(buf);
                     }
                 } else {
@@ -381,7 +358,6 @@ impl FileWriter {
             _ => {
                 self.file
                     .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
-                feed(&self.hash, &buf.bytes()[from..end]);
                 self.cur = Some(buf);
             }
         }
@@ -400,19 +376,8 @@ impl FileWriter {
 
     /// Write everything still in memory (the head with `patch` applied to it) and wait for the
     /// queued writes. Durability (fdatasync) is the caller's. Returns the file length.
-    /// `patch` gets the head, the dataset's length and its hash.
-    pub(crate) fn complete(&mut self, patch: impl FnOnce(&mut [u8], u64, u64)) -> io::Result<u64> {
+    pub(crate) fn complete(&mut self, patch: impl FnOnce(&mut [u8])) -> io::Result<u64> {
         self.drain()?;
-        if let Some(cur) = self.cur.as_ref() {
-            let from = if self.cur_off == 0 {
-                self.hash_from.min(self.cur_len)
-            } else {
-                0
-            };
-            feed(&self.hash, &cur.bytes()[from..self.cur_len]);
-        }
-        let digest = self.hash.lock().unwrap_or_else(|p| p.into_inner()).digest();
-        let dataset_len = self.len.saturating_sub(self.hash_from as u64);
         let start = if self.cur_off == 0 {
             self.head.min(self.cur_len)
         } else {
@@ -440,7 +405,7 @@ impl FileWriter {
         self.buffered()?;
         let head_len = self.head.min(self.len as usize).min(self.prefix.len());
         let mut head = self.prefix[..head_len].to_vec();
-        patch(&mut head, dataset_len, digest);
+        patch(&mut head);
         self.file.write_all_at(&head, 0)?;
         self.prefix[..head_len].copy_from_slice(&head);
         Ok(self.len)

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use tracing::{info, warn};
+use xxhash_rust::xxh3::Xxh3;
 
 use file::{FileWriter, PrefixedFile, Workers};
 
@@ -246,6 +247,7 @@ impl Archive {
             out: Some(out),
             meta_len: meta.len() as u64,
             seal_at,
+            hash: Xxh3::new(),
             incoming,
             done: false,
         })
@@ -261,6 +263,7 @@ pub struct InstanceWriter {
     out: Option<FileWriter>,
     meta_len: u64,
     seal_at: usize,
+    hash: Xxh3,
     incoming: Incoming,
     done: bool,
 }
@@ -273,6 +276,7 @@ impl InstanceWriter {
                 "archive file already closed",
             ));
         };
+        self.hash.update(data);
         out.write(data)
             .map_err(|e| Failure::io("writing the archive file", &e))
     }
@@ -288,10 +292,14 @@ impl InstanceWriter {
                 "archive file already closed",
             ));
         };
+        let seal = meta::Seal {
+            dataset_len: out.len() - self.meta_len,
+            hash: self.hash.digest(),
+        }
+        .to_bytes();
         let at = self.seal_at;
         let size = out
-            .complete(|head, dataset_len, hash| {
-                let seal = meta::Seal { dataset_len, hash }.to_bytes();
+            .complete(|head| {
                 if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
                     v.copy_from_slice(&seal);
                 }

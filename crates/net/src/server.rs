@@ -251,7 +251,7 @@ fn connection<S: Services>(
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(256 * 1024, QuickAck(reader));
+    let mut reader = BufReader::with_capacity(64 * 1024, QuickAck(reader));
     let mut writer = stream;
     if writer.set_read_timeout(Some(cfg.artim_timeout)).is_err() {
         return;
