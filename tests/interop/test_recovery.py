@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pydicom
+from pydicom.uid import generate_uid
 
-from helpers import association, make_dataset, store_file, write_dataset
+import rawdul
+from helpers import (CT_IMAGE, ELE, LOCALHOST, association, encode_dataset, make_dataset, store_file,
+                     wait_until, write_dataset)
 from test_robustness import STORE_CONTEXTS
 
 
@@ -119,3 +123,26 @@ def test_files_a_crash_cut_short_are_removed_not_indexed(server, tmp_path):
     assert [r["path"] for r in rows] == [str(stored)]
     for f in (cut, unset, flipped):
         assert not f.exists(), f
+
+
+def test_a_crash_mid_transfer_leaves_nothing_after_restart(server):
+    """SIGKILL while an instance is arriving: its file is in the archive folder, unsealed;
+    the next start removes it and indexes nothing."""
+    uid = generate_uid()
+    data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=2 * 1024 * 1024))
+    before = server.archive_files()
+    with rawdul.RawClient(LOCALHOST, server.port) as client:
+        pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
+        assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
+        client.send(rawdul.p_data(rawdul.pdv(1, rawdul.c_store_rq(1, CT_IMAGE, uid), command=True)))
+        chunk = 16000
+        for offset in range(0, len(data) // 2, chunk):
+            client.send(rawdul.p_data(rawdul.pdv(1, data[offset:offset + chunk], command=False, last=False)))
+        assert wait_until(lambda: len(server.archive_files()) > len(before), timeout=5)
+        time.sleep(0.3)  # let some of it reach the disk
+        server.kill()
+    partial = set(server.archive_files()) - set(before)
+    assert partial, "the crash left no partial file: nothing to recover"
+    server.start()
+    assert server.archive_files() == before, f"left after restart: {sorted(set(server.archive_files()) - set(before))}"
+    assert uid not in server.instances_by_uid()
