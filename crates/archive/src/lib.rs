@@ -145,6 +145,29 @@ fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Checkpoint the index's WAL every 200 ms while the archive is open (passive: it never makes
+/// a writer wait), so the WAL stays small without any commit paying for it.
+fn spawn_checkpointer(archive: &Arc<Archive>) -> Result<(), ArchiveError> {
+    let conn = db::open(&archive.cfg.data_dir.join(DB_FILE), false)?;
+    let weak = Arc::downgrade(archive);
+    let spawned = std::thread::Builder::new()
+        .name("index-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if weak.strong_count() == 0 {
+                break;
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                warn!(error = %e, "index checkpoint failed");
+            }
+        });
+    if spawned.is_err() {
+        // Without the thread, let SQLite checkpoint inside commits as it does by default.
+        lock(&archive.index).pragma_update(None, "wal_autocheckpoint", 1000)?;
+    }
+    Ok(())
+}
+
 fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     // A panic while holding the lock leaves SQLite itself consistent (transactions roll back),
     // so the connection is still usable.
@@ -180,6 +203,10 @@ impl Archive {
         // Not synced per commit even when durable: the archive files are the durable record
         // and `recover` rebuilds what a power loss takes from the index (see recover.rs).
         let index = db::open(&dir.join(DB_FILE), false)?;
+        // Checkpoints (which copy the WAL into the database and sync it) run on a thread of
+        // their own, not inside some instance's commit: measured, they made up about half of
+        // the per-instance commit time.
+        index.pragma_update(None, "wal_autocheckpoint", 0)?;
         let aux = db::open(&dir.join(DB_FILE), false)?;
         let archive = Archive {
             cfg,
@@ -193,7 +220,9 @@ impl Archive {
             &archive.cfg.data_dir,
             ARCHIVE_DIR,
         )?;
-        Ok(Arc::new(archive))
+        let archive = Arc::new(archive);
+        spawn_checkpointer(&archive)?;
+        Ok(archive)
     }
 
     pub fn data_dir(&self) -> &Path {
