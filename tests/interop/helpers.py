@@ -314,10 +314,12 @@ class Dcmdisc:
     # ----------------------------------------------------------------- files
 
     def archive_files(self) -> list[Path]:
-        """Every regular file under the data directory that is not the SQLite control DB."""
+        """Every regular file under the data directory that is not the SQLite control DB, nor an
+        empty spare (files the server makes ahead of need, see crates/archive/src/spares.rs)."""
         if not self.data_dir.exists():
             return []
-        return sorted(p for p in self.data_dir.rglob("*") if p.is_file() and not is_sqlite_file(p))
+        return sorted(p for p in self.data_dir.rglob("*")
+                      if p.is_file() and not is_sqlite_file(p) and p.stat().st_size > 0)
 
 
 def create_dcmdisc(workdir, *, start: bool = True, remotes=DEFAULT_REMOTES, serve_args=(),

@@ -176,15 +176,20 @@ pub(crate) struct FileWriter {
 impl FileWriter {
     /// Create `path` (which must not exist) and queue an fsync of `dir` when `sync_dir`, so the
     /// new name is durable by the time the data is. `head` is the length of the File Meta.
+    /// `spare`: `path` is an empty file made ahead (see `Spares`) rather than a new name.
     pub(crate) fn create(
         path: &Path,
+        spare: bool,
         dir: Option<Arc<File>>,
         workers: Arc<Workers>,
         head: usize,
     ) -> io::Result<FileWriter> {
         let open = |direct: bool| {
             let mut o = OpenOptions::new();
-            o.write(true).create_new(true);
+            o.write(true);
+            if !spare {
+                o.create_new(true);
+            }
             if direct {
                 o.custom_flags(libc::O_DIRECT);
             }

@@ -13,6 +13,7 @@ pub mod index;
 pub mod meta;
 pub mod recover;
 pub mod scan;
+mod spares;
 
 use std::fs::{self, File};
 use std::net::IpAddr;
@@ -24,6 +25,7 @@ use tracing::{info, warn};
 use xxhash_rust::xxh3::Xxh3;
 
 use file::{FileWriter, PrefixedFile, Workers};
+use spares::Spares;
 
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use index::{Collection, InstanceRow};
@@ -139,6 +141,7 @@ pub struct Archive {
     /// `archive/00` .. `archive/ff`, created at open and kept open for fsync.
     dirs: Vec<Arc<File>>,
     workers: Arc<Workers>,
+    spares: Arc<Spares>,
 }
 
 fn fsync_dir(dir: &Path) -> std::io::Result<()> {
@@ -214,6 +217,7 @@ impl Archive {
             aux: Mutex::new(aux),
             dirs,
             workers: Arc::new(Workers::default()),
+            spares: Arc::new(Spares::default()),
         };
         recover::recover(
             &mut lock(&archive.index),
@@ -222,6 +226,12 @@ impl Archive {
         )?;
         let archive = Arc::new(archive);
         spawn_checkpointer(&archive)?;
+        spares::spawn(
+            &archive.spares,
+            archive.cfg.data_dir.join(ARCHIVE_DIR),
+            archive.dirs.clone(),
+            archive.cfg.durable,
+        );
         Ok(archive)
     }
 
@@ -256,12 +266,26 @@ impl Archive {
             source_ae_title: &incoming.calling_ae,
         }
         .encode_sealed();
-        let dir = if self.cfg.durable {
+        // A file made ahead by the spares thread when there is one: creating a file (inode
+        // allocation) costs tens of microseconds, and far more on ext4 without a journal soon
+        // after many files were deleted (it scans the recently freed inodes each time).
+        let spare = self.spares.take();
+        let used_spare = spare.is_some();
+        let (name, rel, path) = match spare {
+            Some((sub, name)) => {
+                let rel = format!("{ARCHIVE_DIR}/{sub:02x}/{name}.dcm");
+                let path = self.cfg.data_dir.join(&rel);
+                (name, rel, path)
+            }
+            None => (name, rel, path),
+        };
+        // A spare's name was made durable with its folder before it was handed out.
+        let dir = if self.cfg.durable && !used_spare {
             self.dirs.get(sub as usize).cloned()
         } else {
             None
         };
-        let mut out = FileWriter::create(&path, dir, self.workers.clone(), meta.len())
+        let mut out = FileWriter::create(&path, used_spare, dir, self.workers.clone(), meta.len())
             .map_err(|e| Failure::io("creating the archive file", &e))?;
         let removed = |e: &std::io::Error| {
             let _ = fs::remove_file(&path);

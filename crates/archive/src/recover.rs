@@ -71,9 +71,15 @@ pub fn recover(
                 sub.file_name().to_string_lossy(),
                 f.file_name().to_string_lossy()
             );
-            if !known.contains_key(&rel) {
-                orphans.push((mtime(&f.path()), f.path(), rel));
+            if known.contains_key(&rel) {
+                continue;
             }
+            if f.metadata().is_ok_and(|m| m.len() == 0) {
+                // An unused spare (see spares.rs), or a file that never got its first byte.
+                let _ = fs::remove_file(f.path());
+                continue;
+            }
+            orphans.push((mtime(&f.path()), f.path(), rel));
         }
     }
     // Oldest first, so that a newer copy of the same instance replaces an older one.
