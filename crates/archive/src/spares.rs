@@ -43,8 +43,8 @@ pub(crate) fn spawn(spares: &Arc<Spares>, root: PathBuf, dirs: Vec<Arc<File>>, d
     let weak: Weak<Spares> = Arc::downgrade(spares);
     let started = std::thread::Builder::new()
         .name("archive-spares".into())
-        .spawn(move || loop {
-            let Some(spares) = weak.upgrade() else { break };
+        .spawn(move || {
+            while let Some(spares) = weak.upgrade() {
             {
                 let ready = spares.ready.lock().unwrap_or_else(|p| p.into_inner());
                 if ready.len() >= LOW {
@@ -91,6 +91,7 @@ pub(crate) fn spawn(spares: &Arc<Spares>, root: PathBuf, dirs: Vec<Arc<File>>, d
             if failed {
                 // Disk full or similar: try again later rather than spin.
                 std::thread::sleep(Duration::from_secs(1));
+            }
             }
         });
     if let Err(e) = started {
