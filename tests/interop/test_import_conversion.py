@@ -31,6 +31,8 @@ def test_explicit_le_on_import(dcmdisc_factory):
         stored = pydicom.dcmread(row["path"])
         source = pydicom.dcmread(f.path)
         assert stored.file_meta.TransferSyntaxUID == ELE
+        # The seal covered the dataset as received; the converted file must not carry it.
+        assert 0x00020100 not in stored.file_meta and 0x00020102 not in stored.file_meta
         for elem in source:
             if elem.tag.group in (0x7FE0, 0x0028, 0x0002) or elem.tag == 0x00082111:
                 continue
@@ -49,3 +51,27 @@ def test_convert_command(tmp_path):
     r = subprocess.run([str(dcmdisc_bin()), "convert", str(implicit[0].path), str(out), "--to", "jpeg"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "explicit-le" in r.stderr
+
+
+def test_converted_files_survive_recovery(dcmdisc_factory):
+    """After a power loss took the index rows, converted archive files are re-indexed, not
+    mistaken for files a crash cut short."""
+    import sqlite3
+
+    server = dcmdisc_factory("convrec", storage_provider={"destination_transfer_syntax": "explicit-le"})
+    implicit = [f for f in sample_corpus() if f.transfer_syntax == ILE][:2]
+    if not implicit:
+        pytest.skip("no Implicit VR sample")
+    server.start()
+    subprocess.run([STORESCU, "-aec", OUR_AE, "-xi", LOCALHOST, str(server.port), *[str(f.path) for f in implicit]],
+                   check=True, capture_output=True, timeout=60)
+    before = {r["sop_instance_uid"]: r["path"] for r in server.instances()}
+    assert len(before) == len(implicit)
+    assert server.stop() == 0
+    db = sqlite3.connect(server.data_dir / "control.sqlite")
+    db.execute("DELETE FROM instance")
+    db.commit()
+    db.close()
+    server.start()
+    after = {r["sop_instance_uid"]: r["path"] for r in server.instances()}
+    assert after == before

@@ -86,14 +86,26 @@ pub(crate) fn trim_uid(v: &[u8]) -> String {
     s.trim_end_matches(['\0', ' ']).trim_start().to_string()
 }
 
+/// Private Information Creator UID of the dcmdisc archive's completeness seal
+/// (`dcmdisc_archive::meta::SEAL_CREATOR_UID`; this crate does not depend on the archive).
+/// The seal's Private Information holds the length and hash of the source dataset, which a
+/// conversion changes: carried over, it would make the converted file look cut short.
+const ARCHIVE_SEAL_CREATOR: &str = "2.25.267312939302375511414433714362251802968.1";
+
 /// Writes a zero preamble, `DICM` and the meta group: (0002,0000) recomputed, Transfer
-/// Syntax and Implementation Class UID / Version Name replaced, every other source meta
-/// element kept as it was (a missing (0002,0001) is added as 00\01).
+/// Syntax and Implementation Class UID / Version Name replaced, the archive's seal dropped,
+/// every other source meta element kept as it was (a missing (0002,0001) is added as 00\01).
 pub(crate) fn write_meta(out: &mut Output, meta: &Meta, ts: &str, ident: &Identity) -> Result<()> {
+    let sealed = meta.elements.iter().any(|e| {
+        e.elem == 0x0100
+            && String::from_utf8_lossy(&e.value).trim_end_matches(['\0', ' '])
+                == ARCHIVE_SEAL_CREATOR
+    });
     let mut els: Vec<(u16, VR, Vec<u8>)> = meta
         .elements
         .iter()
         .filter(|e| !matches!(e.elem, 0x0010 | 0x0012 | 0x0013))
+        .filter(|e| !(sealed && matches!(e.elem, 0x0100 | 0x0102)))
         .map(|e| (e.elem, e.vr, e.value.clone()))
         .collect();
     if !els.iter().any(|e| e.0 == 0x0001) {
