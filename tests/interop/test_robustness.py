@@ -209,24 +209,39 @@ def test_uid_mismatch_gets_a900(server, tmp_path, mismatch):
 # --------------------------------------------------------------------------- full disk
 
 
-@pytest.fixture
-def small_filesystem(tmp_path):
+@pytest.fixture(params=["tmpfs", "ext4"])
+def small_filesystem(request, tmp_path):
+    """A real, small file system: a 2 MiB tmpfs (no O_DIRECT there: the buffered path) and a
+    6 MiB ext4 image on a loop device (the O_DIRECT path). Yields (mount point, size)."""
     mount_point = tmp_path / "small-fs"
     mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                            capture_output=True, text=True, errors="replace", timeout=30)
+    if request.param == "tmpfs":
+        size = 2 << 20
+        cmd = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)]
+    else:
+        size = 6 << 20
+        image = tmp_path / "small-fs.img"
+        with open(image, "wb") as f:
+            f.truncate(size)
+        made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True,
+                              errors="replace", timeout=60)
+        if made.returncode != 0:
+            pytest.skip(f"cannot make an ext4 image here: {made.stderr.strip()}")
+        cmd = ["mount", "-o", "loop", str(image), str(mount_point)]
+    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=30)
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a 2 MiB tmpfs here (needs root): {result.stderr.strip()}")
-    yield mount_point
+        pytest.skip(f"cannot mount a small {request.param} here (needs root): {result.stderr.strip()}")
+    yield mount_point, size
     for args in (["umount", str(mount_point)], ["umount", "-l", str(mount_point)]):
         if subprocess.run(args, capture_output=True, timeout=30).returncode == 0:
             break
 
 
 def test_full_disk_gets_a700_and_leaves_nothing(small_filesystem, dcmdisc_factory, tmp_path):
-    server = dcmdisc_factory("fulldisk", data_dir=small_filesystem / "data")
+    mount_point, size = small_filesystem
+    server = dcmdisc_factory("fulldisk", data_dir=mount_point / "data")
     before = server.archive_files()
-    big_ds = make_dataset(pixel_bytes=3 * 1024 * 1024)
+    big_ds = make_dataset(pixel_bytes=size + (1 << 20))
     big = write_dataset(big_ds, tmp_path / "big.dcm")
     small_ds = make_dataset()
     small = write_dataset(small_ds, tmp_path / "small.dcm")
