@@ -19,9 +19,9 @@ import pydicom
 from pydicom.uid import generate_uid
 
 import rawdul
-from helpers import (CT_IMAGE, ELE, LOCALHOST, association, encode_dataset, make_dataset, store_file,
-                     wait_until, write_dataset)
+from helpers import LOCALHOST, association, encode_dataset, make_dataset, store_file, wait_until, write_dataset
 from test_robustness import STORE_CONTEXTS
+from test_streaming import send_half_a_store
 
 
 def test_lost_index_rows_are_rebuilt_from_the_archive(server, tmp_path):
@@ -132,12 +132,7 @@ def test_a_crash_mid_transfer_leaves_nothing_after_restart(server):
     data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=2 * 1024 * 1024))
     before = server.archive_files()
     with rawdul.RawClient(LOCALHOST, server.port) as client:
-        pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
-        assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
-        client.send(rawdul.p_data(rawdul.pdv(1, rawdul.c_store_rq(1, CT_IMAGE, uid), command=True)))
-        chunk = 16000
-        for offset in range(0, len(data) // 2, chunk):
-            client.send(rawdul.p_data(rawdul.pdv(1, data[offset:offset + chunk], command=False, last=False)))
+        send_half_a_store(client, server, uid, data)
         assert wait_until(lambda: len(server.archive_files()) > len(before), timeout=5)
         time.sleep(0.3)  # let some of it reach the disk
         server.kill()

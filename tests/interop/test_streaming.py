@@ -51,6 +51,16 @@ def read_uid(path) -> str:
     return str(read_meta(path).MediaStorageSOPInstanceUID)
 
 
+def send_half_a_store(client: rawdul.RawClient, server, uid: str, data: bytes) -> None:
+    """Associate, send a C-STORE-RQ for `uid` and the first half of its dataset `data`."""
+    pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
+    assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
+    client.send(rawdul.p_data(rawdul.pdv(1, rawdul.c_store_rq(1, CT_IMAGE, uid), command=True)))
+    chunk = 16000
+    for offset in range(0, len(data) // 2, chunk):
+        client.send(rawdul.p_data(rawdul.pdv(1, data[offset:offset + chunk], command=False, last=False)))
+
+
 @pytest.mark.parametrize("how", ["a-abort", "tcp-close", "silence"])
 def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
     """Half a dataset, then the peer aborts, drops the connection, or goes silent past
@@ -60,12 +70,7 @@ def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
     data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=512 * 1024))
     before = server.archive_files()
     with rawdul.RawClient(LOCALHOST, server.port) as client:
-        pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
-        assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
-        client.send(rawdul.p_data(rawdul.pdv(1, rawdul.c_store_rq(1, CT_IMAGE, uid), command=True)))
-        chunk = 16000
-        for offset in range(0, len(data) // 2, chunk):
-            client.send(rawdul.p_data(rawdul.pdv(1, data[offset:offset + chunk], command=False, last=False)))
+        send_half_a_store(client, server, uid, data)
         time.sleep(0.3)  # let the server start writing
         if how == "a-abort":
             client.send(rawdul.abort_pdu())

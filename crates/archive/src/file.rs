@@ -155,7 +155,7 @@ fn copy_err(e: &io::Error) -> io::Error {
 }
 
 /// One file being written. Bytes `0..head` (the File Meta, rounded up to a block) are held
-/// back and written last, by `finish`, with the caller's patch applied.
+/// back and written last, by `complete`, with the caller's patch applied.
 pub(crate) struct FileWriter {
     file: Arc<File>,
     direct: bool,
@@ -174,8 +174,8 @@ pub(crate) struct FileWriter {
 }
 
 impl FileWriter {
-    /// Create `path` (which must not exist) and queue an fsync of `dir` when `sync_dir`, so the
-    /// new name is durable by the time the data is. `head` is the length of the File Meta.
+    /// Create `path` (which must not exist) and queue an fsync of `dir` when given, so the new
+    /// name is durable by the time the data is. `head` is the length of the File Meta.
     /// `spare`: `path` is an empty file made ahead (see `Spares`) rather than a new name.
     pub(crate) fn create(
         path: &Path,
@@ -327,46 +327,48 @@ impl FileWriter {
         }
     }
 
-    fn flush_chunk(&mut self) -> io::Result<()> {
-        let start = if self.cur_off == 0 {
+    /// Where the current chunk's bytes to write start: past the held-back head in the first.
+    fn chunk_start(&self) -> usize {
+        if self.cur_off == 0 {
             self.head.min(self.cur_len)
         } else {
             0
-        };
+        }
+    }
+
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        let start = self.chunk_start();
         let end = self.cur_len;
-        let offset = self.cur_off;
+        let at = self.cur_off + start as u64;
         self.cur_off += end as u64;
         self.cur_len = 0;
         let Some(buf) = self.cur.take() else {
             return Ok(());
         };
-        match self.worker.as_ref() {
+        let buf = match self.worker.as_ref() {
             Some(w) if start < end => {
                 let job = Job::Write {
                     file: self.file.clone(),
                     buf,
                     start,
                     end,
-                    offset: offset + start as u64,
+                    offset: at,
                 };
-                if let Err(mpsc::SendError(job)) = w.jobs.send(job) {
-                    // The thread is gone: write here instead.
-                    if let Job::Write { buf, .. } = job {
-                        self.file
-                            .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
-                        self.cur = Some(buf);
+                match w.jobs.send(job) {
+                    Ok(()) => {
+                        self.queued += 1;
+                        return Ok(());
                     }
-                } else {
-                    self.queued += 1;
+                    // The thread is gone: write here instead.
+                    Err(mpsc::SendError(Job::Write { buf, .. })) => buf,
+                    Err(mpsc::SendError(Job::Sync(_))) => return Ok(()),
                 }
             }
-            _ => {
-                self.file
-                    .write_all_at(&buf.bytes()[start..end], offset + start as u64)?;
-                self.cur = Some(buf);
-            }
-        }
-        Ok(())
+            _ => buf,
+        };
+        let written = self.file.write_all_at(&buf.bytes()[start..end], at);
+        self.cur = Some(buf);
+        written
     }
 
     fn drain(&mut self) -> io::Result<()> {
@@ -383,11 +385,7 @@ impl FileWriter {
     /// queued writes. Durability (fdatasync) is the caller's. Returns the file length.
     pub(crate) fn complete(&mut self, patch: impl FnOnce(&mut [u8])) -> io::Result<u64> {
         self.drain()?;
-        let start = if self.cur_off == 0 {
-            self.head.min(self.cur_len)
-        } else {
-            0
-        };
+        let start = self.chunk_start();
         if let Some(cur) = self.cur.take() {
             let bytes = &cur.bytes()[start..self.cur_len];
             let at = self.cur_off + start as u64;
@@ -409,10 +407,8 @@ impl FileWriter {
         }
         self.buffered()?;
         let head_len = self.head.min(self.len as usize).min(self.prefix.len());
-        let mut head = self.prefix[..head_len].to_vec();
-        patch(&mut head);
-        self.file.write_all_at(&head, 0)?;
-        self.prefix[..head_len].copy_from_slice(&head);
+        patch(&mut self.prefix[..head_len]);
+        self.file.write_all_at(&self.prefix[..head_len], 0)?;
         Ok(self.len)
     }
 

@@ -253,10 +253,6 @@ impl Archive {
     /// The file is created at its final place under a generated name; until `finish` seals
     /// it, recovery treats it as incomplete.
     pub fn begin(self: &Arc<Self>, incoming: Incoming) -> Result<InstanceWriter, Failure> {
-        let name = uuid::Uuid::new_v4().simple().to_string();
-        let sub = u8::from_str_radix(&name[..2], 16).unwrap_or(0);
-        let rel = format!("{ARCHIVE_DIR}/{sub:02x}/{name}.dcm");
-        let path = self.cfg.data_dir.join(&rel);
         let (meta, seal_at) = meta::FileMeta {
             media_storage_sop_class_uid: &incoming.sop_class_uid,
             media_storage_sop_instance_uid: &incoming.sop_instance_uid,
@@ -271,14 +267,9 @@ impl Archive {
         // after many files were deleted (it scans the recently freed inodes each time).
         let spare = self.spares.take();
         let used_spare = spare.is_some();
-        let (name, rel, path) = match spare {
-            Some((sub, name)) => {
-                let rel = format!("{ARCHIVE_DIR}/{sub:02x}/{name}.dcm");
-                let path = self.cfg.data_dir.join(&rel);
-                (name, rel, path)
-            }
-            None => (name, rel, path),
-        };
+        let (sub, name) = spare.unwrap_or_else(spares::fresh_name);
+        let rel = format!("{ARCHIVE_DIR}/{sub:02x}/{name}.dcm");
+        let path = self.cfg.data_dir.join(&rel);
         // A spare's name was made durable with its folder before it was handed out.
         let dir = if self.cfg.durable && !used_spare {
             self.dirs.get(sub as usize).cloned()

@@ -37,6 +37,13 @@ impl Spares {
     }
 }
 
+/// A new archive file name: (folder number, file stem), both from one random UUID, never
+/// from anything received.
+pub(crate) fn fresh_name() -> (u8, String) {
+    let id = uuid::Uuid::new_v4();
+    (id.as_bytes()[0], id.simple().to_string())
+}
+
 /// Start the thread that keeps spares ready; it ends when `spares` is dropped. Without it
 /// (the thread cannot start), files are simply created as instances arrive.
 pub(crate) fn spawn(spares: &Arc<Spares>, root: PathBuf, dirs: Vec<Arc<File>>, durable: bool) {
@@ -54,11 +61,11 @@ pub(crate) fn spawn(spares: &Arc<Spares>, root: PathBuf, dirs: Vec<Arc<File>>, d
                     continue;
                 }
             }
-            let sub = uuid::Uuid::new_v4().as_bytes()[0];
+            let (sub, _) = fresh_name();
             let folder = root.join(format!("{sub:02x}"));
             let mut made = Vec::with_capacity(BATCH);
             for _ in 0..BATCH {
-                let stem = uuid::Uuid::new_v4().simple().to_string();
+                let (_, stem) = fresh_name();
                 let created = OpenOptions::new()
                     .write(true)
                     .create_new(true)
