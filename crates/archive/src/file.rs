@@ -432,8 +432,13 @@ impl FileWriter {
     }
 
     /// Write everything still in memory (the head with `patch` applied to it) and wait for the
-    /// queued writes. Durability (fdatasync) is the caller's. Returns the file length.
-    pub(crate) fn complete(&mut self, patch: impl FnOnce(&mut [u8])) -> io::Result<u64> {
+    /// queued writes. Durability (fdatasync) is the caller's; `will_sync` says whether it
+    /// follows (without it nothing waits for the disk that need not). Returns the file length.
+    pub(crate) fn complete(
+        &mut self,
+        will_sync: bool,
+        patch: impl FnOnce(&mut [u8]),
+    ) -> io::Result<u64> {
         self.drain()?;
         let start = self.chunk_start();
         if let Some(cur) = self.cur.take() {
@@ -441,8 +446,8 @@ impl FileWriter {
             let at = self.cur_off + start as u64;
             // A short last piece goes through the page cache with the tail: fdatasync writes
             // it with the tail and head pages, one device round trip fewer than a direct write
-            // followed by the sync.
-            let aligned = if self.direct && bytes.len() >= LAST_DIRECT_MIN {
+            // followed by the sync. Without a sync, nothing waits for the device.
+            let aligned = if self.direct && will_sync && bytes.len() >= LAST_DIRECT_MIN {
                 bytes.len() / BLOCK * BLOCK
             } else {
                 0
@@ -616,7 +621,9 @@ mod tests {
             }
             assert_eq!(w.len(), len as u64);
             let n = w
-                .complete(|head| head[..4].copy_from_slice(b"SEAL"))
+                .complete(i % 2 == 0, |head: &mut [u8]| {
+                    head[..4].copy_from_slice(b"SEAL")
+                })
                 .unwrap();
             drop(w);
             assert_eq!(n, len as u64);

@@ -343,7 +343,7 @@ impl InstanceWriter {
         .to_bytes();
         let at = self.seal_at;
         let size = out
-            .complete(|head| {
+            .complete(durable, |head| {
                 if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
                     v.copy_from_slice(&seal);
                 }

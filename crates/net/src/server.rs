@@ -560,9 +560,14 @@ impl<S: Services> Association<'_, S> {
     }
 
     fn read_body(&mut self, reader: &mut impl Read, len: u32) -> Result<(), End> {
-        self.body.resize(len as usize, 0);
+        // Grown, never shrunk: command and data PDUs alternate, and resizing between them
+        // would zero the buffer again for every message.
+        let len = len as usize;
+        if self.body.len() < len {
+            self.body.resize(len, 0);
+        }
         reader
-            .read_exact(&mut self.body)
+            .read_exact(&mut self.body[..len])
             .map_err(|e| match e.kind() {
                 ErrorKind::WouldBlock | ErrorKind::TimedOut => End::Abort(
                     pdu::ABORT_REASON_NOT_SPECIFIED,
@@ -587,7 +592,7 @@ impl<S: Services> Association<'_, S> {
                 }
                 self.read_body(reader, h.length)?;
                 let body = std::mem::take(&mut self.body);
-                let r = self.pdata(&body);
+                let r = self.pdata(&body[..h.length as usize]);
                 self.body = body;
                 r
             }
