@@ -247,28 +247,51 @@ impl FileWriter {
     }
 
     pub(crate) fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let buf = self.buffer(data.len())?;
+            let n = buf.len();
+            buf.copy_from_slice(&data[..n]);
+            self.commit(n, |_| {})?;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Room for up to `max` next bytes of the file (at least one when `max` is not zero), to
+    /// be filled in place and then passed to `commit`.
+    pub(crate) fn buffer(&mut self, max: usize) -> io::Result<&mut [u8]> {
         if let Some(e) = &self.error {
             return Err(copy_err(e));
         }
+        if self.cur.is_none() {
+            self.cur = Some(self.take_buf()?);
+        }
+        let Some(cur) = self.cur.as_mut() else {
+            return Err(io::Error::other("no write buffer"));
+        };
+        let n = (BUF_CAP - self.cur_len).min(max);
+        Ok(&mut cur.bytes_mut()[self.cur_len..self.cur_len + n])
+    }
+
+    /// The first `n` bytes of the slice `buffer` returned now hold data. `inspect` sees them
+    /// before they can leave for the disk.
+    pub(crate) fn commit(&mut self, n: usize, inspect: impl FnOnce(&[u8])) -> io::Result<()> {
+        let Some(new) = self
+            .cur
+            .as_ref()
+            .and_then(|c| c.bytes().get(self.cur_len..self.cur_len + n))
+        else {
+            return Err(io::Error::other("commit beyond the write buffer"));
+        };
+        inspect(new);
         let keep = self.prefix_cap.saturating_sub(self.prefix.len());
         if keep > 0 {
-            self.prefix.extend_from_slice(&data[..keep.min(data.len())]);
+            self.prefix.extend_from_slice(&new[..keep.min(n)]);
         }
-        while !data.is_empty() {
-            if self.cur.is_none() {
-                self.cur = Some(self.take_buf()?);
-            }
-            let Some(cur) = self.cur.as_mut() else {
-                return Err(io::Error::other("no write buffer"));
-            };
-            let n = (BUF_CAP - self.cur_len).min(data.len());
-            cur.bytes_mut()[self.cur_len..self.cur_len + n].copy_from_slice(&data[..n]);
-            self.cur_len += n;
-            self.len += n as u64;
-            data = &data[n..];
-            if self.cur_len == BUF_CAP {
-                self.flush_chunk()?;
-            }
+        self.cur_len += n;
+        self.len += n as u64;
+        if self.cur_len == BUF_CAP {
+            self.flush_chunk()?;
         }
         if self.cur_len >= self.chunk_start() + MIN_PIECE && self.worker_idle()? {
             self.flush_chunk()?;

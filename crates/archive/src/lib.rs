@@ -325,6 +325,31 @@ impl InstanceWriter {
             .map_err(|e| Failure::io("writing the archive file", &e))
     }
 
+    /// Room for up to `max` next dataset bytes, to be received in place; see `commit`.
+    pub fn buffer(&mut self, max: usize) -> Result<&mut [u8], Failure> {
+        let Some(out) = self.out.as_mut() else {
+            return Err(Failure::new(
+                FailureKind::OutOfResources,
+                "archive file already closed",
+            ));
+        };
+        out.buffer(max)
+            .map_err(|e| Failure::io("writing the archive file", &e))
+    }
+
+    /// The first `n` bytes of the slice `buffer` returned now hold dataset bytes.
+    pub fn commit(&mut self, n: usize) -> Result<(), Failure> {
+        let Some(out) = self.out.as_mut() else {
+            return Err(Failure::new(
+                FailureKind::OutOfResources,
+                "archive file already closed",
+            ));
+        };
+        let hash = &mut self.hash;
+        out.commit(n, |b| hash.update(b))
+            .map_err(|e| Failure::io("writing the archive file", &e))
+    }
+
     /// Make the instance durable and indexed. Only after this returns `Ok` may it be
     /// acknowledged. `log` (its status and reason are filled in here) goes into the store log
     /// in the same transaction as the index row: one commit per instance.

@@ -93,6 +93,14 @@ impl InstanceSink for Sink {
         self.0.write(data).map_err(status)
     }
 
+    fn buffer(&mut self, max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
+        self.0.buffer(max).map(Some).map_err(status)
+    }
+
+    fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        self.0.commit(n).map_err(status)
+    }
+
     fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
         match self.0.finish(log_entry(req)) {
             Ok(s) if s.replaced => {

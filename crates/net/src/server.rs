@@ -113,6 +113,16 @@ pub trait Services: Send + Sync + 'static {
 /// everything written so far.
 pub trait InstanceSink: Send {
     fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus>;
+    /// Room for up to `max` next dataset bytes, so the network layer can receive them in
+    /// place (one copy fewer than `write`); `commit` then says how many arrived. `Ok(None)`:
+    /// this sink takes bytes only through `write`.
+    fn buffer(&mut self, _max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
+        Ok(None)
+    }
+    /// The first `n` bytes of the slice the last `buffer` call returned now hold data.
+    fn commit(&mut self, _n: usize) -> Result<(), StoreStatus> {
+        Ok(())
+    }
     fn finish(self, req: &StoreRequest<'_>) -> StoreStatus;
 }
 
@@ -566,15 +576,7 @@ impl<S: Services> Association<'_, S> {
         if self.body.len() < len {
             self.body.resize(len, 0);
         }
-        reader
-            .read_exact(&mut self.body[..len])
-            .map_err(|e| match e.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut => End::Abort(
-                    pdu::ABORT_REASON_NOT_SPECIFIED,
-                    "DIMSE timeout inside a PDU".into(),
-                ),
-                _ => End::Gone(e.to_string()),
-            })
+        read_in(reader, &mut self.body[..len])
     }
 
     fn pdu(&mut self, reader: &mut BufReader<QuickAck>, h: PduHeader) -> Result<(), End> {
@@ -590,11 +592,7 @@ impl<S: Services> Association<'_, S> {
                         ),
                     ));
                 }
-                self.read_body(reader, h.length)?;
-                let body = std::mem::take(&mut self.body);
-                let r = self.pdata(&body[..h.length as usize]);
-                self.body = body;
-                r
+                self.pdata(reader, h.length as usize)
             }
             pdu::A_RELEASE_RQ => {
                 if h.length != 4 {
@@ -626,42 +624,127 @@ impl<S: Services> Association<'_, S> {
         }
     }
 
-    fn pdata(&mut self, body: &[u8]) -> Result<(), End> {
-        for pdv in pdu::pdvs(body) {
-            let pdv =
-                pdv.map_err(|e| End::Abort(pdu::ABORT_INVALID_PDU_PARAMETER, e.to_string()))?;
-            if !self.contexts.contains_key(&pdv.context_id) {
-                return Err(End::Abort(
+    /// Read a P-DATA-TF body item by item. The data of a dataset PDV goes straight into the
+    /// instance's sink buffer when it has one; everything else through `self.body`.
+    fn pdata(&mut self, reader: &mut BufReader<QuickAck>, len: usize) -> Result<(), End> {
+        let mut left = len;
+        while left > 0 {
+            let malformed = || {
+                End::Abort(
                     pdu::ABORT_INVALID_PDU_PARAMETER,
-                    format!(
-                        "PDV on presentation context {} which was not accepted",
-                        pdv.context_id
-                    ),
-                ));
+                    pdu::MalformedPdv(len - left).to_string(),
+                )
+            };
+            if left < 6 {
+                return Err(malformed());
             }
-            if pdv.is_command {
-                if !matches!(self.pending, Pending::Idle) {
-                    return Err(End::Abort(
-                        pdu::ABORT_INVALID_PDU_PARAMETER,
-                        "command received while a dataset was expected".into(),
-                    ));
-                }
-                if self.command.len() + pdv.data.len() > MAX_COMMAND_SET {
-                    return Err(End::Abort(
-                        pdu::ABORT_INVALID_PDU_PARAMETER,
-                        "command set too large".into(),
-                    ));
-                }
-                self.command.extend_from_slice(pdv.data);
-                if pdv.is_last {
-                    let bytes = std::mem::take(&mut self.command);
-                    self.command_complete(pdv.context_id, &bytes)?;
+            let mut hdr = [0u8; 6];
+            read_in(reader, &mut hdr)?;
+            let item_len = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
+            if item_len < 2 || item_len > left - 4 {
+                return Err(malformed());
+            }
+            left -= 4 + item_len;
+            let (context_id, flags) = (hdr[4], hdr[5]);
+            let (is_command, is_last) = (flags & 0x01 != 0, flags & 0x02 != 0);
+            let n = item_len - 2;
+            let streams = !is_command
+                && matches!(&self.pending, Pending::Store(op)
+                    if op.context_id == context_id && op.sink.is_some());
+            if streams {
+                self.stream_data(reader, context_id, n)?;
+                if is_last {
+                    self.data(context_id, &[], true)?;
                 }
             } else {
-                self.data(pdv.context_id, pdv.data, pdv.is_last)?;
+                self.read_body(reader, n as u32)?;
+                let body = std::mem::take(&mut self.body);
+                let r = self.pdv(context_id, is_command, is_last, &body[..n]);
+                self.body = body;
+                r?;
             }
         }
         Ok(())
+    }
+
+    /// `n` dataset bytes for the store in progress, received into its sink's own buffer.
+    fn stream_data(
+        &mut self,
+        reader: &mut BufReader<QuickAck>,
+        context_id: u8,
+        mut n: usize,
+    ) -> Result<(), End> {
+        while n > 0 {
+            let mut took = 0;
+            if let Pending::Store(op) = &mut self.pending {
+                if let Some(sink) = op.sink.as_mut() {
+                    match sink.buffer(n) {
+                        Ok(Some(buf)) if !buf.is_empty() => {
+                            took = read_some(reader, buf)?;
+                            op.bytes += took as u64;
+                            if let Err(status) = sink.commit(took) {
+                                op.sink = None;
+                                op.failure = Some(status);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(status) => {
+                            op.sink = None;
+                            op.failure = Some(status);
+                        }
+                    }
+                }
+            }
+            if took == 0 {
+                // The sink failed or takes no buffer: the ordinary way, a slice at a time.
+                let k = n.min(64 * 1024);
+                self.read_body(reader, k as u32)?;
+                let body = std::mem::take(&mut self.body);
+                let r = self.data(context_id, &body[..k], false);
+                self.body = body;
+                r?;
+                took = k;
+            }
+            n -= took;
+        }
+        Ok(())
+    }
+
+    fn pdv(
+        &mut self,
+        context_id: u8,
+        is_command: bool,
+        is_last: bool,
+        data: &[u8],
+    ) -> Result<(), End> {
+        if !self.contexts.contains_key(&context_id) {
+            return Err(End::Abort(
+                pdu::ABORT_INVALID_PDU_PARAMETER,
+                format!("PDV on presentation context {context_id} which was not accepted"),
+            ));
+        }
+        if is_command {
+            if !matches!(self.pending, Pending::Idle) {
+                return Err(End::Abort(
+                    pdu::ABORT_INVALID_PDU_PARAMETER,
+                    "command received while a dataset was expected".into(),
+                ));
+            }
+            if self.command.len() + data.len() > MAX_COMMAND_SET {
+                return Err(End::Abort(
+                    pdu::ABORT_INVALID_PDU_PARAMETER,
+                    "command set too large".into(),
+                ));
+            }
+            self.command.extend_from_slice(data);
+            if is_last {
+                let bytes = std::mem::take(&mut self.command);
+                self.command_complete(context_id, &bytes)?;
+            }
+            Ok(())
+        } else {
+            self.data(context_id, data, is_last)
+        }
     }
 
     fn command_complete(&mut self, context_id: u8, bytes: &[u8]) -> Result<(), End> {
@@ -858,6 +941,32 @@ impl<K> StoreOp<K> {
 /// re-arm it before every receive, so that whatever we have read is acknowledged at once. A
 /// sender with Nagle on (dcmtk's storescu) holds the rest of a PDU until its first segment is
 /// acknowledged; with delayed ACKs that costs ~40 ms per message.
+fn read_error(e: &io::Error) -> End {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => End::Abort(
+            pdu::ABORT_REASON_NOT_SPECIFIED,
+            "DIMSE timeout inside a PDU".into(),
+        ),
+        _ => End::Gone(e.to_string()),
+    }
+}
+
+fn read_in(reader: &mut impl Read, buf: &mut [u8]) -> Result<(), End> {
+    reader.read_exact(buf).map_err(|e| read_error(&e))
+}
+
+/// Read at least one byte into `buf`.
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, End> {
+    loop {
+        match reader.read(buf) {
+            Ok(0) => return Err(End::Gone("peer closed the connection inside a PDU".into())),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(&e)),
+        }
+    }
+}
+
 struct QuickAck(TcpStream);
 
 impl Read for QuickAck {
