@@ -176,6 +176,7 @@ pub(crate) struct FileWriter {
     prefix: Vec<u8>,
     prefix_cap: usize,
     len: u64,
+    page_cache_when_behind: bool,
 }
 
 impl FileWriter {
@@ -222,6 +223,7 @@ impl FileWriter {
             prefix: Vec::with_capacity(prefix_cap),
             prefix_cap,
             len: 0,
+            page_cache_when_behind: false,
         };
         // Buffered files use a worker too: for its reused buffers (a fresh one per file costs
         // more in page faults than the copy it serves) and, as for direct ones, so the copy
@@ -332,8 +334,19 @@ impl FileWriter {
                 w.buffers += 1;
                 return Ok(b);
             }
+            if self.page_cache_when_behind && self.direct {
+                // The disk is behind the network and no fsync will wait for it: the rest of
+                // this file goes through the page cache (still written by the worker).
+                self.buffered()?;
+            }
             self.wait_one()?;
         }
+    }
+
+    /// Without durability: once the disk falls behind the network, write the rest of the
+    /// file through the page cache rather than make the sender wait for the disk.
+    pub(crate) fn page_cache_when_behind(&mut self) {
+        self.page_cache_when_behind = true;
     }
 
     /// Collect one finished job, waiting for it. A failed write is remembered and reported by
@@ -634,6 +647,9 @@ mod tests {
             let data = bytes(len, i as u32 + 7);
             let path = dir.join(format!("f{i}.dcm"));
             let mut w = FileWriter::create(&path, false, None, workers.clone(), 300).unwrap();
+            if i % 2 == 1 {
+                w.page_cache_when_behind();
+            }
             let mut at = 0;
             let mut step = 1usize;
             while at < len {

@@ -278,6 +278,9 @@ impl Archive {
         };
         let mut out = FileWriter::create(&path, used_spare, dir, self.workers.clone(), meta.len())
             .map_err(|e| Failure::io("creating the archive file", &e))?;
+        if !self.cfg.durable {
+            out.page_cache_when_behind();
+        }
         let removed = |e: &std::io::Error| {
             let _ = fs::remove_file(&path);
             Failure::io("writing the archive file", e)
