@@ -895,7 +895,13 @@ impl<S: Services> Association<'_, S> {
 
     fn store_done(&mut self, op: StoreOp<S::Sink>, status: StoreStatus) -> Result<(), End> {
         let req = op.request(self.info);
-        self.shared.services.record_store(&req, &status);
+        // A success is already in the store log (written with its index row): its log line can
+        // wait until the sender has its answer. A failure's log entry is written first, so it
+        // is there as soon as the sender knows.
+        let success = status.code == StoreStatus::SUCCESS;
+        if !success {
+            self.shared.services.record_store(&req, &status);
+        }
         let mut rsp = Command::default();
         rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &op.sop_class_uid)
             .push_u16(dimse::TAG_COMMAND_FIELD, dimse::C_STORE_RSP)
@@ -912,7 +918,11 @@ impl<S: Services> Association<'_, S> {
             status = status.code,
             "C-STORE done"
         );
-        self.send_command(op.context_id, &rsp)
+        let sent = self.send_command(op.context_id, &rsp);
+        if success {
+            self.shared.services.record_store(&op.request(self.info), &status);
+        }
+        sent
     }
 
     fn send_command(&mut self, context_id: u8, cmd: &Command) -> Result<(), End> {
