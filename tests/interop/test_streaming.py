@@ -82,3 +82,50 @@ def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
         f"files left: {sorted(set(server.archive_files()) - set(before))}"
     assert uid not in server.instances_by_uid()
     assert echo_ok(server)
+
+
+def odd_pdus(command: bytes, data: bytes, max_pdu: int) -> list[bytes]:
+    """P-DATA-TF PDUs (each within `max_pdu`) that carry the command and the first dataset
+    fragments together, then several dataset PDVs per PDU in irregular sizes (1 byte, odd
+    lengths, block multiples), the last one alone."""
+    sizes = [1, 4095, 7, 3000, 4096, 9999, 13, 65536, 2, 511]
+    pdvs = [rawdul.pdv(1, command, command=True)]
+    offset, i = 0, 0
+    while offset < len(data) - 100:
+        n = min(sizes[i % len(sizes)], len(data) - 100 - offset, max_pdu - 6 - 6)
+        pdvs.append(rawdul.pdv(1, data[offset:offset + n], command=False, last=False))
+        offset, i = offset + n, i + 1
+    pdvs.append(rawdul.pdv(1, data[offset:], command=False, last=True))
+    pdus, body = [], b""
+    for item in pdvs:
+        if body and len(body) + len(item) > max_pdu:
+            pdus.append(rawdul.p_data(body))
+            body = b""
+        body += item
+    return pdus + [rawdul.p_data(body)]
+
+
+def test_odd_pdv_framing_stored_exactly(dcmdisc_factory):
+    """Dataset bytes split over PDVs of any size, several to a PDU and sharing the first PDU
+    with the command, are stored exactly; a second instance on the same association too."""
+    max_pdu = 16384
+    server = dcmdisc_factory("framing", storage_provider={"max_pdu_length": max_pdu})
+    sent = {}
+    with rawdul.RawClient(LOCALHOST, server.port) as client:
+        pdu_type, ac = client.associate(server.ae_title, "RAWSCU", [(1, CT_IMAGE, [ELE])])
+        assert pdu_type == rawdul.A_ASSOCIATE_AC and ac.contexts[1][0] == 0, ac
+        for message_id, pixels in ((1, 300 * 1024 + 6), (2, 64 * 64 * 2)):
+            uid = generate_uid()
+            data = encode_dataset(make_dataset(sop_instance=uid, pixel_bytes=pixels))
+            command = rawdul.c_store_rq(message_id, CT_IMAGE, uid)
+            for pdu in odd_pdus(command, data, max_pdu):
+                client.send(pdu)
+            rsp, _ = client.recv_message()
+            assert rsp.Status == 0, f"status {rsp.Status:04X}: {rsp.get('ErrorComment')}"
+            sent[uid] = data
+        client.release()
+    rows = server.instances_by_uid()
+    for uid, data in sent.items():
+        [row] = rows[uid]
+        stored = Path(row["path"]).read_bytes()
+        assert stored[dataset_offset(row["path"]):] == data
