@@ -285,6 +285,19 @@ class Dcmdisc:
         self.stopped_at = time.time()
         return self.proc.returncode
 
+    def lose_index_rows(self, sop_instance_uid: str | None = None) -> None:
+        """With the server stopped, delete index rows (all, or one instance's) as a power loss
+        would have: the files stay, and recovery at the next start has to rebuild the rows."""
+        import sqlite3
+        assert self.proc is None or self.proc.poll() is not None, "stop the server first"
+        db = sqlite3.connect(self.data_dir / "control.sqlite")
+        if sop_instance_uid is None:
+            db.execute("DELETE FROM instance")
+        else:
+            db.execute("DELETE FROM instance WHERE sop_instance_uid = ?", (sop_instance_uid,))
+        db.commit()
+        db.close()
+
     def wait(self, timeout: float = 10.0) -> int | None:
         """Wait for the server to exit by itself; its exit code, or None (then it is killed)."""
         assert self.proc is not None

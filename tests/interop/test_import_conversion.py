@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pydicom
 import pytest
@@ -56,8 +55,6 @@ def test_convert_command(tmp_path):
 def test_converted_files_survive_recovery(dcmdisc_factory):
     """After a power loss took the index rows, converted archive files are re-indexed, not
     mistaken for files a crash cut short."""
-    import sqlite3
-
     server = dcmdisc_factory("convrec", storage_provider={"destination_transfer_syntax": "explicit-le"})
     implicit = [f for f in sample_corpus() if f.transfer_syntax == ILE][:2]
     if not implicit:
@@ -68,10 +65,7 @@ def test_converted_files_survive_recovery(dcmdisc_factory):
     before = {r["sop_instance_uid"]: r["path"] for r in server.instances()}
     assert len(before) == len(implicit)
     assert server.stop() == 0
-    db = sqlite3.connect(server.data_dir / "control.sqlite")
-    db.execute("DELETE FROM instance")
-    db.commit()
-    db.close()
+    server.lose_index_rows()
     server.start()
     after = {r["sop_instance_uid"]: r["path"] for r in server.instances()}
     assert after == before

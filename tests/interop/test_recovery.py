@@ -11,7 +11,6 @@ instance, files a crash cut short.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
@@ -34,12 +33,9 @@ def test_lost_index_rows_are_rebuilt_from_the_archive(server, tmp_path):
     assert len(before) == 3
     assert server.stop() == 0
 
-    db = sqlite3.connect(server.data_dir / "control.sqlite")
     lost = str(datasets[0].SOPInstanceUID)
     gone = str(datasets[1].SOPInstanceUID)
-    db.execute("DELETE FROM instance WHERE sop_instance_uid = ?", (lost,))  # a commit the power loss took
-    db.commit()
-    db.close()
+    server.lose_index_rows(lost)  # a commit the power loss took
     Path(before[gone]["path"]).unlink()  # a file removed after its row was written
     junk_dir = server.data_dir / "archive" / "zz"
     junk_dir.mkdir(exist_ok=True)
@@ -68,10 +64,7 @@ def test_the_newest_copy_wins_when_both_are_unindexed(server, tmp_path):
     with association(server, STORE_CONTEXTS) as assoc:
         assert store_file(assoc, new) == 0
     assert server.stop() == 0
-    db = sqlite3.connect(server.data_dir / "control.sqlite")
-    db.execute("DELETE FROM instance")
-    db.commit()
-    db.close()
+    server.lose_index_rows()
     server.start()
     rows = server.instances()
     assert len(rows) == 1
@@ -113,10 +106,7 @@ def test_files_a_crash_cut_short_are_removed_not_indexed(server, tmp_path):
     unset.write_bytes(data[:seal_at] + b"\xff" * 16 + data[seal_at + 16 :])
     flipped = stored.with_name("flipped.dcm")
     flipped.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    db = sqlite3.connect(server.data_dir / "control.sqlite")
-    db.execute("DELETE FROM instance")
-    db.commit()
-    db.close()
+    server.lose_index_rows()
 
     server.start()
     rows = server.instances()

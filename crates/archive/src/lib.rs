@@ -315,14 +315,13 @@ pub struct InstanceWriter {
     done: bool,
 }
 
+fn closed() -> Failure {
+    Failure::new(FailureKind::OutOfResources, "archive file already closed")
+}
+
 impl InstanceWriter {
     pub fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        let Some(out) = self.out.as_mut() else {
-            return Err(Failure::new(
-                FailureKind::OutOfResources,
-                "archive file already closed",
-            ));
-        };
+        let out = self.out.as_mut().ok_or_else(closed)?;
         self.hash.update(data);
         out.write(data)
             .map_err(|e| Failure::io("writing the archive file", &e))
@@ -330,24 +329,14 @@ impl InstanceWriter {
 
     /// Room for up to `max` next dataset bytes, to be received in place; see `commit`.
     pub fn buffer(&mut self, max: usize) -> Result<&mut [u8], Failure> {
-        let Some(out) = self.out.as_mut() else {
-            return Err(Failure::new(
-                FailureKind::OutOfResources,
-                "archive file already closed",
-            ));
-        };
+        let out = self.out.as_mut().ok_or_else(closed)?;
         out.buffer(max)
             .map_err(|e| Failure::io("writing the archive file", &e))
     }
 
     /// The first `n` bytes of the slice `buffer` returned now hold dataset bytes.
     pub fn commit(&mut self, n: usize) -> Result<(), Failure> {
-        let Some(out) = self.out.as_mut() else {
-            return Err(Failure::new(
-                FailureKind::OutOfResources,
-                "archive file already closed",
-            ));
-        };
+        let out = self.out.as_mut().ok_or_else(closed)?;
         let hash = &mut self.hash;
         out.commit(n, |b| hash.update(b))
             .map_err(|e| Failure::io("writing the archive file", &e))
@@ -358,12 +347,7 @@ impl InstanceWriter {
     /// in the same transaction as the index row: one commit per instance.
     pub fn finish(mut self, log: LogEntry) -> Result<Stored, Failure> {
         let durable = self.archive.cfg.durable;
-        let Some(mut out) = self.out.take() else {
-            return Err(Failure::new(
-                FailureKind::OutOfResources,
-                "archive file already closed",
-            ));
-        };
+        let mut out = self.out.take().ok_or_else(closed)?;
         let seal = meta::Seal {
             dataset_len: out.len() - self.meta_len,
             hash: self.hash.digest(),

@@ -50,54 +50,39 @@ pub fn release_rp_pdu() -> [u8; 10] {
     [A_RELEASE_RP, 0, 0, 0, 0, 4, 0, 0, 0, 0]
 }
 
-/// One PDV item inside a P-DATA-TF body.
-#[derive(Debug)]
-pub struct Pdv<'a> {
-    pub context_id: u8,
-    pub is_command: bool,
-    pub is_last: bool,
-    pub data: &'a [u8],
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("malformed PDV item at offset {0} of a P-DATA-TF PDU")]
 pub struct MalformedPdv(pub usize);
 
-/// Walk the PDV items of a P-DATA-TF body.
-pub fn pdvs(body: &[u8]) -> impl Iterator<Item = Result<Pdv<'_>, MalformedPdv>> {
-    let mut pos = 0usize;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed || pos >= body.len() {
-            return None;
+/// Bytes that open a PDV item: item length (4), presentation context ID, message control
+/// header.
+pub const PDV_HEADER_LEN: usize = 6;
+
+/// The header of one PDV item inside a P-DATA-TF body.
+#[derive(Debug, Clone, Copy)]
+pub struct PdvHeader {
+    pub context_id: u8,
+    pub is_command: bool,
+    pub is_last: bool,
+    /// Length of the fragment that follows the header.
+    pub data_len: usize,
+}
+
+impl PdvHeader {
+    /// Decode the header found at offset `at` of a body that has `left` bytes from there on
+    /// (header included); an item that does not fit in them is malformed.
+    pub fn parse(hdr: &[u8; PDV_HEADER_LEN], at: usize, left: usize) -> Result<Self, MalformedPdv> {
+        let item_len = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
+        if left < PDV_HEADER_LEN || item_len < 2 || item_len > left - 4 {
+            return Err(MalformedPdv(at));
         }
-        let item = (|| {
-            let len = body.get(pos..pos + 4)?;
-            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            if len < 2 {
-                return None;
-            }
-            let end = pos.checked_add(4)?.checked_add(len)?;
-            let item = body.get(pos + 4..end)?;
-            let pdv = Pdv {
-                context_id: item[0],
-                is_command: item[1] & 0x01 != 0,
-                is_last: item[1] & 0x02 != 0,
-                data: &item[2..],
-            };
-            Some((pdv, end))
-        })();
-        match item {
-            Some((pdv, end)) => {
-                pos = end;
-                Some(Ok(pdv))
-            }
-            None => {
-                failed = true;
-                Some(Err(MalformedPdv(pos)))
-            }
-        }
-    })
+        Ok(PdvHeader {
+            context_id: hdr[4],
+            is_command: hdr[5] & 0x01 != 0,
+            is_last: hdr[5] & 0x02 != 0,
+            data_len: item_len - 2,
+        })
+    }
 }
 
 /// Encode a command or dataset as P-DATA-TF PDUs that respect the peer's maximum length
@@ -145,6 +130,23 @@ pub fn write_all(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// The PDV items of a whole P-DATA-TF body: (header, fragment).
+    fn pdvs(body: &[u8]) -> Result<Vec<(PdvHeader, &[u8])>, MalformedPdv> {
+        let mut items = Vec::new();
+        let mut at = 0;
+        while at < body.len() {
+            let hdr = body
+                .get(at..at + PDV_HEADER_LEN)
+                .and_then(|h| <&[u8; PDV_HEADER_LEN]>::try_from(h).ok())
+                .ok_or(MalformedPdv(at))?;
+            let h = PdvHeader::parse(hdr, at, body.len() - at)?;
+            let start = at + PDV_HEADER_LEN;
+            items.push((h, &body[start..start + h.data_len]));
+            at = start + h.data_len;
+        }
+        Ok(items)
+    }
+
     #[test]
     fn fragments_respect_peer_max() {
         let mut out = Vec::new();
@@ -156,9 +158,8 @@ mod tests {
         while pos < out.len() {
             let len = u32::from_be_bytes(out[pos + 2..pos + 6].try_into().unwrap()) as usize;
             assert!(len <= 46);
-            for pdv in pdvs(&out[pos + 6..pos + 6 + len]) {
-                let pdv = pdv.unwrap();
-                seen.push((pdv.data.len(), pdv.is_last));
+            for (h, data) in pdvs(&out[pos + 6..pos + 6 + len]).unwrap() {
+                seen.push((data.len(), h.is_last));
             }
             pos += 6 + len;
         }
@@ -168,8 +169,8 @@ mod tests {
     #[test]
     fn malformed_pdv_is_reported() {
         let body = [0, 0, 0, 9, 1, 0, 1];
-        assert!(pdvs(&body).any(|p| p.is_err()));
+        assert!(pdvs(&body).is_err());
         let body = [0, 0, 0, 1, 1];
-        assert!(pdvs(&body).any(|p| p.is_err()));
+        assert!(pdvs(&body).is_err());
     }
 }

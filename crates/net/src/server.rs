@@ -569,14 +569,23 @@ impl<S: Services> Association<'_, S> {
         }
     }
 
-    fn read_body(&mut self, reader: &mut impl Read, len: u32) -> Result<(), End> {
+    /// Read `n` bytes into the reused body buffer and hand them to `then`.
+    fn through_body(
+        &mut self,
+        reader: &mut impl Read,
+        n: usize,
+        then: impl FnOnce(&mut Self, &[u8]) -> Result<(), End>,
+    ) -> Result<(), End> {
         // Grown, never shrunk: command and data PDUs alternate, and resizing between them
         // would zero the buffer again for every message.
-        let len = len as usize;
-        if self.body.len() < len {
-            self.body.resize(len, 0);
+        if self.body.len() < n {
+            self.body.resize(n, 0);
         }
-        read_in(reader, &mut self.body[..len])
+        read_in(reader, &mut self.body[..n])?;
+        let body = std::mem::take(&mut self.body);
+        let r = then(self, &body[..n]);
+        self.body = body;
+        r
     }
 
     fn pdu(&mut self, reader: &mut BufReader<QuickAck>, h: PduHeader) -> Result<(), End> {
@@ -601,7 +610,7 @@ impl<S: Services> Association<'_, S> {
                         "bad A-RELEASE-RQ length".into(),
                     ));
                 }
-                self.read_body(reader, h.length)?;
+                self.through_body(reader, h.length as usize, |_, _| Ok(()))?;
                 if !matches!(self.pending, Pending::Idle) {
                     warn!(
                         assoc = self.info.id,
@@ -629,39 +638,28 @@ impl<S: Services> Association<'_, S> {
     fn pdata(&mut self, reader: &mut BufReader<QuickAck>, len: usize) -> Result<(), End> {
         let mut left = len;
         while left > 0 {
-            let malformed = || {
-                End::Abort(
-                    pdu::ABORT_INVALID_PDU_PARAMETER,
-                    pdu::MalformedPdv(len - left).to_string(),
-                )
-            };
-            if left < 6 {
-                return Err(malformed());
+            let at = len - left;
+            if left < pdu::PDV_HEADER_LEN {
+                let e = pdu::MalformedPdv(at);
+                return Err(End::Abort(pdu::ABORT_INVALID_PDU_PARAMETER, e.to_string()));
             }
-            let mut hdr = [0u8; 6];
+            let mut hdr = [0u8; pdu::PDV_HEADER_LEN];
             read_in(reader, &mut hdr)?;
-            let item_len = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
-            if item_len < 2 || item_len > left - 4 {
-                return Err(malformed());
-            }
-            left -= 4 + item_len;
-            let (context_id, flags) = (hdr[4], hdr[5]);
-            let (is_command, is_last) = (flags & 0x01 != 0, flags & 0x02 != 0);
-            let n = item_len - 2;
-            let streams = !is_command
+            let h = pdu::PdvHeader::parse(&hdr, at, left)
+                .map_err(|e| End::Abort(pdu::ABORT_INVALID_PDU_PARAMETER, e.to_string()))?;
+            left -= pdu::PDV_HEADER_LEN + h.data_len;
+            let streams = !h.is_command
                 && matches!(&self.pending, Pending::Store(op)
-                    if op.context_id == context_id && op.sink.is_some());
+                    if op.context_id == h.context_id && op.sink.is_some());
             if streams {
-                self.stream_data(reader, context_id, n)?;
-                if is_last {
-                    self.data(context_id, &[], true)?;
+                self.stream_data(reader, h.context_id, h.data_len)?;
+                if h.is_last {
+                    self.data(h.context_id, &[], true)?;
                 }
             } else {
-                self.read_body(reader, n as u32)?;
-                let body = std::mem::take(&mut self.body);
-                let r = self.pdv(context_id, is_command, is_last, &body[..n]);
-                self.body = body;
-                r?;
+                self.through_body(reader, h.data_len, |a, data| {
+                    a.pdv(h.context_id, h.is_command, h.is_last, data)
+                })?;
             }
         }
         Ok(())
@@ -697,13 +695,8 @@ impl<S: Services> Association<'_, S> {
             }
             if took == 0 {
                 // The sink failed or takes no buffer: the ordinary way, a slice at a time.
-                let k = n.min(64 * 1024);
-                self.read_body(reader, k as u32)?;
-                let body = std::mem::take(&mut self.body);
-                let r = self.data(context_id, &body[..k], false);
-                self.body = body;
-                r?;
-                took = k;
+                took = n.min(64 * 1024);
+                self.through_body(reader, took, |a, data| a.data(context_id, data, false))?;
             }
             n -= took;
         }
@@ -894,13 +887,14 @@ impl<S: Services> Association<'_, S> {
     }
 
     fn store_done(&mut self, op: StoreOp<S::Sink>, status: StoreStatus) -> Result<(), End> {
-        let req = op.request(self.info);
         // A success is already in the store log (written with its index row): its log line can
         // wait until the sender has its answer. A failure's log entry is written first, so it
         // is there as soon as the sender knows.
         let success = status.code == StoreStatus::SUCCESS;
         if !success {
-            self.shared.services.record_store(&req, &status);
+            self.shared
+                .services
+                .record_store(&op.request(self.info), &status);
         }
         let mut rsp = Command::default();
         rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &op.sop_class_uid)
@@ -920,7 +914,9 @@ impl<S: Services> Association<'_, S> {
         );
         let sent = self.send_command(op.context_id, &rsp);
         if success {
-            self.shared.services.record_store(&op.request(self.info), &status);
+            self.shared
+                .services
+                .record_store(&op.request(self.info), &status);
         }
         sent
     }
@@ -947,10 +943,6 @@ impl<K> StoreOp<K> {
     }
 }
 
-/// The receiving side of an association socket. Linux leaves quick-ACK mode on its own; we
-/// re-arm it before every receive, so that whatever we have read is acknowledged at once. A
-/// sender with Nagle on (dcmtk's storescu) holds the rest of a PDU until its first segment is
-/// acknowledged; with delayed ACKs that costs ~40 ms per message.
 fn read_error(e: &io::Error) -> End {
     match e.kind() {
         ErrorKind::WouldBlock | ErrorKind::TimedOut => End::Abort(
@@ -977,6 +969,10 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, End> {
     }
 }
 
+/// The receiving side of an association socket. Linux leaves quick-ACK mode on its own; we
+/// re-arm it before every receive, so that whatever we have read is acknowledged at once. A
+/// sender with Nagle on (dcmtk's storescu) holds the rest of a PDU until its first segment is
+/// acknowledged; with delayed ACKs that costs ~40 ms per message.
 struct QuickAck(TcpStream);
 
 impl Read for QuickAck {
