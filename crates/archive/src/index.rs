@@ -3,44 +3,9 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use crate::scan::Keys;
 use crate::ArchiveError;
-
-pub mod tags {
-    pub const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
-    pub const SOP_CLASS_UID: u32 = 0x0008_0016;
-    pub const SOP_INSTANCE_UID: u32 = 0x0008_0018;
-    pub const STUDY_DATE: u32 = 0x0008_0020;
-    pub const STUDY_TIME: u32 = 0x0008_0030;
-    pub const ACCESSION_NUMBER: u32 = 0x0008_0050;
-    pub const MODALITY: u32 = 0x0008_0060;
-    pub const STUDY_DESCRIPTION: u32 = 0x0008_1030;
-    pub const PATIENT_NAME: u32 = 0x0010_0010;
-    pub const PATIENT_ID: u32 = 0x0010_0020;
-    pub const PATIENT_BIRTH_DATE: u32 = 0x0010_0030;
-    pub const PATIENT_SEX: u32 = 0x0010_0040;
-    pub const STUDY_INSTANCE_UID: u32 = 0x0020_000D;
-    pub const SERIES_INSTANCE_UID: u32 = 0x0020_000E;
-    pub const STUDY_ID: u32 = 0x0020_0010;
-    pub const SERIES_NUMBER: u32 = 0x0020_0011;
-    pub const INSTANCE_NUMBER: u32 = 0x0020_0013;
-}
-
-/// Patient ID to use when the instance has none (statement Table 19): from the Accession
-/// Number, else from the Study Instance UID, so each such study becomes its own collection.
-pub fn generated_patient_id(keys: &Keys) -> String {
-    if let Some(acc) = keys.string(tags::ACCESSION_NUMBER) {
-        return format!("ACC-{acc}");
-    }
-    let study = keys.string(tags::STUDY_INSTANCE_UID).unwrap_or_default();
-    // FNV-1a: stable across versions and platforms, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in study.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("STU-{h:016X}")
-}
+use dcmdisc_dicom::charset::decode_text;
+use dcmdisc_dicom::{patient, tag, Keys};
 
 pub struct NewInstance<'a> {
     pub keys: &'a Keys,
@@ -58,14 +23,11 @@ pub fn upsert_instance(
     tx: &Transaction<'_>,
     n: &NewInstance<'_>,
 ) -> Result<Option<String>, ArchiveError> {
-    use tags::*;
+    use tag::*;
     let k = n.keys;
     let name = k.text(PATIENT_NAME).unwrap_or_default().to_vec();
     let charset = k.string(SPECIFIC_CHARACTER_SET).unwrap_or_default();
-    let (patient_id, generated) = match k.string(PATIENT_ID) {
-        Some(id) => (id, false),
-        None => (generated_patient_id(k), true),
-    };
+    let (patient_id, generated) = patient::patient_id(k);
     // Cached statements: this runs once per received instance.
     tx.prepare_cached(
         "INSERT INTO patient (patient_name, patient_id, patient_id_generated, charset)
@@ -141,8 +103,6 @@ pub fn upsert_instance(
     }
     Ok(old.map(|(p, _)| p))
 }
-
-pub use crate::charset::decode_text;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Collection {

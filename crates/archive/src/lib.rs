@@ -6,13 +6,11 @@
 //! of DICOMDIRs or discs); both reach it through this crate's API. File names are generated
 //! here and never derived from a UID or a name received from the network.
 
-pub mod charset;
 pub mod db;
 mod file;
 pub mod index;
-pub mod meta;
 pub mod recover;
-pub mod scan;
+pub mod seal;
 mod spares;
 
 use std::fs::{self, File};
@@ -28,10 +26,11 @@ use file::{FileWriter, PrefixedFile, Workers};
 use spares::Spares;
 
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
+pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
-pub use scan::Keys;
 
-pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+use dcmdisc_dicom::uid::IMPLICIT_VR_LE;
+use dcmdisc_dicom::{keys, meta, tag};
 const DB_FILE: &str = "control.sqlite";
 const TMP_DIR: &str = "tmp";
 const ARCHIVE_DIR: &str = "archive";
@@ -260,8 +259,10 @@ impl Archive {
             implementation_class_uid: &self.cfg.implementation_class_uid,
             implementation_version_name: &self.cfg.implementation_version_name,
             source_ae_title: &incoming.calling_ae,
+            private: Some((seal::SEAL_CREATOR_UID, &seal::SEAL_UNSET)),
         }
-        .encode_sealed();
+        .encode();
+        let seal_at = seal_at.unwrap_or(0);
         // A file made ahead by the spares thread when there is one: creating a file (inode
         // allocation) costs tens of microseconds, and far more on ext4 without a journal soon
         // after many files were deleted (it scans the recently freed inodes each time).
@@ -348,7 +349,7 @@ impl InstanceWriter {
     pub fn finish(mut self, log: LogEntry) -> Result<Stored, Failure> {
         let durable = self.archive.cfg.durable;
         let mut out = self.out.take().ok_or_else(closed)?;
-        let seal = meta::Seal {
+        let seal = seal::Seal {
             dataset_len: out.len() - self.meta_len,
             hash: self.hash.digest(),
         }
@@ -356,7 +357,7 @@ impl InstanceWriter {
         let at = self.seal_at;
         let size = out
             .complete(durable, |head| {
-                if let Some(v) = head.get_mut(at..at + meta::SEAL_LEN) {
+                if let Some(v) = head.get_mut(at..at + seal::SEAL_LEN) {
                     v.copy_from_slice(&seal);
                 }
             })
@@ -364,7 +365,7 @@ impl InstanceWriter {
 
         let keys = {
             let explicit = self.incoming.transfer_syntax != IMPLICIT_VR_LE;
-            scan::scan(
+            keys::scan(
                 PrefixedFile::new(out.prefix(), &self.path),
                 self.meta_len,
                 size,
@@ -379,8 +380,8 @@ impl InstanceWriter {
         };
         let inc = &self.incoming;
         let (Some(class), Some(instance)) = (
-            keys.string(index::tags::SOP_CLASS_UID),
-            keys.string(index::tags::SOP_INSTANCE_UID),
+            keys.string(tag::SOP_CLASS_UID),
+            keys.string(tag::SOP_INSTANCE_UID),
         ) else {
             return Err(Failure::new(
                 FailureKind::CannotUnderstand,
@@ -528,7 +529,7 @@ impl InstanceWriter {
             other => Failure::new(FailureKind::OutOfResources, other.to_string()),
         })?;
         tx.commit().map_err(db_fail)?;
-        let generated = keys.string(index::tags::PATIENT_ID).is_none();
+        let generated = keys.string(tag::PATIENT_ID).is_none();
         Ok((replaced, generated))
     }
 }

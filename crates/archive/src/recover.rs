@@ -3,7 +3,7 @@
 //! The index is committed without syncing SQLite's WAL (one flush less per instance): the
 //! archive files are the durable record. A file is written in place under `archive/` and
 //! indexed only after it is complete and synced; its File Meta carries a seal (the dataset's
-//! length and hash, `meta::SEAL_CREATOR_UID`) written last. After a power loss the index may
+//! length and hash, `seal::SEAL_CREATOR_UID`) written last. After a power loss the index may
 //! lack the last stores (or still list a file a replacement removed), and files that were still
 //! arriving may be there, cut short in any order the disk chose; this walk re-indexes every
 //! archive file the index lacks whose seal holds (the newest copy wins when a SOP Instance UID
@@ -19,7 +19,11 @@ use std::time::SystemTime;
 use rusqlite::{params, Connection, OptionalExtension};
 use tracing::warn;
 
-use crate::{db, index, meta, scan, ArchiveError, IMPLICIT_VR_LE};
+use dcmdisc_dicom::uid::IMPLICIT_VR_LE;
+use dcmdisc_dicom::{keys, meta, tag};
+
+use crate::seal::{read_seal, SEAL_LEN};
+use crate::{db, index, ArchiveError};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
@@ -134,17 +138,19 @@ fn reindex(
         .take(64 * 1024)
         .read_to_end(&mut head)
         .map_err(io)?;
-    let Some(m) = meta::parse_meta(&head) else {
+    let Ok(m) = meta::parse_meta(&head) else {
         return Ok(false);
     };
-    if let Some(seal) = m.seal {
+    if let Some(seal) = read_seal(&m) {
         if !seal_holds(&mut f, m.dataset_offset, size, &seal).map_err(io)? {
             warn!(path = %path.display(), "incomplete archive file (its seal does not match)");
             return Ok(false);
         }
     }
-    let explicit = m.transfer_syntax_uid != IMPLICIT_VR_LE;
-    let Ok(keys) = scan::scan(
+    let id = m.identity();
+    let source_ae = m.source_ae_title();
+    let explicit = id.transfer_syntax_uid != IMPLICIT_VR_LE;
+    let Ok(keys) = keys::scan(
         BufReader::with_capacity(16 * 1024, f),
         m.dataset_offset,
         size,
@@ -152,13 +158,13 @@ fn reindex(
     ) else {
         return Ok(false);
     };
-    if keys.string(index::tags::SOP_INSTANCE_UID).as_deref() != Some(m.sop_instance_uid.as_str()) {
+    if keys.string(tag::SOP_INSTANCE_UID).as_deref() != Some(id.sop_instance_uid.as_str()) {
         return Ok(false);
     }
     let existing: Option<String> = conn
         .query_row(
             "SELECT path FROM instance WHERE sop_instance_uid = ?1",
-            params![m.sop_instance_uid],
+            params![id.sop_instance_uid],
             |r| r.get(0),
         )
         .optional()?;
@@ -172,12 +178,12 @@ fn reindex(
         &tx,
         &index::NewInstance {
             keys: &keys,
-            sop_class_uid: &m.sop_class_uid,
-            sop_instance_uid: &m.sop_instance_uid,
-            transfer_syntax: &m.transfer_syntax_uid,
+            sop_class_uid: &id.sop_class_uid,
+            sop_instance_uid: &id.sop_instance_uid,
+            transfer_syntax: &id.transfer_syntax_uid,
             size,
             path: rel,
-            calling_ae: &m.source_ae_title,
+            calling_ae: &source_ae,
             received: &db::now_rfc3339(),
         },
     )?;
@@ -186,10 +192,10 @@ fn reindex(
         &db::LogEntry {
             time: db::now_rfc3339(),
             status: "0000".into(),
-            calling_ae: m.source_ae_title.clone(),
+            calling_ae: source_ae.clone(),
             peer: String::new(),
-            sop_class_uid: m.sop_class_uid.clone(),
-            sop_instance_uid: m.sop_instance_uid.clone(),
+            sop_class_uid: id.sop_class_uid.clone(),
+            sop_instance_uid: id.sop_instance_uid.clone(),
             reason: "re-indexed from the archive at start-up".into(),
         },
         0,
@@ -206,7 +212,7 @@ fn seal_holds(
     f: &mut File,
     offset: u64,
     size: u64,
-    seal: &[u8; meta::SEAL_LEN],
+    seal: &[u8; SEAL_LEN],
 ) -> std::io::Result<bool> {
     let mut want_len = [0u8; 8];
     want_len.copy_from_slice(&seal[..8]);

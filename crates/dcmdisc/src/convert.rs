@@ -38,10 +38,14 @@ impl dcmdisc_media::export::Converter for MediaConverter {
         can_convert(from_ts, Target::ExplicitLe)
     }
 
-    fn to_explicit_le(&self, input: &Path, output: &Path) -> Result<(), String> {
+    fn to_explicit_le(
+        &self,
+        input: &Path,
+        output: &Path,
+    ) -> Result<(), dcmdisc_media::export::ConvertError> {
         convert_file(input, output, Target::ExplicitLe, &self.0)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(Into::into)
     }
 }
 

@@ -5,7 +5,11 @@
 //! its instances, the next SERIES, ...), which is the order readers walk and the order the
 //! instance files are written on the volume.
 
-use dcmdisc_archive::scan::long_vr;
+use dcmdisc_dicom::encode::{explicit_element, explicit_element_len};
+use dcmdisc_dicom::meta::FileMeta;
+use dcmdisc_dicom::uid::EXPLICIT_VR_LE;
+
+pub use dcmdisc_dicom::uid::MEDIA_STORAGE_DIRECTORY;
 
 /// One element of a record, already encoded as value bytes (caller pads nothing: we do).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,37 +32,12 @@ impl El {
         El::new(tag, vr, s.as_bytes())
     }
 
-    fn padding(&self) -> u8 {
-        match &self.vr {
-            b"UI" | b"OB" | b"UN" | b"SQ" => 0,
-            _ => b' ',
-        }
-    }
-
     fn encoded_len(&self) -> usize {
-        let v = self.value.len() + self.value.len() % 2;
-        if long_vr(self.vr) {
-            12 + v
-        } else {
-            8 + v
-        }
+        explicit_element_len(self.vr, self.value.len())
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&((self.tag >> 16) as u16).to_le_bytes());
-        out.extend_from_slice(&(self.tag as u16).to_le_bytes());
-        out.extend_from_slice(&self.vr);
-        let len = self.value.len() + self.value.len() % 2;
-        if long_vr(self.vr) {
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(&(len as u32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&(len as u16).to_le_bytes());
-        }
-        out.extend_from_slice(&self.value);
-        if self.value.len() % 2 == 1 {
-            out.push(self.padding());
-        }
+        explicit_element(out, self.tag, self.vr, &self.value);
     }
 }
 
@@ -102,9 +81,6 @@ pub struct DicomdirMeta<'a> {
     /// File-set Consistency Flag (0004,1212): 0000H = no known inconsistencies.
     pub consistency_flag: u16,
 }
-
-pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
-const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
 /// Offsets inside an encoded record body where the two offset values live: the record
 /// starts with (0004,1400) UL, (0004,1410) US, (0004,1420) UL, so their positions are fixed.
@@ -155,7 +131,7 @@ fn encode_record(r: &Record) -> Result<Vec<u8>, DicomdirError> {
     els.sort_by_key(|e| e.tag);
     let mut body = Vec::with_capacity(els.iter().map(El::encoded_len).sum());
     for e in &els {
-        if !long_vr(e.vr) && e.value.len() > 0xFFFE {
+        if !dcmdisc_dicom::vr::has_long_length(e.vr) && e.value.len() > 0xFFFE {
             return Err(DicomdirError::ValueTooLong(
                 (e.tag >> 16) as u16,
                 e.tag as u16,
@@ -234,15 +210,17 @@ pub fn encode(meta: &DicomdirMeta<'_>, roots: &[Record]) -> Result<Vec<u8>, Dico
 }
 
 fn file_meta(meta: &DicomdirMeta<'_>) -> Vec<u8> {
-    dcmdisc_archive::meta::FileMeta {
+    FileMeta {
         media_storage_sop_class_uid: MEDIA_STORAGE_DIRECTORY,
         media_storage_sop_instance_uid: meta.fileset_uid,
         transfer_syntax_uid: EXPLICIT_VR_LE,
         implementation_class_uid: meta.implementation_class_uid,
         implementation_version_name: meta.implementation_version_name,
         source_ae_title: meta.source_ae_title,
+        private: None,
     }
     .encode()
+    .0
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! `data/dicomdir-records.tsv`), [`plan`] (volume spanning) and [`iso9660`] (our Level 1
 //! writer).
 //!
+//! Media knows nothing of the archive: the application layer hands it file paths.
+//!
 //! Not for: receiving instances or deciding what a collection is (the archive does that), pixel
 //! transcoding (plugged in through [`export::Converter`]), burning discs, or general-purpose ISO
 //! authoring (no Joliet, Rock Ridge, El Torito, or names beyond ISO 9660 Level 1).
@@ -14,4 +16,8 @@ pub mod dicomdir;
 pub mod export;
 pub mod iso9660;
 pub mod plan;
+mod profile;
+mod record_keys;
 pub mod records;
+mod source;
+mod volume;

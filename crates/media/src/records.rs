@@ -103,7 +103,7 @@ mod tests {
         let mut n = 0;
         for line in contexts.lines().filter(|l| !l.starts_with('#')) {
             let uid = line.split('\t').next().unwrap();
-            if uid == "1.2.840.10008.1.1" {
+            if uid == dcmdisc_dicom::uid::VERIFICATION {
                 continue;
             }
             let rt = t

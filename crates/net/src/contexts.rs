@@ -10,13 +10,10 @@ use dicom_ul::pdu::{
 /// The table itself lives in a data file so that tests read exactly what the server uses.
 const TABLE: &str = include_str!("../data/presentation-contexts.tsv");
 
-pub const VERIFICATION: &str = "1.2.840.10008.1.1";
-pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
-pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
-pub const JPEG_LOSSLESS_SV1: &str = "1.2.840.10008.1.2.4.70";
-pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
-pub const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
-pub const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+pub use dcmdisc_dicom::uid::{
+    EXPLICIT_VR_LE, IMPLICIT_VR_LE, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS_SV1, RLE_LOSSLESS,
+    VERIFICATION,
+};
 
 /// Our default choice when a context proposes several acceptable transfer syntaxes:
 /// uncompressed first (cheapest to index and put on STD-GEN-CD media), then lossless, then lossy.

@@ -24,7 +24,7 @@ use crate::contexts::{clean_uid, ContextTable, VERIFICATION};
 use crate::dimse::{self, Command};
 use crate::pdu::{self, PduHeader};
 
-pub const DICOM_APPLICATION_CONTEXT: &str = "1.2.840.10008.3.1.1.1";
+pub use dcmdisc_dicom::uid::DICOM_APPLICATION_CONTEXT;
 /// Association-phase PDUs are not bound by the negotiated maximum (it only applies to
 /// P-DATA-TF), but we still refuse to buffer an absurd one: 128 contexts with six transfer
 /// syntaxes each need about 24 KiB.

@@ -1,5 +1,6 @@
 //! Element headers of the two little-endian encodings, and value padding.
 
+use dcmdisc_dicom::tag;
 use dicom_core::VR;
 
 use crate::error::Result;
@@ -13,58 +14,20 @@ pub(crate) enum Enc {
     Explicit,
 }
 
-pub(crate) const UNDEFINED: u32 = 0xFFFF_FFFF;
-pub(crate) const ITEM: (u16, u16) = (0xFFFE, 0xE000);
-pub(crate) const ITEM_DELIM: (u16, u16) = (0xFFFE, 0xE00D);
-pub(crate) const SEQ_DELIM: (u16, u16) = (0xFFFE, 0xE0DD);
-pub(crate) const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+pub(crate) use dcmdisc_dicom::vr::{MAX_SHORT_LEN, UNDEFINED_LENGTH as UNDEFINED};
+pub(crate) const ITEM: (u16, u16) = tag::split(tag::ITEM);
+pub(crate) const ITEM_DELIM: (u16, u16) = tag::split(tag::ITEM_DELIMITATION_ITEM);
+pub(crate) const SEQ_DELIM: (u16, u16) = tag::split(tag::SEQUENCE_DELIMITATION_ITEM);
+pub(crate) const PIXEL_DATA: (u16, u16) = tag::split(tag::PIXEL_DATA);
 
-/// Largest value length a VR with a 16-bit length field can carry (even, so 0xFFFE).
-pub(crate) const MAX_SHORT_LEN: u32 = 0xFFFE;
-
-/// VRs whose Explicit VR header is `tag VR 00 00 len32` (PS3.5 Table 7.1-1); the others
-/// have `tag VR len16`.
+/// `dcmdisc_dicom::vr::has_long_length` for dicom-core's VR type.
 pub(crate) fn has_long_length(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::OB
-            | VR::OD
-            | VR::OF
-            | VR::OL
-            | VR::OV
-            | VR::OW
-            | VR::SQ
-            | VR::SV
-            | VR::UC
-            | VR::UN
-            | VR::UR
-            | VR::UT
-            | VR::UV
-    )
+    dcmdisc_dicom::vr::has_long_length(vr.to_bytes())
 }
 
-/// The byte that pads an odd-length value to even length (PS3.5 6.2): NUL for UI and
-/// binary VRs, SPACE for the character string VRs.
+/// `dcmdisc_dicom::vr::pad_byte` for dicom-core's VR type.
 pub(crate) fn pad_byte(vr: VR) -> u8 {
-    match vr {
-        VR::AE
-        | VR::AS
-        | VR::CS
-        | VR::DA
-        | VR::DS
-        | VR::DT
-        | VR::IS
-        | VR::LO
-        | VR::LT
-        | VR::PN
-        | VR::SH
-        | VR::ST
-        | VR::TM
-        | VR::UC
-        | VR::UR
-        | VR::UT => b' ',
-        _ => 0,
-    }
+    dcmdisc_dicom::vr::pad_byte(vr.to_bytes())
 }
 
 pub(crate) fn write_tag(out: &mut Output, tag: (u16, u16), len: u32) -> Result<()> {

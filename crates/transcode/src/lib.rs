@@ -37,23 +37,17 @@ pub use error::{Result, TranscodeError};
 use encode::Enc;
 use pixel::Codec;
 
-/// Explicit VR Little Endian.
-pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
-/// Implicit VR Little Endian.
-pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
-
-const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
-const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
-const JPEG_LOSSLESS: &str = "1.2.840.10008.1.2.4.57";
-const JPEG_LOSSLESS_SV1: &str = "1.2.840.10008.1.2.4.70";
-const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+pub use dcmdisc_dicom::uid::{EXPLICIT_VR_LE, IMPLICIT_VR_LE};
+use dcmdisc_dicom::uid::{
+    JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1, RLE_LOSSLESS,
+};
 
 /// The transfer syntax to convert to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// Explicit VR Little Endian, 1.2.840.10008.1.2.1.
+    /// Explicit VR Little Endian.
     ExplicitLe,
-    /// Implicit VR Little Endian, 1.2.840.10008.1.2.
+    /// Implicit VR Little Endian.
     ImplicitLe,
 }
 
