@@ -11,9 +11,9 @@ use std::time::SystemTime;
 use dcmdisc_archive::index::{generated_patient_id, tags};
 use dcmdisc_archive::meta::{parse_meta, MetaInfo};
 use dcmdisc_archive::scan::{self, Keys};
+use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime, IsoError};
 
 use crate::dicomdir::{self, DicomdirMeta, El, FileRef, Record};
-use crate::iso9660::{self, FileSource, IsoBuilder, IsoDateTime};
 use crate::plan::{self, PlanItem};
 use crate::records::{self, KeyType};
 
@@ -121,7 +121,7 @@ pub enum ExportError {
     #[error("{0}")]
     Plan(#[from] plan::PlanError),
     #[error("ISO 9660: {0}")]
-    Iso(#[from] iso9660::IsoError),
+    Iso(#[from] IsoError),
     #[error("DICOMDIR: {0}")]
     Dicomdir(#[from] dicomdir::DicomdirError),
     #[error("volume {volume} would hold {size} bytes, over the capacity of {capacity}")]
@@ -858,7 +858,7 @@ fn write_volume(
         summary.bytes = bytes;
     }
     if opts.profile.makes_iso() {
-        let volume_id = iso9660::volume_id_from_fileset_id(&fsid)?;
+        let volume_id = volume_id_from_fileset_id(&fsid)?;
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;

@@ -12,6 +12,5 @@
 
 pub mod dicomdir;
 pub mod export;
-pub mod iso9660;
 pub mod plan;
 pub mod records;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dcmdisc_media::iso9660::{FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
 
 struct Scratch(PathBuf);
 
