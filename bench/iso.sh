@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ISO 9660 benchmark: the dcmdisc writer (crates/media, example isobench) against
+# ISO 9660 benchmark: the dcmdisc writer (crates/iso9660, example isobench) against
 # `genisoimage -iso-level 1` and `xorriso -as mkisofs -iso-level 1 --norock` on the same
 # generated tree (~680 MB in ~1000 files of 400-960 kB, ISO-ready names in a
 # DICOM/Pnnnn/Snnnn/SEnnnn/Innnnnnn layout), plus `cp -r` and `dd` from /dev/zero of the
@@ -43,7 +43,7 @@ done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --quiet --release -p dcmdisc-media --example isobench)
+    (cd "$ROOT" && cargo build --quiet --release -p dcmdisc-iso9660 --example isobench)
 fi
 ISOBENCH=$TARGET/release/examples/isobench
 for tool in genisoimage xorriso isoinfo python3; do

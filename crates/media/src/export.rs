@@ -12,7 +12,6 @@ use dcmdisc_dicom::datetime::dicom_date_time;
 use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{self, FileRef, Record};
-use crate::iso9660;
 use crate::plan::{self, PlanItem};
 use crate::profile::SECTOR;
 use crate::record_keys::record_keys;
@@ -69,7 +68,7 @@ pub enum ExportError {
     #[error("{0}")]
     Plan(#[from] plan::PlanError),
     #[error("ISO 9660: {0}")]
-    Iso(#[from] iso9660::IsoError),
+    Iso(#[from] dcmdisc_iso9660::IsoError),
     #[error("DICOMDIR: {0}")]
     Dicomdir(#[from] dicomdir::DicomdirError),
     #[error("volume {volume} would hold {size} bytes, over the capacity of {capacity}")]

@@ -3,18 +3,16 @@
 //!
 //! For: [`export`] (the engine used by `dcmdisc export`), [`dicomdir`] (Basic Directory
 //! encoding with exact offsets), [`records`] (SOP class → record type and record keys, from
-//! `data/dicomdir-records.tsv`), [`plan`] (volume spanning) and [`iso9660`] (our Level 1
-//! writer).
+//! `data/dicomdir-records.tsv`) and [`plan`] (volume spanning); the image itself is written by
+//! the `dcmdisc-iso9660` crate.
 //!
 //! Media knows nothing of the archive: the application layer hands it file paths.
 //!
 //! Not for: receiving instances or deciding what a collection is (the archive does that), pixel
-//! transcoding (plugged in through [`export::Converter`]), burning discs, or general-purpose ISO
-//! authoring (no Joliet, Rock Ridge, El Torito, or names beyond ISO 9660 Level 1).
+//! transcoding (plugged in through [`export::Converter`]) or burning discs.
 
 pub mod dicomdir;
 pub mod export;
-pub mod iso9660;
 pub mod plan;
 mod profile;
 mod record_keys;

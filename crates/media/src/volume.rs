@@ -4,9 +4,10 @@
 use std::fs;
 use std::path::PathBuf;
 
+use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime};
+
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
-use crate::iso9660::{self, FileSource, IsoBuilder, IsoDateTime};
 use crate::record_keys::group_record;
 use crate::source::SourceFile;
 
@@ -135,7 +136,7 @@ pub(crate) fn write_volume(
         summary.bytes = bytes;
     }
     if opts.profile.makes_iso() {
-        let volume_id = iso9660::volume_id_from_fileset_id(&fsid)?;
+        let volume_id = volume_id_from_fileset_id(&fsid)?;
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;

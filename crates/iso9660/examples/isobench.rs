@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use dcmdisc_media::iso9660::{FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
 
 fn walk(root: &Path, rel: &str, builder: &mut IsoBuilder) -> Result<(), String> {
     let dir = if rel.is_empty() {
