@@ -70,7 +70,9 @@ pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL makes each commit durable (the WAL is synced); the acknowledgement depends on it.
+    // FULL syncs the WAL at each commit: the admin commands (`Control`) use it, so a remote AE
+    // added is on disk when the command returns. The service's connections use NORMAL: its
+    // acknowledgements rest on the archive file's fsync, not on the index (see recover.rs).
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
@@ -226,10 +228,19 @@ pub struct LogEntry {
 
 pub fn insert_log(conn: &Connection, e: &LogEntry, status: u16) -> Result<(), ArchiveError> {
     conn.prepare_cached(
-        "INSERT INTO store_log (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
+        "INSERT INTO store_log
+            (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![e.time, status, e.calling_ae, e.peer, e.sop_class_uid, e.sop_instance_uid, e.reason])?;
+    .execute(params![
+        e.time,
+        status,
+        e.calling_ae,
+        e.peer,
+        e.sop_class_uid,
+        e.sop_instance_uid,
+        e.reason
+    ])?;
     Ok(())
 }
 

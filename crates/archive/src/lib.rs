@@ -73,7 +73,10 @@ impl std::fmt::Debug for ImportConversion {
 #[derive(Debug, Clone)]
 pub struct ArchiveConfig {
     pub data_dir: PathBuf,
-    /// fsync files, directories and the index before acknowledging.
+    /// fsync each archive file and its folder entry (and, after an import conversion, the
+    /// converted file and its folder) before acknowledging. The index commit is not synced
+    /// either way: the archive files are the durable record, and start-up recovery rebuilds
+    /// what a power loss took from the index (see recover.rs).
     pub durable: bool,
     pub implementation_class_uid: String,
     pub implementation_version_name: String,
