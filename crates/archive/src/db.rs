@@ -10,64 +10,10 @@ use serde::Serialize;
 
 use crate::ArchiveError;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS remote_ae (
-    ae_title TEXT PRIMARY KEY,
-    host TEXT NOT NULL,
-    port INTEGER,
-    added TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS patient (
-    id INTEGER PRIMARY KEY,
-    patient_name BLOB NOT NULL,
-    patient_id TEXT NOT NULL,
-    patient_id_generated INTEGER NOT NULL,
-    charset TEXT NOT NULL,
-    UNIQUE (patient_name, patient_id)
-);
-CREATE TABLE IF NOT EXISTS instance (
-    id INTEGER PRIMARY KEY,
-    sop_instance_uid TEXT NOT NULL UNIQUE,
-    sop_class_uid TEXT NOT NULL,
-    transfer_syntax TEXT NOT NULL,
-    patient INTEGER NOT NULL REFERENCES patient(id),
-    patient_name BLOB NOT NULL,
-    charset TEXT NOT NULL,
-    patient_id TEXT NOT NULL,
-    patient_id_generated INTEGER NOT NULL,
-    birth_date TEXT,
-    sex TEXT,
-    study_instance_uid TEXT NOT NULL,
-    series_instance_uid TEXT NOT NULL,
-    study_date TEXT,
-    study_time TEXT,
-    study_id TEXT,
-    study_description BLOB,
-    accession_number TEXT,
-    modality TEXT,
-    series_number TEXT,
-    instance_number TEXT,
-    size INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    received TEXT NOT NULL,
-    calling_ae TEXT NOT NULL,
-    keys BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS instance_patient ON instance(patient);
-CREATE TABLE IF NOT EXISTS store_log (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    calling_ae TEXT NOT NULL,
-    peer TEXT NOT NULL,
-    sop_class_uid TEXT NOT NULL,
-    sop_instance_uid TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-"#;
-
+/// Open the control database, creating it or migrating it to the current schema
+/// (see schema.rs).
 pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL syncs the WAL at each commit: the admin commands (`Control`) use it, so a remote AE
@@ -75,7 +21,7 @@ pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
     // acknowledgements rest on the archive file's fsync, not on the index (see recover.rs).
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.execute_batch(SCHEMA)?;
+    crate::schema::migrate(&mut conn, path)?;
     Ok(conn)
 }
 

@@ -13,6 +13,7 @@ pub mod index;
 pub mod meta;
 pub mod recover;
 pub mod scan;
+mod schema;
 mod spares;
 
 use std::fs::{self, File};
@@ -30,6 +31,7 @@ use spares::Spares;
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use index::{Collection, InstanceRow};
 pub use scan::Keys;
+pub use schema::SCHEMA_VERSION;
 
 pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
 const DB_FILE: &str = "control.sqlite";
@@ -40,6 +42,16 @@ const ARCHIVE_DIR: &str = "archive";
 pub enum ArchiveError {
     #[error("control database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error(
+        "{}: control database schema version {found}, but this dcmdisc knows versions up \
+         to {supported} only (made by a newer dcmdisc?); refusing to use it",
+        path.display()
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
