@@ -558,9 +558,12 @@ impl Drop for InstanceWriter {
 }
 
 /// The control database for the admin commands, which may run while the service does.
+///
+/// `Send + Sync`: one `Control` can be shared (e.g. in an `Arc`) by HTTP handlers and job
+/// workers. Its calls are short queries on one connection and take turns on it.
 pub struct Control {
     data_dir: PathBuf,
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 impl Control {
@@ -569,30 +572,30 @@ impl Control {
         let conn = db::open(&data_dir.join(DB_FILE), true)?;
         Ok(Control {
             data_dir: data_dir.to_path_buf(),
-            conn,
+            conn: Mutex::new(conn),
         })
     }
 
     pub fn add_remote(&self, ae: &str, host: &str, port: Option<u16>) -> Result<(), ArchiveError> {
-        db::add_remote(&self.conn, ae, host, port)
+        db::add_remote(&lock(&self.conn), ae, host, port)
     }
 
     pub fn remove_remote(&self, ae: &str) -> Result<bool, ArchiveError> {
-        db::remove_remote(&self.conn, ae)
+        db::remove_remote(&lock(&self.conn), ae)
     }
 
     pub fn remotes(&self) -> Result<Vec<RemoteAe>, ArchiveError> {
-        db::list_remotes(&self.conn)
+        db::list_remotes(&lock(&self.conn))
     }
 
     pub fn collections(&self) -> Result<Vec<Collection>, ArchiveError> {
-        index::collections(&self.conn)
+        index::collections(&lock(&self.conn))
     }
 
     /// Instances with absolute file paths.
     pub fn instances(&self, collection: Option<i64>) -> Result<Vec<InstanceRow>, ArchiveError> {
         let root = fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
-        let mut rows = index::instances(&self.conn, collection)?;
+        let mut rows = index::instances(&lock(&self.conn), collection)?;
         for r in &mut rows {
             r.path = root.join(&r.path).to_string_lossy().into_owned();
         }
@@ -600,6 +603,6 @@ impl Control {
     }
 
     pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
-        db::read_log(&self.conn, limit)
+        db::read_log(&lock(&self.conn), limit)
     }
 }
