@@ -1,7 +1,6 @@
 //! The control database: remote AE configuration, the instance index with its patient
 //! collections, and the extended store log. SQLite in the data directory, WAL mode.
 
-use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::Duration;
 
@@ -115,50 +114,13 @@ pub enum RemoteMatch {
     WrongHost,
 }
 
-fn same_ip(a: IpAddr, b: IpAddr) -> bool {
-    let canon = |ip: IpAddr| match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    };
-    canon(a) == canon(b)
-}
-
-/// Is this calling AE configured, and for this address? Host names are resolved now, when
-/// the peer connects, so DNS changes need no restart.
-pub fn match_remote(
-    conn: &Connection,
-    ae: &str,
-    peer: IpAddr,
-) -> Result<RemoteMatch, ArchiveError> {
-    let host: Option<String> = conn
-        .query_row(
-            "SELECT host FROM remote_ae WHERE ae_title = ?1",
-            params![ae],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(host) = host else {
-        return Ok(RemoteMatch::UnknownAe);
-    };
-    if host.eq_ignore_ascii_case("any") {
-        return Ok(RemoteMatch::Allowed);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(if same_ip(ip, peer) {
-            RemoteMatch::Allowed
-        } else {
-            RemoteMatch::WrongHost
-        });
-    }
-    let resolved = (host.as_str(), 0u16)
-        .to_socket_addrs()
-        .map(|addrs| addrs.into_iter().any(|a| same_ip(a.ip(), peer)))
-        .unwrap_or(false);
-    Ok(if resolved {
-        RemoteMatch::Allowed
-    } else {
-        RemoteMatch::WrongHost
-    })
+/// The configured host of a remote AE (an address, a host name or `any`), if it has a row.
+/// Matching it against a peer is admission.rs's, outside any database lock.
+pub fn remote_host(conn: &Connection, ae: &str) -> Result<Option<String>, ArchiveError> {
+    Ok(conn
+        .prepare_cached("SELECT host FROM remote_ae WHERE ae_title = ?1")?
+        .query_row(params![ae], |r| r.get(0))
+        .optional()?)
 }
 
 #[derive(Debug, Clone, Serialize)]

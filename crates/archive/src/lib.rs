@@ -6,6 +6,7 @@
 //! of DICOMDIRs or discs); both reach it through this crate's API. File names are generated
 //! here and never derived from a UID or a name received from the network.
 
+mod admission;
 pub mod charset;
 pub mod db;
 mod file;
@@ -25,9 +26,11 @@ use rusqlite::Connection;
 use tracing::{info, warn};
 use xxhash_rust::xxh3::Xxh3;
 
+use admission::HostCache;
 use file::{FileWriter, PrefixedFile, Workers};
 use spares::Spares;
 
+pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use index::{Collection, InstanceRow};
 pub use scan::Keys;
@@ -152,7 +155,10 @@ pub struct Archive {
     /// The index writer. One connection: SQLite serializes writers anyway.
     index: Mutex<Connection>,
     /// Remote lookups and the store log, so they never wait behind an index commit's fsync.
+    /// Held for one query at a time: never across a host-name lookup.
     aux: Mutex<Connection>,
+    /// Resolved remote AE host names (see admission.rs).
+    hosts: HostCache,
     /// `archive/00` .. `archive/ff`, created at open and kept open for fsync.
     dirs: Vec<Arc<File>>,
     workers: Arc<Workers>,
@@ -196,6 +202,14 @@ impl Archive {
     /// Open for serving: create the layout, clear what an earlier run left half-written, and
     /// drop archive files that never made it into the index.
     pub fn open(cfg: ArchiveConfig) -> Result<Arc<Archive>, ArchiveError> {
+        Archive::open_with_resolver(cfg, Arc::new(SystemResolver))
+    }
+
+    /// As `open`, resolving remote AE host names with `resolver` instead of the system's.
+    pub fn open_with_resolver(
+        cfg: ArchiveConfig,
+        resolver: Arc<dyn Resolver>,
+    ) -> Result<Arc<Archive>, ArchiveError> {
         let dir = &cfg.data_dir;
         fs::create_dir_all(dir.join(TMP_DIR)).map_err(io_err(dir))?;
         fs::create_dir_all(dir.join(ARCHIVE_DIR)).map_err(io_err(dir))?;
@@ -230,6 +244,7 @@ impl Archive {
             cfg,
             index: Mutex::new(index),
             aux: Mutex::new(aux),
+            hosts: HostCache::new(resolver),
             dirs,
             workers: Arc::new(Workers::default()),
             spares: Arc::new(Spares::default()),
@@ -254,8 +269,11 @@ impl Archive {
         &self.cfg.data_dir
     }
 
+    /// Is this calling AE configured, and for this peer address? The database is consulted
+    /// under its lock, the host name resolved after it is released (see admission.rs).
     pub fn match_remote(&self, ae: &str, peer: IpAddr) -> Result<RemoteMatch, ArchiveError> {
-        db::match_remote(&lock(&self.aux), ae, peer)
+        let host = db::remote_host(&lock(&self.aux), ae)?;
+        Ok(admission::decide(host.as_deref(), peer, &self.hosts))
     }
 
     pub fn record(&self, entry: &LogEntry, status: u16) {
