@@ -8,6 +8,7 @@
 
 mod admission;
 pub mod charset;
+mod conversion;
 pub mod db;
 mod file;
 pub mod index;
@@ -31,6 +32,7 @@ use file::{FileWriter, PrefixedFile, Workers};
 use spares::Spares;
 
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
+pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use index::{Collection, InstanceRow};
 pub use scan::Keys;
@@ -66,22 +68,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
     move |source| ArchiveError::Io {
         path: path.to_path_buf(),
         source,
-    }
-}
-
-/// Import-time conversion (statement 4.1.2.1, `destination_transfer_syntax`): the target
-/// syntax UID and a function that converts a Part 10 file into another path. Plugged in by the
-/// binary so the archive does not depend on pixel codecs.
-#[derive(Clone)]
-pub struct ImportConversion {
-    pub target_ts: String,
-    #[allow(clippy::type_complexity)]
-    pub convert: Arc<dyn Fn(&Path, &Path) -> Result<(), String> + Send + Sync>,
-}
-
-impl std::fmt::Debug for ImportConversion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ImportConversion({})", self.target_ts)
     }
 }
 
@@ -464,7 +450,8 @@ impl InstanceWriter {
     }
 
     /// Convert the received file to the configured destination syntax, replacing it. A failed
-    /// conversion keeps the original, as received: the instance is never lost for it.
+    /// conversion keeps the original, as received: the instance is never lost for it. Only a
+    /// conversion that failed for lack of space fails the store (A700), as any full disk does.
     fn convert_on_import(&self, size: u64, durable: bool) -> Result<(u64, String), Failure> {
         let received = (size, self.incoming.transfer_syntax.clone());
         let Some(conv) = self.archive.cfg.conversion.clone() else {
@@ -479,16 +466,7 @@ impl InstanceWriter {
             .data_dir
             .join(TMP_DIR)
             .join(format!("{}.conv", self.name));
-        let done = (conv.convert)(&self.path, &out).and_then(|()| {
-            let f = File::open(&out).map_err(|e| e.to_string())?;
-            if durable {
-                f.sync_data().map_err(|e| e.to_string())?;
-            }
-            let len = f.metadata().map_err(|e| e.to_string())?.len();
-            fs::rename(&out, &self.path).map_err(|e| e.to_string())?;
-            Ok(len)
-        });
-        match done {
+        match conversion::run(&conv, &self.path, &out, durable) {
             Ok(len) => {
                 if durable {
                     // The name now points at another inode: make that durable too.
@@ -497,8 +475,21 @@ impl InstanceWriter {
                 }
                 Ok((len, conv.target_ts))
             }
-            Err(reason) => {
+            Err(e) => {
                 let _ = fs::remove_file(&out);
+                let reason = conversion::chain(e.as_ref());
+                if conversion::is_out_of_space(e.as_ref()) {
+                    // A full disk is a full disk whoever met it (A700): the instance is not
+                    // acknowledged, and its file goes with the writer.
+                    warn!(
+                        sop_instance_uid = %self.incoming.sop_instance_uid,
+                        to = %conv.target_ts, "conversion failed for lack of space: {reason}"
+                    );
+                    return Err(Failure::new(
+                        FailureKind::OutOfResources,
+                        format!("converting to {}: disk full", conv.target_ts),
+                    ));
+                }
                 warn!(
                     sop_instance_uid = %self.incoming.sop_instance_uid,
                     from = %self.incoming.transfer_syntax, to = %conv.target_ts,
