@@ -1,7 +1,6 @@
 //! The control database: remote AE configuration, the instance index with its patient
 //! collections, and the extended store log. SQLite in the data directory, WAL mode.
 
-use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,70 +9,18 @@ use serde::Serialize;
 
 use crate::ArchiveError;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS remote_ae (
-    ae_title TEXT PRIMARY KEY,
-    host TEXT NOT NULL,
-    port INTEGER,
-    added TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS patient (
-    id INTEGER PRIMARY KEY,
-    patient_name BLOB NOT NULL,
-    patient_id TEXT NOT NULL,
-    patient_id_generated INTEGER NOT NULL,
-    charset TEXT NOT NULL,
-    UNIQUE (patient_name, patient_id)
-);
-CREATE TABLE IF NOT EXISTS instance (
-    id INTEGER PRIMARY KEY,
-    sop_instance_uid TEXT NOT NULL UNIQUE,
-    sop_class_uid TEXT NOT NULL,
-    transfer_syntax TEXT NOT NULL,
-    patient INTEGER NOT NULL REFERENCES patient(id),
-    patient_name BLOB NOT NULL,
-    charset TEXT NOT NULL,
-    patient_id TEXT NOT NULL,
-    patient_id_generated INTEGER NOT NULL,
-    birth_date TEXT,
-    sex TEXT,
-    study_instance_uid TEXT NOT NULL,
-    series_instance_uid TEXT NOT NULL,
-    study_date TEXT,
-    study_time TEXT,
-    study_id TEXT,
-    study_description BLOB,
-    accession_number TEXT,
-    modality TEXT,
-    series_number TEXT,
-    instance_number TEXT,
-    size INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    received TEXT NOT NULL,
-    calling_ae TEXT NOT NULL,
-    keys BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS instance_patient ON instance(patient);
-CREATE TABLE IF NOT EXISTS store_log (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    calling_ae TEXT NOT NULL,
-    peer TEXT NOT NULL,
-    sop_class_uid TEXT NOT NULL,
-    sop_instance_uid TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-"#;
-
+/// Open the control database, creating it or migrating it to the current schema
+/// (see schema.rs).
 pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL makes each commit durable (the WAL is synced); the acknowledgement depends on it.
+    // FULL syncs the WAL at each commit: the admin commands (`Control`) use it, so a remote AE
+    // added is on disk when the command returns. The service's connections use NORMAL: its
+    // acknowledgements rest on the archive file's fsync, not on the index (see recover.rs).
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.execute_batch(SCHEMA)?;
+    crate::schema::migrate(&mut conn, path)?;
     Ok(conn)
 }
 
@@ -126,50 +73,13 @@ pub enum RemoteMatch {
     WrongHost,
 }
 
-fn same_ip(a: IpAddr, b: IpAddr) -> bool {
-    let canon = |ip: IpAddr| match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    };
-    canon(a) == canon(b)
-}
-
-/// Is this calling AE configured, and for this address? Host names are resolved now, when
-/// the peer connects, so DNS changes need no restart.
-pub fn match_remote(
-    conn: &Connection,
-    ae: &str,
-    peer: IpAddr,
-) -> Result<RemoteMatch, ArchiveError> {
-    let host: Option<String> = conn
-        .query_row(
-            "SELECT host FROM remote_ae WHERE ae_title = ?1",
-            params![ae],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(host) = host else {
-        return Ok(RemoteMatch::UnknownAe);
-    };
-    if host.eq_ignore_ascii_case("any") {
-        return Ok(RemoteMatch::Allowed);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(if same_ip(ip, peer) {
-            RemoteMatch::Allowed
-        } else {
-            RemoteMatch::WrongHost
-        });
-    }
-    let resolved = (host.as_str(), 0u16)
-        .to_socket_addrs()
-        .map(|addrs| addrs.into_iter().any(|a| same_ip(a.ip(), peer)))
-        .unwrap_or(false);
-    Ok(if resolved {
-        RemoteMatch::Allowed
-    } else {
-        RemoteMatch::WrongHost
-    })
+/// The configured host of a remote AE (an address, a host name or `any`), if it has a row.
+/// Matching it against a peer is admission.rs's, outside any database lock.
+pub fn remote_host(conn: &Connection, ae: &str) -> Result<Option<String>, ArchiveError> {
+    Ok(conn
+        .prepare_cached("SELECT host FROM remote_ae WHERE ae_title = ?1")?
+        .query_row(params![ae], |r| r.get(0))
+        .optional()?)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,10 +95,19 @@ pub struct LogEntry {
 
 pub fn insert_log(conn: &Connection, e: &LogEntry, status: u16) -> Result<(), ArchiveError> {
     conn.prepare_cached(
-        "INSERT INTO store_log (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
+        "INSERT INTO store_log
+            (time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![e.time, status, e.calling_ae, e.peer, e.sop_class_uid, e.sop_instance_uid, e.reason])?;
+    .execute(params![
+        e.time,
+        status,
+        e.calling_ae,
+        e.peer,
+        e.sop_class_uid,
+        e.sop_instance_uid,
+        e.reason
+    ])?;
     Ok(())
 }
 

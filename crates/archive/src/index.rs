@@ -42,11 +42,11 @@ pub fn upsert_instance(
         .query_row(params![n.sop_instance_uid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     tx.prepare_cached(
-        "INSERT INTO instance (sop_instance_uid, sop_class_uid, transfer_syntax, patient, patient_name,
-            charset, patient_id, patient_id_generated, birth_date, sex, study_instance_uid,
-            series_instance_uid, study_date, study_time, study_id, study_description,
-            accession_number, modality, series_number, instance_number, size, path, received,
-            calling_ae, keys)
+        "INSERT INTO instance (sop_instance_uid, sop_class_uid, transfer_syntax, patient,
+            patient_name, charset, patient_id, patient_id_generated, birth_date, sex,
+            study_instance_uid, series_instance_uid, study_date, study_time, study_id,
+            study_description, accession_number, modality, series_number, instance_number, size,
+            path, received, calling_ae, keys)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25)
          ON CONFLICT (sop_instance_uid) DO UPDATE SET
@@ -65,38 +65,39 @@ pub fn upsert_instance(
             calling_ae = excluded.calling_ae, keys = excluded.keys",
     )?
     .execute(params![
-            n.sop_instance_uid,
-            n.sop_class_uid,
-            n.transfer_syntax,
-            patient,
-            name,
-            charset,
-            patient_id,
-            generated,
-            k.string(PATIENT_BIRTH_DATE),
-            k.string(PATIENT_SEX),
-            k.string(STUDY_INSTANCE_UID).unwrap_or_default(),
-            k.string(SERIES_INSTANCE_UID).unwrap_or_default(),
-            k.string(STUDY_DATE),
-            k.string(STUDY_TIME),
-            k.string(STUDY_ID),
-            k.text(STUDY_DESCRIPTION).map(<[u8]>::to_vec),
-            k.string(ACCESSION_NUMBER),
-            k.string(MODALITY),
-            k.string(SERIES_NUMBER),
-            k.string(INSTANCE_NUMBER),
-            n.size as i64,
-            n.path,
-            n.received,
-            n.calling_ae,
-            k.to_blob(),
-        ])?;
+        n.sop_instance_uid,
+        n.sop_class_uid,
+        n.transfer_syntax,
+        patient,
+        name,
+        charset,
+        patient_id,
+        generated,
+        k.string(PATIENT_BIRTH_DATE),
+        k.string(PATIENT_SEX),
+        k.string(STUDY_INSTANCE_UID).unwrap_or_default(),
+        k.string(SERIES_INSTANCE_UID).unwrap_or_default(),
+        k.string(STUDY_DATE),
+        k.string(STUDY_TIME),
+        k.string(STUDY_ID),
+        k.text(STUDY_DESCRIPTION).map(<[u8]>::to_vec),
+        k.string(ACCESSION_NUMBER),
+        k.string(MODALITY),
+        k.string(SERIES_NUMBER),
+        k.string(INSTANCE_NUMBER),
+        n.size as i64,
+        n.path,
+        n.received,
+        n.calling_ae,
+        k.to_blob(),
+    ])?;
     if let Some((_, old_patient)) = &old {
         if *old_patient != patient {
             // The replacement moved the instance to another collection; drop the old one if
             // that left it empty.
             tx.execute(
-                "DELETE FROM patient WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM instance WHERE patient = ?1)",
+                "DELETE FROM patient
+                 WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM instance WHERE patient = ?1)",
                 params![old_patient],
             )?;
         }

@@ -6,10 +6,13 @@
 //! of DICOMDIRs or discs); both reach it through this crate's API. File names are generated
 //! here and never derived from a UID or a name received from the network.
 
+mod admission;
+mod conversion;
 pub mod db;
 mod file;
 pub mod index;
 pub mod recover;
+mod schema;
 pub mod seal;
 mod spares;
 
@@ -22,12 +25,16 @@ use rusqlite::Connection;
 use tracing::{info, warn};
 use xxhash_rust::xxh3::Xxh3;
 
+use admission::HostCache;
 use file::{FileWriter, PrefixedFile, Workers};
 use spares::Spares;
 
+pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
+pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
+pub use schema::SCHEMA_VERSION;
 
 use dcmdisc_dicom::uid::IMPLICIT_VR_LE;
 use dcmdisc_dicom::{keys, meta, tag};
@@ -39,6 +46,16 @@ const ARCHIVE_DIR: &str = "archive";
 pub enum ArchiveError {
     #[error("control database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error(
+        "{}: control database schema version {found}, but this dcmdisc knows versions up \
+         to {supported} only (made by a newer dcmdisc?); refusing to use it",
+        path.display()
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -53,26 +70,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
     }
 }
 
-/// Import-time conversion (statement 4.1.2.1, `destination_transfer_syntax`): the target
-/// syntax UID and a function that converts a Part 10 file into another path. Plugged in by the
-/// binary so the archive does not depend on pixel codecs.
-#[derive(Clone)]
-pub struct ImportConversion {
-    pub target_ts: String,
-    #[allow(clippy::type_complexity)]
-    pub convert: Arc<dyn Fn(&Path, &Path) -> Result<(), String> + Send + Sync>,
-}
-
-impl std::fmt::Debug for ImportConversion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ImportConversion({})", self.target_ts)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ArchiveConfig {
     pub data_dir: PathBuf,
-    /// fsync files, directories and the index before acknowledging.
+    /// fsync each archive file and its folder entry (and, after an import conversion, the
+    /// converted file and its folder) before acknowledging. The index commit is not synced
+    /// either way: the archive files are the durable record, and start-up recovery rebuilds
+    /// what a power loss took from the index (see recover.rs).
     pub durable: bool,
     pub implementation_class_uid: String,
     pub implementation_version_name: String,
@@ -136,7 +140,10 @@ pub struct Archive {
     /// The index writer. One connection: SQLite serializes writers anyway.
     index: Mutex<Connection>,
     /// Remote lookups and the store log, so they never wait behind an index commit's fsync.
+    /// Held for one query at a time: never across a host-name lookup.
     aux: Mutex<Connection>,
+    /// Resolved remote AE host names (see admission.rs).
+    hosts: HostCache,
     /// `archive/00` .. `archive/ff`, created at open and kept open for fsync.
     dirs: Vec<Arc<File>>,
     workers: Arc<Workers>,
@@ -180,6 +187,14 @@ impl Archive {
     /// Open for serving: create the layout, clear what an earlier run left half-written, and
     /// drop archive files that never made it into the index.
     pub fn open(cfg: ArchiveConfig) -> Result<Arc<Archive>, ArchiveError> {
+        Archive::open_with_resolver(cfg, Arc::new(SystemResolver))
+    }
+
+    /// As `open`, resolving remote AE host names with `resolver` instead of the system's.
+    pub fn open_with_resolver(
+        cfg: ArchiveConfig,
+        resolver: Arc<dyn Resolver>,
+    ) -> Result<Arc<Archive>, ArchiveError> {
         let dir = &cfg.data_dir;
         fs::create_dir_all(dir.join(TMP_DIR)).map_err(io_err(dir))?;
         fs::create_dir_all(dir.join(ARCHIVE_DIR)).map_err(io_err(dir))?;
@@ -214,6 +229,7 @@ impl Archive {
             cfg,
             index: Mutex::new(index),
             aux: Mutex::new(aux),
+            hosts: HostCache::new(resolver),
             dirs,
             workers: Arc::new(Workers::default()),
             spares: Arc::new(Spares::default()),
@@ -238,8 +254,11 @@ impl Archive {
         &self.cfg.data_dir
     }
 
+    /// Is this calling AE configured, and for this peer address? The database is consulted
+    /// under its lock, the host name resolved after it is released (see admission.rs).
     pub fn match_remote(&self, ae: &str, peer: IpAddr) -> Result<RemoteMatch, ArchiveError> {
-        db::match_remote(&lock(&self.aux), ae, peer)
+        let host = db::remote_host(&lock(&self.aux), ae)?;
+        Ok(admission::decide(host.as_deref(), peer, &self.hosts))
     }
 
     pub fn record(&self, entry: &LogEntry, status: u16) {
@@ -432,7 +451,8 @@ impl InstanceWriter {
     }
 
     /// Convert the received file to the configured destination syntax, replacing it. A failed
-    /// conversion keeps the original, as received: the instance is never lost for it.
+    /// conversion keeps the original, as received: the instance is never lost for it. Only a
+    /// conversion that failed for lack of space fails the store (A700), as any full disk does.
     fn convert_on_import(&self, size: u64, durable: bool) -> Result<(u64, String), Failure> {
         let received = (size, self.incoming.transfer_syntax.clone());
         let Some(conv) = self.archive.cfg.conversion.clone() else {
@@ -447,16 +467,7 @@ impl InstanceWriter {
             .data_dir
             .join(TMP_DIR)
             .join(format!("{}.conv", self.name));
-        let done = (conv.convert)(&self.path, &out).and_then(|()| {
-            let f = File::open(&out).map_err(|e| e.to_string())?;
-            if durable {
-                f.sync_data().map_err(|e| e.to_string())?;
-            }
-            let len = f.metadata().map_err(|e| e.to_string())?.len();
-            fs::rename(&out, &self.path).map_err(|e| e.to_string())?;
-            Ok(len)
-        });
-        match done {
+        match conversion::run(&conv, &self.path, &out, durable) {
             Ok(len) => {
                 if durable {
                     // The name now points at another inode: make that durable too.
@@ -465,8 +476,21 @@ impl InstanceWriter {
                 }
                 Ok((len, conv.target_ts))
             }
-            Err(reason) => {
+            Err(e) => {
                 let _ = fs::remove_file(&out);
+                let reason = conversion::chain(e.as_ref());
+                if conversion::is_out_of_space(e.as_ref()) {
+                    // A full disk is a full disk whoever met it (A700): the instance is not
+                    // acknowledged, and its file goes with the writer.
+                    warn!(
+                        sop_instance_uid = %self.incoming.sop_instance_uid,
+                        to = %conv.target_ts, "conversion failed for lack of space: {reason}"
+                    );
+                    return Err(Failure::new(
+                        FailureKind::OutOfResources,
+                        format!("converting to {}: disk full", conv.target_ts),
+                    ));
+                }
                 warn!(
                     sop_instance_uid = %self.incoming.sop_instance_uid,
                     from = %self.incoming.transfer_syntax, to = %conv.target_ts,
@@ -544,9 +568,12 @@ impl Drop for InstanceWriter {
 }
 
 /// The control database for the admin commands, which may run while the service does.
+///
+/// `Send + Sync`: one `Control` can be shared (e.g. in an `Arc`) by HTTP handlers and job
+/// workers. Its calls are short queries on one connection and take turns on it.
 pub struct Control {
     data_dir: PathBuf,
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 impl Control {
@@ -555,30 +582,30 @@ impl Control {
         let conn = db::open(&data_dir.join(DB_FILE), true)?;
         Ok(Control {
             data_dir: data_dir.to_path_buf(),
-            conn,
+            conn: Mutex::new(conn),
         })
     }
 
     pub fn add_remote(&self, ae: &str, host: &str, port: Option<u16>) -> Result<(), ArchiveError> {
-        db::add_remote(&self.conn, ae, host, port)
+        db::add_remote(&lock(&self.conn), ae, host, port)
     }
 
     pub fn remove_remote(&self, ae: &str) -> Result<bool, ArchiveError> {
-        db::remove_remote(&self.conn, ae)
+        db::remove_remote(&lock(&self.conn), ae)
     }
 
     pub fn remotes(&self) -> Result<Vec<RemoteAe>, ArchiveError> {
-        db::list_remotes(&self.conn)
+        db::list_remotes(&lock(&self.conn))
     }
 
     pub fn collections(&self) -> Result<Vec<Collection>, ArchiveError> {
-        index::collections(&self.conn)
+        index::collections(&lock(&self.conn))
     }
 
     /// Instances with absolute file paths.
     pub fn instances(&self, collection: Option<i64>) -> Result<Vec<InstanceRow>, ArchiveError> {
         let root = fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
-        let mut rows = index::instances(&self.conn, collection)?;
+        let mut rows = index::instances(&lock(&self.conn), collection)?;
         for r in &mut rows {
             r.path = root.join(&r.path).to_string_lossy().into_owned();
         }
@@ -586,6 +613,6 @@ impl Control {
     }
 
     pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
-        db::read_log(&self.conn, limit)
+        db::read_log(&lock(&self.conn), limit)
     }
 }

@@ -97,7 +97,8 @@ pub fn recover(
                 }
             }
             Err(e) => {
-                warn!(path = %path.display(), error = %e, "cannot re-index an archive file; removing it");
+                warn!(path = %path.display(), error = %e,
+                    "cannot re-index an archive file; removing it");
                 if fs::remove_file(&path).is_ok() {
                     out.removed_files += 1;
                 }
@@ -105,7 +106,8 @@ pub fn recover(
         }
     }
     conn.execute(
-        "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM instance WHERE instance.patient = patient.id)",
+        "DELETE FROM patient
+         WHERE NOT EXISTS (SELECT 1 FROM instance WHERE instance.patient = patient.id)",
         [],
     )?;
     if out != Recovered::default() {

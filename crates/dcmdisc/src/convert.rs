@@ -24,9 +24,10 @@ pub fn import_conversion(cfg: &Config) -> Option<ImportConversion> {
     Some(ImportConversion {
         target_ts: to.uid().to_string(),
         convert: Arc::new(move |input: &Path, output: &Path| {
+            // Typed, with its source: the archive tells a full disk (A700) from the rest.
             convert_file(input, output, to, &ident)
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| Box::new(e) as _)
         }),
     })
 }

@@ -1,0 +1,158 @@
+//! The control database's schema and its migrations, versioned by `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes a database from version `i` to `i + 1`; the newest version is their
+//! count. A database made before the schema had a version (user_version 0) holds exactly
+//! version 1: version 1 is written with `IF NOT EXISTS` throughout, so applying it to such a
+//! database changes nothing, and applying it to an empty one creates it. A database newer than
+//! this code is refused rather than used with a schema the code does not know.
+//!
+//! To change the schema, append a migration (never edit a released one) and update the code
+//! that reads and writes the tables.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::ArchiveError;
+
+/// Version 1: the schema as dcmdisc created it before it had versions.
+const V1: &str = r#"
+CREATE TABLE IF NOT EXISTS remote_ae (
+    ae_title TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    port INTEGER,
+    added TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS patient (
+    id INTEGER PRIMARY KEY,
+    patient_name BLOB NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_id_generated INTEGER NOT NULL,
+    charset TEXT NOT NULL,
+    UNIQUE (patient_name, patient_id)
+);
+CREATE TABLE IF NOT EXISTS instance (
+    id INTEGER PRIMARY KEY,
+    sop_instance_uid TEXT NOT NULL UNIQUE,
+    sop_class_uid TEXT NOT NULL,
+    transfer_syntax TEXT NOT NULL,
+    patient INTEGER NOT NULL REFERENCES patient(id),
+    patient_name BLOB NOT NULL,
+    charset TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    patient_id_generated INTEGER NOT NULL,
+    birth_date TEXT,
+    sex TEXT,
+    study_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    study_date TEXT,
+    study_time TEXT,
+    study_id TEXT,
+    study_description BLOB,
+    accession_number TEXT,
+    modality TEXT,
+    series_number TEXT,
+    instance_number TEXT,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    received TEXT NOT NULL,
+    calling_ae TEXT NOT NULL,
+    keys BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instance_patient ON instance(patient);
+CREATE TABLE IF NOT EXISTS store_log (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    calling_ae TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"#;
+
+/// In order; see the module comment.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+fn check(path: &Path, found: i64) -> Result<(), ArchiveError> {
+    if (0..=SCHEMA_VERSION).contains(&found) {
+        Ok(())
+    } else {
+        Err(ArchiveError::SchemaVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        })
+    }
+}
+
+/// Bring the database at `path` (open as `conn`) to `SCHEMA_VERSION`, or refuse it when it is
+/// newer. Safe to run from several connections at once: the migrations and the version bump
+/// are one write transaction, taken before the version is read again.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), ArchiveError> {
+    let found = user_version(conn)?;
+    check(path, found)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = user_version(&tx)?;
+    check(path, found)?;
+    for sql in MIGRATIONS.iter().skip(found as usize) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_database_is_created_at_the_latest_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'
+                 AND name IN ('remote_ae', 'patient', 'instance', 'store_log')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 4);
+        // Idempotent: a second open finds it current.
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn newer_and_negative_versions_are_refused() {
+        for v in [SCHEMA_VERSION + 1, 99, -1] {
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.pragma_update(None, "user_version", v).unwrap();
+            let e = migrate(&mut conn, Path::new("x/control.sqlite")).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("version {v}")), "{msg}");
+            assert!(msg.contains(&format!("{SCHEMA_VERSION}")), "{msg}");
+            assert!(msg.contains("x/control.sqlite"), "{msg}");
+            // Untouched.
+            assert_eq!(user_version(&conn).unwrap(), v);
+            let tables: i64 = conn
+                .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(tables, 0);
+        }
+    }
+}

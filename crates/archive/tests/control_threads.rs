@@ -1,0 +1,80 @@
+//! One `Control` shared by several threads (as HTTP handlers and job workers will share it),
+//! while the service writes to the same database.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{config, Scratch, Spec};
+use dcmdisc_archive::{Archive, Control};
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn control_is_send_and_sync() {
+    assert_send_sync::<Control>();
+    assert_send_sync::<Archive>();
+}
+
+#[test]
+fn one_control_serves_several_threads_while_the_service_stores() {
+    let scratch = Scratch::new("control-threads");
+    let dir = scratch.path();
+    let archive = Archive::open(config(dir)).unwrap();
+    let control = Arc::new(Control::open(dir).unwrap());
+    const THREADS: usize = 8;
+    const EACH: usize = 20;
+    let start = Arc::new(Barrier::new(THREADS + 1));
+    let mut handles = Vec::new();
+    for t in 0..THREADS {
+        let control = control.clone();
+        let start = start.clone();
+        handles.push(std::thread::spawn(move || {
+            start.wait();
+            for i in 0..EACH {
+                let ae = format!("AE{t}_{i}");
+                control.add_remote(&ae, "127.0.0.1", Some(104)).unwrap();
+                // Reads interleaved with the other threads' writes see at least our own.
+                let remotes = control.remotes().unwrap();
+                assert!(remotes.iter().any(|r| r.ae_title == ae));
+                control.collections().unwrap();
+                control.instances(None).unwrap();
+                control.log(5).unwrap();
+                if i % 2 == 1 {
+                    assert!(control.remove_remote(&ae).unwrap());
+                }
+            }
+        }));
+    }
+    // The service stores meanwhile, on its own connections.
+    let storer = {
+        let archive = archive.clone();
+        let start = start.clone();
+        std::thread::spawn(move || {
+            start.wait();
+            for i in 0..EACH {
+                let spec = Spec::new(
+                    &format!("1.2.826.0.1.3680043.10.1234.9.{i}"),
+                    "Doe^Jane",
+                    "P9",
+                );
+                common::store(&archive, &spec).unwrap();
+            }
+        })
+    };
+    for h in handles {
+        h.join().unwrap();
+    }
+    storer.join().unwrap();
+    let remotes = control.remotes().unwrap();
+    assert_eq!(remotes.len(), THREADS * EACH / 2);
+    for t in 0..THREADS {
+        for i in (0..EACH).step_by(2) {
+            let ae = format!("AE{t}_{i}");
+            assert!(remotes.iter().any(|r| r.ae_title == ae), "{ae} missing");
+        }
+    }
+    assert_eq!(control.instances(None).unwrap().len(), EACH);
+    assert_eq!(control.log(1000).unwrap().len(), EACH);
+    common::close(archive);
+}
