@@ -3,9 +3,10 @@
 
 use dicom_dictionary_std::uids;
 
-/// Implicit VR Little Endian, the default transfer syntax of DICOM.
+/// Implicit VR Little Endian (1.2.840.10008.1.2), the default transfer syntax of DICOM.
 pub const IMPLICIT_VR_LE: &str = uids::IMPLICIT_VR_LITTLE_ENDIAN;
-/// Explicit VR Little Endian: what File Meta and DICOMDIRs are written in.
+/// Explicit VR Little Endian (1.2.840.10008.1.2.1): what File Meta and DICOMDIRs are written
+/// in.
 pub const EXPLICIT_VR_LE: &str = uids::EXPLICIT_VR_LITTLE_ENDIAN;
 /// Deflated Explicit VR Little Endian.
 pub const DEFLATED_EXPLICIT_VR_LE: &str = uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
