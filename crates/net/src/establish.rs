@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use dicom_ul::pdu::{
     AssociationAC, AssociationRJ, AssociationRJResult, AssociationRJServiceProviderASCEReason,
@@ -133,7 +133,10 @@ pub(crate) fn refusal<S: Services>(
             return refuse(
                 Permanent,
                 ServiceUser(AssociationRJServiceUserReason::CallingAETitleNotRecognized),
-                format!("calling AE {calling_ae:?} is not configured"),
+                format!(
+                    "calling AE {calling_ae:?} is not configured (allow it with: {})",
+                    allow_command(calling_ae, peer.ip())
+                ),
             )
         }
         CallingCheck::WrongHost => {
@@ -141,8 +144,10 @@ pub(crate) fn refusal<S: Services>(
                 Permanent,
                 ServiceUser(AssociationRJServiceUserReason::CallingAETitleNotRecognized),
                 format!(
-                    "calling AE {calling_ae:?} is not configured for address {}",
-                    peer.ip()
+                    "calling AE {calling_ae:?} is not configured for address {ip} (allow this \
+                     address with: {}, which replaces its configured host)",
+                    allow_command(calling_ae, peer.ip()),
+                    ip = peer.ip()
                 ),
             )
         }
@@ -164,6 +169,29 @@ pub(crate) fn refusal<S: Services>(
         );
     }
     None
+}
+
+/// The command that admits `calling_ae` from `peer`. The refusal is logged here but remedied
+/// with the CLI, so the log line names it: an operator reading "not configured" should not
+/// have to look up how to configure it.
+fn allow_command(calling_ae: &str, peer: IpAddr) -> String {
+    format!(
+        "dcmdisc remote add {} --host {peer}",
+        shell_word(calling_ae)
+    )
+}
+
+/// `word` as one shell word, quoted only when it needs it (AE titles may hold spaces).
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+@%/:=,".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// A presentation context we accepted: its abstract syntax and the transfer syntax we chose.
@@ -228,4 +256,99 @@ pub(crate) fn accept(cfg: &ServerConfig, rq: &AssociationRQ) -> Result<Acceptanc
         contexts,
         peer_max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_command_is_one_shell_word_per_argument() {
+        let ip: IpAddr = "127.0.0.2".parse().unwrap();
+        assert_eq!(
+            allow_command("NEWCOMER", ip),
+            "dcmdisc remote add NEWCOMER --host 127.0.0.2"
+        );
+        assert_eq!(
+            allow_command("MY AE", ip),
+            "dcmdisc remote add 'MY AE' --host 127.0.0.2"
+        );
+        assert_eq!(shell_word("O'NEIL"), r"'O'\''NEIL'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    struct Fake(CallingCheck);
+
+    struct NoSink;
+
+    impl crate::InstanceSink for NoSink {
+        fn write(&mut self, _: &[u8]) -> Result<(), crate::StoreStatus> {
+            Ok(())
+        }
+        fn finish(self, _: &crate::StoreRequest<'_>) -> crate::StoreStatus {
+            crate::StoreStatus::success()
+        }
+    }
+
+    impl Services for Fake {
+        type Sink = NoSink;
+        fn check_calling(&self, _: &str, _: IpAddr) -> CallingCheck {
+            self.0
+        }
+        fn begin_store(&self, _: &crate::StoreRequest<'_>) -> Result<NoSink, crate::StoreStatus> {
+            Ok(NoSink)
+        }
+        fn record_store(&self, _: &crate::StoreRequest<'_>, _: &crate::StoreStatus) {}
+    }
+
+    /// The log line of a calling-AE refusal says how to allow it.
+    #[test]
+    fn calling_refusals_name_the_command_that_allows_them() {
+        let cfg = ServerConfig {
+            ae_titles: vec!["DCMDISC".into()],
+            max_pdu_length: 16384,
+            max_associations: 4,
+            artim_timeout: std::time::Duration::from_secs(1),
+            dimse_timeout: std::time::Duration::from_secs(1),
+            shutdown_grace: std::time::Duration::from_secs(1),
+            implementation_class_uid: "1.2.3".into(),
+            implementation_version_name: "TEST".into(),
+            contexts: crate::ContextTable::standard().unwrap(),
+        };
+        let rq = AssociationRQ {
+            protocol_version: 1,
+            calling_ae_title: "NEWCOMER".into(),
+            called_ae_title: "DCMDISC".into(),
+            application_context_name: DICOM_APPLICATION_CONTEXT.into(),
+            presentation_contexts: vec![],
+            user_variables: vec![],
+        };
+        let peer: SocketAddr = "127.0.0.2:4000".parse().unwrap();
+        let why = |check| {
+            refusal(&cfg, &Fake(check), &rq, "NEWCOMER", "DCMDISC", peer, true)
+                .map(|r| r.why)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            why(CallingCheck::UnknownAe),
+            "calling AE \"NEWCOMER\" is not configured \
+             (allow it with: dcmdisc remote add NEWCOMER --host 127.0.0.2)"
+        );
+        assert_eq!(
+            why(CallingCheck::WrongHost),
+            "calling AE \"NEWCOMER\" is not configured for address 127.0.0.2 (allow this \
+             address with: dcmdisc remote add NEWCOMER --host 127.0.0.2, which replaces its \
+             configured host)"
+        );
+        assert!(refusal(
+            &cfg,
+            &Fake(CallingCheck::Allowed),
+            &rq,
+            "NEWCOMER",
+            "DCMDISC",
+            peer,
+            true
+        )
+        .is_none());
+    }
 }
