@@ -5,21 +5,19 @@
 //!
 //! Every read has a timeout and every loop a bound; nothing here measures time.
 
+mod fake;
+mod peer;
+
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use dcmdisc_net::dimse::{self, Command};
-use dcmdisc_net::{
-    serve, CallingCheck, ContextTable, InstanceSink, ServerConfig, Services, StoreRequest,
-    StoreStatus,
-};
-use dicom_ul::pdu::{
-    AssociationAC, AssociationRQ, Pdu, PresentationContextProposed,
-    PresentationContextResultReason, UserVariableItem,
-};
+use dcmdisc_net::StoreStatus;
+use dicom_ul::pdu::{Pdu, PresentationContextResultReason, UserVariableItem};
+
+use fake::{start, start_with};
+use peer::*;
 
 const OUR_AE: &str = "DCMDISC";
 const OUR_MAX_PDU: u32 = 16384;
@@ -31,433 +29,6 @@ const IMPLICIT: &str = "1.2.840.10008.1.2";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-// ---------------------------------------------------------------------------------------------
-// The fake services. What they do with an instance is chosen by its SOP Instance UID, so one
-// server covers every case.
-
-#[derive(Default)]
-struct State {
-    /// Instances whose sink finished: (SOP Instance UID, dataset bytes).
-    stored: Vec<(String, Vec<u8>)>,
-    /// Every record_store call: (SOP Instance UID, status).
-    records: Vec<(String, u16)>,
-    /// Sinks dropped without finish (what they held is discarded).
-    discarded: Vec<String>,
-}
-
-#[derive(Clone, Default)]
-struct Fake(Arc<Mutex<State>>);
-
-impl Fake {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-struct Sink {
-    state: Arc<Mutex<State>>,
-    uid: String,
-    data: Vec<u8>,
-    /// Length of `data` before the slice the last `buffer` call lent.
-    lent_at: usize,
-    finished: bool,
-}
-
-impl Sink {
-    fn has(&self, word: &str) -> bool {
-        self.uid.split('.').any(|p| p == word)
-    }
-}
-
-fn disk_full() -> StoreStatus {
-    StoreStatus::new(StoreStatus::OUT_OF_RESOURCES, "disk full")
-}
-
-impl InstanceSink for Sink {
-    fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
-        if self.has("failwrite") {
-            return Err(disk_full());
-        }
-        self.data.extend_from_slice(data);
-        Ok(())
-    }
-
-    /// With "inplace" in the UID, lends at most 5 bytes at a time, so that one PDV takes
-    /// several loans.
-    fn buffer(&mut self, max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
-        if self.has("failbuffer") {
-            return Err(disk_full());
-        }
-        if !self.has("inplace") {
-            return Ok(None);
-        }
-        let n = max.min(5);
-        self.lent_at = self.data.len();
-        self.data.resize(self.lent_at + n, 0xEE);
-        Ok(Some(&mut self.data[self.lent_at..]))
-    }
-
-    fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
-        self.data.truncate(self.lent_at + n);
-        if self.has("failcommit") {
-            return Err(disk_full());
-        }
-        Ok(())
-    }
-
-    fn finish(mut self, req: &StoreRequest<'_>) -> StoreStatus {
-        self.finished = true;
-        let data = std::mem::take(&mut self.data);
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.stored.push((req.sop_instance_uid.to_string(), data));
-        StoreStatus::success()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        if !self.finished {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.discarded.push(self.uid.clone());
-        }
-    }
-}
-
-impl Services for Fake {
-    type Sink = Sink;
-
-    fn check_calling(&self, calling_ae: &str, _peer: IpAddr) -> CallingCheck {
-        match calling_ae {
-            "UNKNOWN" => CallingCheck::UnknownAe,
-            "WRONGHOST" => CallingCheck::WrongHost,
-            _ => CallingCheck::Allowed,
-        }
-    }
-
-    fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Sink, StoreStatus> {
-        if req.sop_instance_uid.split('.').any(|p| p == "refuse") {
-            return Err(StoreStatus::new(StoreStatus::OUT_OF_RESOURCES, "no room"));
-        }
-        Ok(Sink {
-            state: self.0.clone(),
-            uid: req.sop_instance_uid.to_string(),
-            data: Vec::new(),
-            lent_at: 0,
-            finished: false,
-        })
-    }
-
-    fn record_store(&self, req: &StoreRequest<'_>, status: &StoreStatus) {
-        self.state()
-            .records
-            .push((req.sop_instance_uid.to_string(), status.code));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The acceptor under test, on its own thread and runtime.
-
-struct Server {
-    addr: SocketAddr,
-    fake: Fake,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn config(max_associations: usize) -> ServerConfig {
-    ServerConfig {
-        ae_titles: vec![OUR_AE.to_string()],
-        max_pdu_length: OUR_MAX_PDU,
-        max_associations,
-        artim_timeout: IO_TIMEOUT,
-        dimse_timeout: IO_TIMEOUT,
-        shutdown_grace: Duration::from_secs(2),
-        implementation_class_uid: "1.2.826.0.1.3680043.10.1".to_string(),
-        implementation_version_name: "DCMDISC_TEST".to_string(),
-        contexts: ContextTable::standard().expect("the statement's context table"),
-    }
-}
-
-fn start_with(max_associations: usize) -> Server {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-    listener
-        .set_nonblocking(true)
-        .expect("nonblocking listener");
-    let addr = listener.local_addr().expect("local address");
-    let fake = Fake::default();
-    let services = fake.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            let _ = serve(listener, config(max_associations), services, shutdown).await;
-        });
-    });
-    Server {
-        addr,
-        fake,
-        stop: Some(stop),
-        thread: Some(thread),
-    }
-}
-
-fn start() -> Server {
-    start_with(4)
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The peer's side: raw PDUs.
-
-fn connect(server: &Server) -> TcpStream {
-    let c = TcpStream::connect(server.addr).expect("connect");
-    c.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
-    c.set_write_timeout(Some(IO_TIMEOUT))
-        .expect("write timeout");
-    c
-}
-
-/// One whole PDU: (type, the bytes after the 6-byte header).
-fn read_pdu(c: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut h = [0u8; 6];
-    c.read_exact(&mut h).expect("a PDU header");
-    let len = u32::from_be_bytes([h[2], h[3], h[4], h[5]]) as usize;
-    assert!(len <= 1 << 20, "PDU of {len} bytes");
-    let mut body = vec![0u8; len];
-    c.read_exact(&mut body).expect("a PDU body");
-    (h[0], body)
-}
-
-/// After our last PDU the server closes (or lingers until we do): nothing more arrives.
-fn expect_no_more(c: &mut TcpStream) {
-    c.shutdown(std::net::Shutdown::Write).ok();
-    let mut rest = Vec::new();
-    let _ = c.read_to_end(&mut rest);
-    assert!(
-        rest.is_empty(),
-        "unexpected bytes after the end: {rest:02x?}"
-    );
-}
-
-fn send(c: &mut TcpStream, bytes: &[u8]) {
-    c.write_all(bytes).expect("send");
-}
-
-fn encode(pdu: &Pdu) -> Vec<u8> {
-    let mut out = Vec::new();
-    dicom_ul::pdu::write_pdu(&mut out, pdu).expect("encode PDU");
-    out
-}
-
-fn proposed(id: u8, abstract_syntax: &str, ts: &[&str]) -> PresentationContextProposed {
-    PresentationContextProposed {
-        id,
-        abstract_syntax: abstract_syntax.to_string(),
-        transfer_syntaxes: ts.iter().map(|t| t.to_string()).collect(),
-    }
-}
-
-fn request(
-    calling: &str,
-    called: &str,
-    contexts: Vec<PresentationContextProposed>,
-) -> AssociationRQ {
-    AssociationRQ {
-        protocol_version: 1,
-        calling_ae_title: calling.to_string(),
-        called_ae_title: called.to_string(),
-        application_context_name: "1.2.840.10008.3.1.1.1".to_string(),
-        presentation_contexts: contexts,
-        user_variables: vec![
-            UserVariableItem::MaxLength(0),
-            UserVariableItem::ImplementationClassUID("1.2.3.4".to_string()),
-        ],
-    }
-}
-
-/// Verification on context 1, CT Image Storage on context 3.
-fn standard_request() -> AssociationRQ {
-    request(
-        "SENDER",
-        OUR_AE,
-        vec![
-            proposed(1, VERIFICATION, &[IMPLICIT]),
-            proposed(3, CT, &[IMPLICIT, EXPLICIT]),
-        ],
-    )
-}
-
-fn associate_with(c: &mut TcpStream, rq: AssociationRQ) -> AssociationAC {
-    send(c, &encode(&Pdu::AssociationRQ(rq)));
-    let (t, body) = read_pdu(c);
-    assert_eq!(
-        t, 0x02,
-        "expected A-ASSOCIATE-AC, got PDU type {t:#04x}: {body:02x?}"
-    );
-    let mut whole = vec![t, 0];
-    whole.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    whole.extend_from_slice(&body);
-    match dicom_ul::pdu::read_pdu(&whole[..], OUR_MAX_PDU, true) {
-        Ok(Some(Pdu::AssociationAC(ac))) => ac,
-        other => panic!("undecodable A-ASSOCIATE-AC: {other:?}"),
-    }
-}
-
-/// An associated peer, with Verification on context 1 and CT Image Storage on context 3.
-fn associated(server: &Server) -> TcpStream {
-    let mut c = connect(server);
-    associate_with(&mut c, standard_request());
-    c
-}
-
-/// The (result, source, reason) bytes of the A-ASSOCIATE-RJ the server answers `rq` with.
-fn rejection(server: &Server, rq: AssociationRQ) -> [u8; 3] {
-    let mut c = connect(server);
-    send(&mut c, &encode(&Pdu::AssociationRQ(rq)));
-    let (t, body) = read_pdu(&mut c);
-    assert_eq!(t, 0x03, "expected A-ASSOCIATE-RJ, got PDU type {t:#04x}");
-    assert_eq!(body.len(), 4, "A-ASSOCIATE-RJ body");
-    expect_no_more(&mut c);
-    [body[1], body[2], body[3]]
-}
-
-/// The reason of the A-ABORT the server sends next (it must be from the service provider).
-fn expect_abort(c: &mut TcpStream) -> u8 {
-    let (t, body) = read_pdu(c);
-    assert_eq!(
-        t, 0x07,
-        "expected A-ABORT, got PDU type {t:#04x}: {body:02x?}"
-    );
-    assert_eq!(body.len(), 4);
-    assert_eq!(body[2], 2, "A-ABORT source");
-    expect_no_more(c);
-    body[3]
-}
-
-/// One PDV item.
-fn pdv(context_id: u8, is_command: bool, is_last: bool, data: &[u8]) -> Vec<u8> {
-    let mut item = ((data.len() + 2) as u32).to_be_bytes().to_vec();
-    item.push(context_id);
-    item.push(u8::from(is_command) | (u8::from(is_last) << 1));
-    item.extend_from_slice(data);
-    item
-}
-
-/// One P-DATA-TF PDU holding `items`.
-fn pdata(items: &[Vec<u8>]) -> Vec<u8> {
-    let body: Vec<u8> = items.concat();
-    let mut pdu = vec![0x04, 0];
-    pdu.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    pdu.extend_from_slice(&body);
-    pdu
-}
-
-fn release(c: &mut TcpStream) {
-    send(c, &[0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
-    let (t, body) = read_pdu(c);
-    assert_eq!(
-        (t, body.as_slice()),
-        (0x06, &[0u8, 0, 0, 0][..]),
-        "A-RELEASE-RP"
-    );
-    expect_no_more(c);
-}
-
-/// The next response command set, reassembled from as many PDVs as it takes.
-fn read_response(c: &mut TcpStream, context_id: u8) -> Command {
-    let mut bytes = Vec::new();
-    for _ in 0..64 {
-        let (t, body) = read_pdu(c);
-        assert_eq!(
-            t, 0x04,
-            "expected P-DATA-TF, got PDU type {t:#04x}: {body:02x?}"
-        );
-        let mut at = 0;
-        while at < body.len() {
-            let len = u32::from_be_bytes(body[at..at + 4].try_into().expect("4 bytes")) as usize;
-            let (ctx, control) = (body[at + 4], body[at + 5]);
-            assert_eq!(ctx, context_id, "response context");
-            assert_eq!(control & 1, 1, "responses carry no dataset");
-            bytes.extend_from_slice(&body[at + 6..at + 4 + len]);
-            at += 4 + len;
-            if control & 2 != 0 {
-                assert_eq!(at, body.len(), "bytes after the last command fragment");
-                return Command::parse(&bytes).expect("a decodable response");
-            }
-        }
-    }
-    panic!("no complete response in 64 PDUs");
-}
-
-fn echo_rq(message_id: u16) -> Vec<u8> {
-    let mut c = Command::default();
-    c.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, VERIFICATION)
-        .push_u16(dimse::TAG_COMMAND_FIELD, dimse::C_ECHO_RQ)
-        .push_u16(dimse::TAG_MESSAGE_ID, message_id)
-        .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET);
-    c.encode()
-}
-
-fn store_rq(message_id: u16, class: &str, instance: &str, with_dataset: bool) -> Vec<u8> {
-    let mut c = Command::default();
-    c.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, class)
-        .push_u16(dimse::TAG_COMMAND_FIELD, dimse::C_STORE_RQ)
-        .push_u16(dimse::TAG_MESSAGE_ID, message_id)
-        .push_u16(0x0700, 0) // Priority: medium
-        .push_u16(
-            dimse::TAG_DATASET_TYPE,
-            if with_dataset { 0 } else { dimse::NO_DATASET },
-        )
-        .push_uid(dimse::TAG_AFFECTED_SOP_INSTANCE, instance);
-    c.encode()
-}
-
-/// A dataset whose bytes all differ from their neighbours, so a lost, doubled or swapped
-/// fragment shows.
-fn dataset(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
-}
-
-fn status(rsp: &Command) -> u16 {
-    rsp.u16(dimse::TAG_STATUS).expect("a Status")
-}
-
-/// Check a C-STORE-RSP and return its status.
-fn store_status(c: &mut TcpStream, message_id: u16, instance: &str) -> u16 {
-    let rsp = read_response(c, 3);
-    assert_eq!(rsp.command_field().ok(), Some(dimse::C_STORE_RSP));
-    assert_eq!(rsp.u16(dimse::TAG_MESSAGE_ID_RESPONDED), Some(message_id));
-    assert_eq!(rsp.u16(dimse::TAG_DATASET_TYPE), Some(dimse::NO_DATASET));
-    assert_eq!(rsp.uid(dimse::TAG_AFFECTED_SOP_CLASS).as_deref(), Some(CT));
-    assert_eq!(
-        rsp.uid(dimse::TAG_AFFECTED_SOP_INSTANCE).as_deref(),
-        Some(instance)
-    );
-    status(&rsp)
-}
-
-fn stored(server: &Server) -> HashMap<String, Vec<u8>> {
-    server.fake.state().stored.iter().cloned().collect()
-}
-
-// ---------------------------------------------------------------------------------------------
 // Negotiation.
 
 #[test]
@@ -515,7 +86,6 @@ fn presentation_contexts_get_one_answer_each_and_our_transfer_syntax_choice() {
     assert_eq!(expect_abort(&mut c), 6);
 }
 
-// ---------------------------------------------------------------------------------------------
 // Refusals: A-ASSOCIATE-RJ (result, source, reason), first failing check in the statement's
 // order: protocol version, application context, calling AE, calling address, called AE, pool.
 
@@ -612,7 +182,6 @@ fn malformed_or_huge_request_aborts() {
     assert_eq!(expect_abort(&mut c), 6);
 }
 
-// ---------------------------------------------------------------------------------------------
 // C-ECHO and fragmented command sets.
 
 fn assert_echo_rsp(rsp: &Command, message_id: u16) {
@@ -686,7 +255,6 @@ fn unsupported_command_gets_0211() {
     release(&mut c);
 }
 
-// ---------------------------------------------------------------------------------------------
 // C-STORE.
 
 /// How the dataset of one C-STORE is cut into PDVs and PDUs.
@@ -862,7 +430,6 @@ fn c_store_request_faults_get_their_status() {
     assert!(stored(&server).is_empty());
 }
 
-// ---------------------------------------------------------------------------------------------
 // Aborts: a broken rule ends this association with A-ABORT (service provider, reason).
 
 /// A fresh association, sent `bytes`, must be aborted with `reason`.
