@@ -1,18 +1,38 @@
-//! The DICOM network layer of dcmdisc: the PS3.8 acceptor (association policy, presentation
-//! context negotiation, ARTIM and DIMSE timers, PDU framing) and the PS3.7 C-ECHO and C-STORE
-//! SCP message exchange.
+//! The DICOM network layer of dcmdisc: the Storage Provider's PS3.8 acceptor and its PS3.7
+//! message exchange.
 //!
-//! It is not the archive: it knows nothing of files or databases. What happens to a received
-//! dataset is decided by the [`server::Services`] the binary plugs in; this crate only streams
-//! the dataset bytes to the sink that `Services` returns and answers with the status it gets.
+//! For: accepting TCP connections and bounding them (pool, shutdown grace); establishment
+//! (A-ASSOCIATE-RQ checks in the conformance statement's order, presentation context and
+//! transfer syntax negotiation); ARTIM and DIMSE timers; PDU and PDV framing; the C-ECHO and
+//! C-STORE SCPs behind a dispatcher that new DIMSE services join as new files. Dataset bytes
+//! are streamed, in place when the sink offers a buffer, never collected whole.
+//!
+//! Not for: deciding anything about what arrives. It knows nothing of files, databases,
+//! configuration files or DICOM datasets beyond the command set: who may connect and what
+//! becomes of an instance are answered by the [`Services`] the caller plugs in, and the status
+//! a sink returns is what the sender gets. It is not an SCU, and it does not parse or check
+//! the dataset it carries.
+//!
+//! Layout: [`server`] (accept loop, pool, shutdown, one connection's life), `establish`
+//! (reading the request, refusal policy, A-ASSOCIATE-AC), `association` (the P-DATA state
+//! machine), `dispatch` with one file per service (`echo`, `store`), `socket` (quick ACKs,
+//! timeouts, lingering close), [`services`] (the traits the caller implements), and the codecs
+//! [`pdu`], [`dimse`] and [`contexts`].
 
+mod association;
 pub mod contexts;
 pub mod dimse;
+mod dispatch;
+mod echo;
+mod establish;
 pub mod pdu;
 pub mod server;
+pub mod services;
+mod socket;
+mod store;
 
 pub use contexts::ContextTable;
-pub use server::{
-    serve, AssociationInfo, CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest,
-    StoreStatus,
+pub use server::{serve, ServerConfig};
+pub use services::{
+    AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest, StoreStatus,
 };

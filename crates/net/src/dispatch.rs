@@ -1,0 +1,141 @@
+//! DIMSE services behind one dispatcher keyed by command field. A new service (N-CREATE,
+//! N-ACTION, N-GET, N-EVENT-REPORT for Media Creation Management) is a new file with a
+//! `handle` function, one arm in [`command`], and, if its request carries a dataset, one
+//! variant of [`Receiver`]; the P-DATA state machine does not change.
+
+use std::io::Write;
+use std::net::TcpStream;
+
+use tracing::warn;
+
+use crate::association::End;
+use crate::dimse::{self, Command};
+use crate::establish::Accepted;
+use crate::pdu;
+use crate::services::{AssociationInfo, InstanceSink, Services};
+use crate::{echo, store};
+
+/// What a service needs to answer a request: the program's services, the association, and
+/// the way back on the request's presentation context.
+pub(crate) struct Exchange<'a, S> {
+    pub services: &'a S,
+    pub info: &'a AssociationInfo,
+    pub context_id: u8,
+    pub peer_max: u32,
+    pub writer: &'a TcpStream,
+}
+
+impl<S> Exchange<'_, S> {
+    /// Send a response command set.
+    pub fn reply(&self, cmd: &Command) -> Result<(), End> {
+        let mut out = Vec::with_capacity(256);
+        pdu::encode_pdata(
+            &mut out,
+            self.context_id,
+            true,
+            &cmd.encode(),
+            self.peer_max,
+        );
+        // One write per response: with TCP_NODELAY it leaves at once, in one segment.
+        (&*self.writer)
+            .write_all(&out)
+            .map_err(|e| End::Gone(format!("sending response: {e}")))
+    }
+}
+
+/// What takes the dataset that follows a request's command set.
+pub(crate) enum Receiver<K> {
+    /// A C-STORE instance, for the services' sink.
+    Store(store::StoreOp<K>),
+    /// A dataset we have no use for: `response` is sent once it has been read.
+    Drain { response: Command },
+}
+
+impl<K: InstanceSink> Receiver<K> {
+    /// Whether dataset bytes can be received straight into this receiver's own buffer.
+    pub fn takes_in_place(&self) -> bool {
+        match self {
+            Receiver::Store(op) => op.has_sink(),
+            Receiver::Drain { .. } => false,
+        }
+    }
+
+    /// Receive up to `max` next dataset bytes into the receiver's buffer with `read`
+    /// (which reads at least one byte). Returns how many arrived, 0 when the receiver
+    /// offered no buffer: the caller then goes through [`Receiver::write`].
+    pub fn receive_in_place(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, End>,
+    ) -> Result<usize, End> {
+        match self {
+            Receiver::Store(op) => op.receive_in_place(max, read),
+            Receiver::Drain { .. } => Ok(0),
+        }
+    }
+
+    /// The next dataset bytes, from the association's own buffer.
+    pub fn write(&mut self, data: &[u8]) {
+        match self {
+            Receiver::Store(op) => op.write(data),
+            Receiver::Drain { .. } => {}
+        }
+    }
+
+    /// The dataset is complete: answer the request.
+    pub fn finish<S: Services<Sink = K>>(self, ex: &Exchange<'_, S>) -> Result<(), End> {
+        match self {
+            Receiver::Store(op) => store::finish(ex, op),
+            Receiver::Drain { response } => ex.reply(&response),
+        }
+    }
+}
+
+/// Hand a complete command set to its service. `Some` when a dataset follows and the
+/// returned receiver takes it.
+pub(crate) fn command<S: Services>(
+    ex: &Exchange<'_, S>,
+    context: &Accepted,
+    cmd: &Command,
+    field: u16,
+) -> Result<Option<Receiver<S::Sink>>, End> {
+    let message_id = cmd.u16(dimse::TAG_MESSAGE_ID).unwrap_or(0);
+    match field {
+        dimse::C_ECHO_RQ => echo::handle(ex, cmd, message_id),
+        dimse::C_STORE_RQ => store::handle(ex, context, cmd, message_id),
+        dimse::C_CANCEL_RQ => Ok(None),
+        other => unsupported(ex, cmd, other, message_id),
+    }
+}
+
+/// Answer a command now, or once the dataset that follows it has been read and discarded.
+pub(crate) fn answer<S, K>(
+    ex: &Exchange<'_, S>,
+    dataset_follows: bool,
+    response: Command,
+) -> Result<Option<Receiver<K>>, End> {
+    if dataset_follows {
+        return Ok(Some(Receiver::Drain { response }));
+    }
+    ex.reply(&response)?;
+    Ok(None)
+}
+
+/// A command we do not provide: status 0211 (unrecognized operation).
+fn unsupported<S: Services>(
+    ex: &Exchange<'_, S>,
+    cmd: &Command,
+    field: u16,
+    message_id: u16,
+) -> Result<Option<Receiver<S::Sink>>, End> {
+    let mut rsp = Command::default();
+    if let Some(class) = cmd.uid(dimse::TAG_AFFECTED_SOP_CLASS) {
+        rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &class);
+    }
+    rsp.push_u16(dimse::TAG_COMMAND_FIELD, field | 0x8000)
+        .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, message_id)
+        .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET)
+        .push_u16(dimse::TAG_STATUS, 0x0211);
+    warn!(assoc = ex.info.id, "unsupported DIMSE command {field:#06x}");
+    answer(ex, cmd.has_dataset(), rsp)
+}

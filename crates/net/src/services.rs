@@ -1,0 +1,85 @@
+//! What the network layer asks of the rest of the program, and what it tells it: the traits
+//! the binary implements (admission of a calling AE, where a received instance goes) and the
+//! values that cross that seam.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// One accepted association, as the services see it.
+#[derive(Debug, Clone)]
+pub struct AssociationInfo {
+    pub id: u64,
+    pub calling_ae: String,
+    pub called_ae: String,
+    pub peer: SocketAddr,
+}
+
+/// Result of checking the calling AE against the remote AE configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallingCheck {
+    Allowed,
+    UnknownAe,
+    WrongHost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStatus {
+    pub code: u16,
+    /// Goes to the extended log and, shortened, to the Error Comment of failures.
+    pub reason: String,
+}
+
+impl StoreStatus {
+    pub const SUCCESS: u16 = 0x0000;
+    pub const OUT_OF_RESOURCES: u16 = 0xA700;
+    pub const DATASET_MISMATCH: u16 = 0xA900;
+    pub const CANNOT_UNDERSTAND: u16 = 0xC000;
+    pub const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
+
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        StoreStatus {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn success() -> Self {
+        Self::new(Self::SUCCESS, "stored")
+    }
+}
+
+#[derive(Debug)]
+pub struct StoreRequest<'a> {
+    pub association: &'a AssociationInfo,
+    pub sop_class_uid: &'a str,
+    pub sop_instance_uid: &'a str,
+    pub transfer_syntax: &'a str,
+    pub message_id: u16,
+}
+
+/// What the network layer needs from the rest of the program.
+pub trait Services: Send + Sync + 'static {
+    type Sink: InstanceSink;
+    fn check_calling(&self, calling_ae: &str, peer: IpAddr) -> CallingCheck;
+    /// Prepare to receive one instance. An error status is answered once its data has been
+    /// received (and discarded).
+    fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Self::Sink, StoreStatus>;
+    /// Every C-STORE outcome, for the extended log.
+    fn record_store(&self, req: &StoreRequest<'_>, status: &StoreStatus);
+}
+
+/// Receives the dataset bytes of one instance. Dropping it without `finish` must discard
+/// everything written so far.
+pub trait InstanceSink: Send {
+    fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus>;
+    /// Room for up to `max` next dataset bytes, so the network layer can receive them in
+    /// place (one copy fewer than `write`); `commit` then says how many arrived. `Ok(None)`:
+    /// this sink takes bytes only through `write`.
+    fn buffer(&mut self, _max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
+        Ok(None)
+    }
+    /// The first `n` bytes of the slice the last `buffer` call returned now hold data.
+    fn commit(&mut self, _n: usize) -> Result<(), StoreStatus> {
+        Ok(())
+    }
+    fn finish(self, req: &StoreRequest<'_>) -> StoreStatus;
+}

@@ -1,0 +1,199 @@
+//! The fake services, and the acceptor under test on its own thread and runtime. What the fake
+//! does with an instance is chosen by words in its SOP Instance UID, so one server covers
+//! every case.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dcmdisc_net::{
+    serve, CallingCheck, ContextTable, InstanceSink, ServerConfig, Services, StoreRequest,
+    StoreStatus,
+};
+
+use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
+
+#[derive(Default)]
+pub struct State {
+    /// Instances whose sink finished: (SOP Instance UID, dataset bytes).
+    pub stored: Vec<(String, Vec<u8>)>,
+    /// Every record_store call: (SOP Instance UID, status).
+    pub records: Vec<(String, u16)>,
+    /// Sinks dropped without finish (what they held is discarded).
+    pub discarded: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct Fake(Arc<Mutex<State>>);
+
+impl Fake {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct Sink {
+    state: Arc<Mutex<State>>,
+    uid: String,
+    data: Vec<u8>,
+    /// Length of `data` before the slice the last `buffer` call lent.
+    lent_at: usize,
+    finished: bool,
+}
+
+impl Sink {
+    fn has(&self, word: &str) -> bool {
+        self.uid.split('.').any(|p| p == word)
+    }
+}
+
+pub fn disk_full() -> StoreStatus {
+    StoreStatus::new(StoreStatus::OUT_OF_RESOURCES, "disk full")
+}
+
+impl InstanceSink for Sink {
+    fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
+        if self.has("failwrite") {
+            return Err(disk_full());
+        }
+        self.data.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// With "inplace" in the UID, lends at most 5 bytes at a time, so that one PDV takes
+    /// several loans.
+    fn buffer(&mut self, max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
+        if self.has("failbuffer") {
+            return Err(disk_full());
+        }
+        if !self.has("inplace") {
+            return Ok(None);
+        }
+        let n = max.min(5);
+        self.lent_at = self.data.len();
+        self.data.resize(self.lent_at + n, 0xEE);
+        Ok(Some(&mut self.data[self.lent_at..]))
+    }
+
+    fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        self.data.truncate(self.lent_at + n);
+        if self.has("failcommit") {
+            return Err(disk_full());
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, req: &StoreRequest<'_>) -> StoreStatus {
+        self.finished = true;
+        let data = std::mem::take(&mut self.data);
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.stored.push((req.sop_instance_uid.to_string(), data));
+        StoreStatus::success()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if !self.finished {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.discarded.push(self.uid.clone());
+        }
+    }
+}
+
+impl Services for Fake {
+    type Sink = Sink;
+
+    fn check_calling(&self, calling_ae: &str, _peer: IpAddr) -> CallingCheck {
+        match calling_ae {
+            "UNKNOWN" => CallingCheck::UnknownAe,
+            "WRONGHOST" => CallingCheck::WrongHost,
+            _ => CallingCheck::Allowed,
+        }
+    }
+
+    fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Sink, StoreStatus> {
+        if req.sop_instance_uid.split('.').any(|p| p == "refuse") {
+            return Err(StoreStatus::new(StoreStatus::OUT_OF_RESOURCES, "no room"));
+        }
+        Ok(Sink {
+            state: self.0.clone(),
+            uid: req.sop_instance_uid.to_string(),
+            data: Vec::new(),
+            lent_at: 0,
+            finished: false,
+        })
+    }
+
+    fn record_store(&self, req: &StoreRequest<'_>, status: &StoreStatus) {
+        self.state()
+            .records
+            .push((req.sop_instance_uid.to_string(), status.code));
+    }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub fake: Fake,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn config(max_associations: usize) -> ServerConfig {
+    ServerConfig {
+        ae_titles: vec![OUR_AE.to_string()],
+        max_pdu_length: OUR_MAX_PDU,
+        max_associations,
+        artim_timeout: IO_TIMEOUT,
+        dimse_timeout: IO_TIMEOUT,
+        shutdown_grace: Duration::from_secs(2),
+        implementation_class_uid: "1.2.826.0.1.3680043.10.1".to_string(),
+        implementation_version_name: "DCMDISC_TEST".to_string(),
+        contexts: ContextTable::standard().expect("the statement's context table"),
+    }
+}
+
+pub fn start_with(max_associations: usize) -> Server {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
+    let addr = listener.local_addr().expect("local address");
+    let fake = Fake::default();
+    let services = fake.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            let _ = serve(listener, config(max_associations), services, shutdown).await;
+        });
+    });
+    Server {
+        addr,
+        fake,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+pub fn start() -> Server {
+    start_with(4)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
