@@ -266,7 +266,7 @@ def test_full_disk_gets_a700_and_leaves_nothing(small_filesystem, dcmdisc_factor
     small = write_dataset(small_ds, tmp_path / "small.dcm")
     with association(server, STORE_CONTEXTS) as assoc:
         assert store_file(assoc, big) == 0xA700
-        leftovers = wait_until(lambda: server.archive_files() == before, timeout=3)
+        leftovers = wait_until(lambda: server.archive_files() == before, timeout=10)
         assert leftovers, f"files left after A700: {sorted(set(server.archive_files()) - set(before))}"
         # The space is really given back: a small instance fits again.
         assert store_file(assoc, small) == 0x0000
