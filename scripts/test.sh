@@ -69,6 +69,9 @@ cargo test --workspace --release
 
 # --------------------------------------------------------------------------- interop tests
 log "pytest tests/interop"
-export DCMDISC_BIN=${DCMDISC_BIN:-$PWD/target/release/dcmdisc}
+# The binary cargo just built: where cargo puts it (CARGO_TARGET_DIR, build.target-dir).
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+export DCMDISC_BIN=${DCMDISC_BIN:-$target_dir/release/dcmdisc}
 # shellcheck disable=SC2086
 "$PYTHON" -m pytest tests/interop -v -p no:cacheprovider ${PYTEST_ARGS:-}
