@@ -11,7 +11,7 @@ from pydicom.uid import generate_uid
 
 import rawdul
 from helpers import (CT_IMAGE, ELE, LOCALHOST, MR_IMAGE, VERIFICATION, association, context, echo_ok,
-                     echo_status, encode_dataset, make_dataset, store_file, wait_until, write_dataset,
+                     echo_status, encode_dataset, make_dataset, store_file, unavailable, wait_until, write_dataset,
                      write_raw_part10)
 
 STORE_CONTEXTS = [context(CT_IMAGE, [ELE]), context(VERIFICATION, [ELE])]
@@ -245,11 +245,11 @@ def small_filesystem(request, tmp_path):
         made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True,
                               errors="replace", timeout=60)
         if made.returncode != 0:
-            pytest.skip(f"cannot make an ext4 image here: {made.stderr.strip()}")
+            unavailable(f"cannot make an ext4 image here: {made.stderr.strip()}")
         cmd = ["mount", "-o", "loop", str(image), str(mount_point)]
     result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=30)
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a small {request.param} here (needs root): {result.stderr.strip()}")
+        unavailable(f"cannot mount a small {request.param} here (needs root): {result.stderr.strip()}")
     yield mount_point, size
     for args in (["umount", str(mount_point)], ["umount", "-l", str(mount_point)]):
         if subprocess.run(args, capture_output=True, timeout=30).returncode == 0:
