@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: installs the test peers when missing, builds, runs the Rust
-# tests, then the interoperability tests against real peers (tests/interop, pytest).
+# The whole test suite: checks formatting and lints (cargo fmt, cargo clippy -D warnings),
+# installs the test peers when missing, builds, runs the Rust tests, then the
+# interoperability tests against real peers (tests/interop, pytest). A formatting
+# difference or a clippy warning fails the run before the build and the tests.
 #
 #   bash scripts/test.sh            # everything
 #   PYTEST_ARGS="-k echo" bash scripts/test.sh
@@ -9,6 +11,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
+
+# --------------------------------------------------------------------------- format + lints
+# First, because they are cheap and a violation fails the run anyway.
+for component in rustfmt:fmt clippy:clippy; do
+    name=${component%%:*} sub=${component##*:}
+    if ! cargo "$sub" --version >/dev/null 2>&1; then
+        log "installing the $name component (rustup)"
+        rustup component add "$name"
+    fi
+done
+
+log "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 
 # --------------------------------------------------------------------------- peers
 apt_missing=()
@@ -51,6 +69,9 @@ cargo test --workspace --release
 
 # --------------------------------------------------------------------------- interop tests
 log "pytest tests/interop"
-export DCMDISC_BIN=${DCMDISC_BIN:-$PWD/target/release/dcmdisc}
+# The binary cargo just built: where cargo puts it (CARGO_TARGET_DIR, build.target-dir).
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+export DCMDISC_BIN=${DCMDISC_BIN:-$target_dir/release/dcmdisc}
 # shellcheck disable=SC2086
 "$PYTHON" -m pytest tests/interop -v -p no:cacheprovider ${PYTEST_ARGS:-}

@@ -22,12 +22,9 @@ from pydicom.fileset import FileSet
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from corpus import sample_corpus
-from helpers import ELE, LOCALHOST, OUR_AE, STORESCU, dcmdisc_bin
+from helpers import ELE, LOCALHOST, OUR_AE, STORESCU, dcmdisc_bin, peer_tool, unavailable
 
-DCIODVFY = shutil.which("dciodvfy")
 DCMMKDIR = "/usr/bin/dcmmkdir"
-ISOINFO = shutil.which("isoinfo")
-XORRISO = shutil.which("xorriso")
 
 
 def export(*args, check=True) -> subprocess.CompletedProcess:
@@ -56,7 +53,8 @@ def volumes(out: Path) -> list[tuple[Path, Path]]:
 
 
 def dciodvfy_errors(path: Path) -> list[str]:
-    r = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, errors="replace", timeout=120)
+    r = subprocess.run([peer_tool("dciodvfy"), str(path)], capture_output=True, text=True, errors="replace",
+                       timeout=120)
     return [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("Error")]
 
 
@@ -64,17 +62,16 @@ QUOTED = re.compile(r'"([^"]*)"|<([^>]*)>')
 
 
 def check_dicomdir_validators(tree: Path, profile_cd: bool, tmp: Path):
-    if DCIODVFY:
-        errors = dciodvfy_errors(tree / "DICOMDIR")
-        if errors:
-            # A key copied from an instance carries the instance's own defects (e.g. a UID
-            # with an illegal root): those are the sender's, not ours. Anything else fails.
-            inherited = "\n".join(e for f in (tree / "DICOM").rglob("*") if f.is_file()
-                                  for e in dciodvfy_errors(f))
-            ours = [e for e in errors
-                    if not e.startswith("Error - Dicom dataset contains invalid data")
-                    and not any(v and v in inherited for m in QUOTED.finditer(e) for v in m.groups())]
-            assert not ours, f"dciodvfy {tree}/DICOMDIR:\n" + "\n".join(ours)
+    errors = dciodvfy_errors(tree / "DICOMDIR")
+    if errors:
+        # A key copied from an instance carries the instance's own defects (e.g. a UID
+        # with an illegal root): those are the sender's, not ours. Anything else fails.
+        inherited = "\n".join(e for f in (tree / "DICOM").rglob("*") if f.is_file()
+                              for e in dciodvfy_errors(f))
+        ours = [e for e in errors
+                if not e.startswith("Error - Dicom dataset contains invalid data")
+                and not any(v and v in inherited for m in QUOTED.finditer(e) for v in m.groups())]
+        assert not ours, f"dciodvfy {tree}/DICOMDIR:\n" + "\n".join(ours)
     if profile_cd:
         # +I: like our DICOMDIR (statement Table 19), dcmmkdir then invents the Type 1 keys
         # some real instances leave empty (Patient ID, Study ID...), instead of refusing them.
@@ -121,24 +118,23 @@ def check_fileset(tree: Path) -> dict[str, Path]:
 
 def check_iso(iso: Path, tree: Path, tmp: Path):
     fsid = pydicom.dcmread(tree / "DICOMDIR", stop_before_pixels=True).FileSetID
-    if ISOINFO:
-        d = subprocess.run([ISOINFO, "-d", "-i", str(iso)], capture_output=True, text=True, timeout=60).stdout
-        assert f"Volume id: {fsid.strip().replace(' ', '_')}" in d, d
-        listing = subprocess.run([ISOINFO, "-l", "-i", str(iso)], capture_output=True, text=True,
-                                 timeout=60).stdout
-        root = listing.split("Directory listing of /DICOM/")[0]
-        assert "DICOMDIR.;1" in root
-        names = [l.split()[-1] for l in listing.splitlines() if l.startswith("-")]
-        assert names and all(n.endswith(";1") for n in names), names[:5]
-    if XORRISO:
-        ext = tmp / ("extract-" + "-".join(iso.relative_to(tmp).with_suffix("").parts))
-        subprocess.run([XORRISO, "-osirrox", "on", "-indev", str(iso), "-extract", "/", str(ext)],
-                       capture_output=True, check=True, timeout=300)
-        tree_files = sorted(p.relative_to(tree) for p in tree.rglob("*") if p.is_file())
-        ext_files = sorted(p.relative_to(ext) for p in ext.rglob("*") if p.is_file())
-        assert tree_files == ext_files
-        for rel in tree_files:
-            assert filecmp.cmp(tree / rel, ext / rel, shallow=False), rel
+    d = subprocess.run([peer_tool("isoinfo"), "-d", "-i", str(iso)], capture_output=True, text=True,
+                       timeout=60).stdout
+    assert f"Volume id: {fsid.strip().replace(' ', '_')}" in d, d
+    listing = subprocess.run([peer_tool("isoinfo"), "-l", "-i", str(iso)], capture_output=True, text=True,
+                             timeout=60).stdout
+    root = listing.split("Directory listing of /DICOM/")[0]
+    assert "DICOMDIR.;1" in root
+    names = [l.split()[-1] for l in listing.splitlines() if l.startswith("-")]
+    assert names and all(n.endswith(";1") for n in names), names[:5]
+    ext = tmp / ("extract-" + "-".join(iso.relative_to(tmp).with_suffix("").parts))
+    subprocess.run([peer_tool("xorriso"), "-osirrox", "on", "-indev", str(iso), "-extract", "/", str(ext)],
+                   capture_output=True, check=True, timeout=300)
+    tree_files = sorted(p.relative_to(tree) for p in tree.rglob("*") if p.is_file())
+    ext_files = sorted(p.relative_to(ext) for p in ext.rglob("*") if p.is_file())
+    assert tree_files == ext_files
+    for rel in tree_files:
+        assert filecmp.cmp(tree / rel, ext / rel, shallow=False), rel
 
 
 def check_export(out: Path, sources: dict[str, Path], tmp: Path, profile_cd: bool = True) -> collections.Counter:
@@ -208,7 +204,7 @@ def test_std_gen_cd_converts_every_syntax(tmp_path):
 def test_std_gen_cd_names_instances_it_cannot_convert(tmp_path):
     compressed = [f for f in sample_corpus() if f.transfer_syntax not in (ELE, "1.2.840.10008.1.2")][:1]
     if not compressed:
-        pytest.skip("no compressed sample")
+        unavailable("no compressed sample in the corpus")
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(compressed[0].path, src / "x.dcm")
@@ -271,7 +267,7 @@ def test_spanning_three_times_capacity(tmp_path):
 def test_export_archive_collection(server, tmp_path, explicit_corpus):
     ct = [f for f in explicit_corpus if f.path.name in ("CT_small.dcm", "MR_small.dcm")]
     if not ct:
-        pytest.skip("CT_small/MR_small not in the corpus")
+        unavailable("CT_small/MR_small not in the corpus")
     subprocess.run([STORESCU, "-aec", OUR_AE, LOCALHOST, str(server.port), *[str(f.path) for f in ct]],
                    check=True, capture_output=True, timeout=60)
     pats = server.patients()
@@ -297,7 +293,7 @@ def test_compressed_over_the_network_to_std_gen_cd(server, tmp_path):
     wanted = ("1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.5")
     files = [f for f in sample_corpus() if f.transfer_syntax in wanted]
     if not files:
-        pytest.skip("no JPEG Lossless / RLE samples")
+        unavailable("no JPEG Lossless / RLE samples in the corpus")
     for f in files:
         subprocess.run([STORESCU, "-aec", OUR_AE, STORESCU_PROPOSAL_FLAG[f.transfer_syntax], LOCALHOST,
                         str(server.port), str(f.path)], check=True, capture_output=True, timeout=60)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import subprocess
 
 import pydicom
-import pytest
 
 from corpus import sample_corpus
-from helpers import ELE, ILE, LOCALHOST, OUR_AE, STORESCU, dcmdisc_bin
+from helpers import ELE, ILE, LOCALHOST, OUR_AE, STORESCU, dcmdisc_bin, unavailable
 
 
 def test_explicit_le_on_import(dcmdisc_factory):
@@ -16,7 +15,7 @@ def test_explicit_le_on_import(dcmdisc_factory):
     implicit = [f for f in sample_corpus() if f.transfer_syntax == ILE][:2]
     rle = [f for f in sample_corpus() if f.transfer_syntax == "1.2.840.10008.1.2.5"][:1]
     if not implicit:
-        pytest.skip("no Implicit VR sample")
+        unavailable("no Implicit VR sample in the corpus")
     server.start()
     subprocess.run([STORESCU, "-aec", OUR_AE, "-xi", LOCALHOST, str(server.port), *[str(f.path) for f in implicit]],
                    check=True, capture_output=True, timeout=60)
@@ -41,7 +40,7 @@ def test_explicit_le_on_import(dcmdisc_factory):
 def test_convert_command(tmp_path):
     implicit = [f for f in sample_corpus() if f.transfer_syntax == ILE][:1]
     if not implicit:
-        pytest.skip("no Implicit VR sample")
+        unavailable("no Implicit VR sample in the corpus")
     out = tmp_path / "out.dcm"
     r = subprocess.run([str(dcmdisc_bin()), "convert", str(implicit[0].path), str(out), "--to", "explicit-le"],
                        capture_output=True, text=True, timeout=60)
@@ -58,7 +57,7 @@ def test_converted_files_survive_recovery(dcmdisc_factory):
     server = dcmdisc_factory("convrec", storage_provider={"destination_transfer_syntax": "explicit-le"})
     implicit = [f for f in sample_corpus() if f.transfer_syntax == ILE][:2]
     if not implicit:
-        pytest.skip("no Implicit VR sample")
+        unavailable("no Implicit VR sample in the corpus")
     server.start()
     subprocess.run([STORESCU, "-aec", OUR_AE, "-xi", LOCALHOST, str(server.port), *[str(f.path) for f in implicit]],
                    check=True, capture_output=True, timeout=60)

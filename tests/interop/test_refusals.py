@@ -68,7 +68,7 @@ def test_calling_ae_from_wrong_host(policy_server):
     answer = raw_associate(policy_server, bind="127.0.0.2")
     assert_rejected(answer, (PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNIZED))
     # Every refusal is logged with the peer address.
-    assert wait_until(lambda: "127.0.0.2" in policy_server.log_text(), timeout=3), \
+    assert wait_until(lambda: "127.0.0.2" in policy_server.log_text(), timeout=10), \
         "the refusal of a peer at 127.0.0.2 is not in the server log"
 
 
@@ -128,4 +128,4 @@ def test_pool_limit(dcmdisc_factory):
             if assoc.is_alive():
                 assoc.abort()
     # Slots are given back: a new association works (bounded retry: release is asynchronous).
-    assert wait_until(lambda: echo_ok(server), timeout=5, interval=0.2)
+    assert wait_until(lambda: echo_ok(server), timeout=10, interval=0.2)

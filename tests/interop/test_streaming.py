@@ -1,7 +1,6 @@
 """Streaming C-STORE: large instances in bounded memory, and transfers cut short."""
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -71,7 +70,9 @@ def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
     before = server.archive_files()
     with rawdul.RawClient(LOCALHOST, server.port) as client:
         send_half_a_store(client, server, uid, data)
-        time.sleep(0.3)  # let the server start writing
+        # The server has started writing the instance: the cut comes in the middle of it.
+        assert wait_until(lambda: len(server.archive_files()) > len(before), timeout=10), \
+            "no archive file was started 10 s after half the dataset was sent"
         if how == "a-abort":
             client.send(rawdul.abort_pdu())
         elif how == "silence":

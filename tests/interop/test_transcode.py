@@ -32,6 +32,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
+from helpers import unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 DCMDJPEG = "/usr/bin/dcmdjpeg"
 DCMDRLE = "/usr/bin/dcmdrle"
@@ -330,7 +332,7 @@ def test_implicit_target_from_compressed(convert_bin, tmp_path):
 def test_unsupported_syntax_is_refused(convert_bin, tmp_path):
     src = next((p for p in sample_paths() if transfer_syntax(p) == "1.2.840.10008.1.2.4.90"), None)
     if src is None:
-        pytest.skip("no JPEG 2000 sample")
+        unavailable("no JPEG 2000 sample in the corpus")
     out = tmp_path / "ours.dcm"
     r = convert(convert_bin, src, out)
     assert r.returncode == 1 and "cannot convert from transfer syntax" in r.stderr
@@ -499,7 +501,7 @@ def _peak_rss_kib(convert_bin, src: Path, out: Path) -> int:
     assert r.returncode == 0, r.stderr
     m = re.search(r"peak_rss_kib=(\d+)", r.stdout)
     if not m:
-        pytest.skip("peak memory not available on this system")
+        unavailable("peak memory not available on this system")
     return int(m.group(1))
 
 
