@@ -25,7 +25,8 @@ pub enum AppError {
         #[source]
         source: ArchiveError,
     },
-    #[error("control database")]
+    /// A query of the control database failed.
+    #[error(transparent)]
     Control(#[from] ArchiveError),
     #[error("opening the archive in {}", data_dir.display())]
     OpenArchive {

@@ -3,9 +3,9 @@
 //!
 //! It holds the typed configuration ([`config`]: serde enums and newtypes, one
 //! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
-//! shutdown token for every long-running part ([`Shutdown`]), typed [`Progress`], and the
-//! operations: convert a file ([`convert`]), the listings and the remote AE table
-//! ([`ControlDb`]).
+//! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
+//! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
+//! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -27,6 +27,7 @@ pub mod config;
 pub mod control;
 pub mod convert;
 mod error;
+pub mod export;
 pub mod progress;
 pub mod service;
 mod shutdown;

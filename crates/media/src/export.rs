@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -132,6 +133,9 @@ pub enum ExportError {
     },
     #[error("nothing to export")]
     Empty,
+    /// The progress callback answered `Break`.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -546,12 +550,14 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ExportError> {
     paths.iter().map(|p| SourceFile::read(p)).collect()
 }
 
-/// Build the volumes for the files of one patient into `opts.out_dir`.
+/// Build the volumes for the files of one patient into `opts.out_dir`. `progress` gets
+/// (stage, done, total); answering `Break` stops the export with [`ExportError::Cancelled`]
+/// before the next step (volumes already written stay, whole).
 pub fn export_patient(
     files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
     if files.is_empty() {
         return Err(ExportError::Empty);
@@ -567,7 +573,7 @@ fn export_inner(
     files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
     staging: &Path,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
     let profile = opts.profile;
@@ -603,7 +609,9 @@ fn export_inner(
         fs::create_dir_all(staging).map_err(io_err(staging))?;
     }
     for (k, &i) in needing.iter().enumerate() {
-        progress("converting", k as u64, needing.len() as u64);
+        if progress("converting", k as u64, needing.len() as u64).is_break() {
+            return Err(ExportError::Cancelled);
+        }
         let out = staging.join(format!("{k:08}.dcm"));
         conv.to_explicit_le(&sources[i].path, &out)
             .map_err(|reason| ExportError::Conversion {
@@ -743,7 +751,7 @@ fn export_inner(
         }
         summaries.push(summary);
     }
-    progress("done", count as u64, count as u64);
+    let _ = progress("done", count as u64, count as u64);
     Ok(summaries)
 }
 
@@ -756,9 +764,11 @@ fn write_volume(
     opts: &ExportOptions,
     today: &(String, String),
     patient_id: &str,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<VolumeSummary, ExportError> {
-    progress("dicomdir", (number - 1) as u64, count as u64);
+    if progress("dicomdir", (number - 1) as u64, count as u64).is_break() {
+        return Err(ExportError::Cancelled);
+    }
     let profile = opts.profile.name();
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
     // Group members into the hierarchy, keeping their (sorted) order.
@@ -822,7 +832,9 @@ fn write_volume(
         members.len(),
         env!("CARGO_PKG_VERSION")
     );
-    progress("writing", (number - 1) as u64, count as u64);
+    if progress("writing", (number - 1) as u64, count as u64).is_break() {
+        return Err(ExportError::Cancelled);
+    }
     let vol_name = format!("VOL{number:03}");
     let mut summary = VolumeSummary {
         number,
