@@ -241,3 +241,46 @@ impl Listening {
         Ok(Stopped { abandoned })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempDir;
+
+    #[test]
+    fn the_service_listens_until_its_shutdown_token_is_triggered() {
+        let tmp = TempDir::new("service");
+        let mut cfg = Config::default();
+        cfg.archive.data_dir = tmp.path().join("data");
+        cfg.archive.durable = false;
+        cfg.storage_provider.bind_address = IpAddr::from([127, 0, 0, 1]);
+        cfg.storage_provider.port = 0;
+        let service = Service::open(&cfg).unwrap();
+        assert_eq!(
+            service.created_database(),
+            Some(tmp.path().join("data").join("control.sqlite").as_path())
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let stopped = rt.block_on(async {
+            let listening = service.bind().await.unwrap();
+            let addr = listening.local_addr().unwrap();
+            let shutdown = Shutdown::new();
+            let run = tokio::spawn(listening.run(shutdown.clone()));
+            // It accepts a connection (and drops it at ARTIM expiry or when we close).
+            let conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+            drop(conn);
+            shutdown.trigger();
+            tokio::time::timeout(Duration::from_secs(30), run)
+                .await
+                .expect("the service stops once triggered")
+                .unwrap()
+                .unwrap()
+        });
+        assert_eq!(stopped, Stopped { abandoned: 0 });
+        // Opened again: the database exists, nothing is announced.
+        assert_eq!(Service::open(&cfg).unwrap().created_database(), None);
+    }
+}

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use dcmdisc_app::{Config, ControlDb, Open};
+use dcmdisc_app::{AppError, Config, ControlDb, Open};
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +57,11 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if matches!(e.downcast_ref(), Some(AppError::Cancelled)) {
+            // Stopped by a signal (see signals.rs): the shell's convention for SIGINT.
+            eprintln!("dcmdisc: stopped; what was completed is kept, nothing half-written");
+            std::process::exit(130);
+        }
         eprintln!("dcmdisc: error: {e:#}");
         std::process::exit(1);
     }
