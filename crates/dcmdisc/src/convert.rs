@@ -12,7 +12,7 @@ pub struct Args {
     input: PathBuf,
     /// Where to write the converted file (created or replaced).
     output: PathBuf,
-    /// explicit-le or implicit-le
+    /// Transfer syntax to write: explicit-le or implicit-le.
     #[arg(long, default_value = "explicit-le")]
     to: ConvertTarget,
 }

@@ -21,7 +21,7 @@ pub struct Args {
     /// holding several patients).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// STD-GEN-CD (default), STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG.
+    /// STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD or STD-GEN-USB-JPEG; overrides [media] profile.
     #[arg(long)]
     profile: Option<Profile>,
     /// Also write each volume's file tree as DIR/VOLnnn/.
