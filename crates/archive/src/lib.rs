@@ -616,3 +616,8 @@ impl Control {
         db::read_log(&lock(&self.conn), limit)
     }
 }
+
+/// Where the control database of `data_dir` is (or would be created).
+pub fn control_database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DB_FILE)
+}

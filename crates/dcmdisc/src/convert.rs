@@ -1,64 +1,27 @@
-//! The transcoder (crates/transcode) plugged into the archive (import-time destination
-//! syntax), the media engine (STD-GEN-CD needs Explicit VR LE) and `dcmdisc convert`.
+//! `dcmdisc convert`: one file to another transfer syntax.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use dcmdisc_archive::ImportConversion;
-use dcmdisc_transcode::{can_convert, convert_file, Identity, Target};
+use anyhow::Result;
+use dcmdisc_app::config::ConvertTarget;
+use dcmdisc_app::Config;
 
-use crate::config::Config;
-
-fn target(name: &str) -> Option<Target> {
-    match name {
-        "explicit-le" => Some(Target::ExplicitLe),
-        "implicit-le" => Some(Target::ImplicitLe),
-        _ => None,
-    }
+#[derive(clap::Args)]
+pub struct Args {
+    /// The DICOM Part 10 file to convert.
+    input: PathBuf,
+    /// Where to write the converted file (created or replaced).
+    output: PathBuf,
+    /// Transfer syntax to write: explicit-le or implicit-le.
+    #[arg(long, default_value = "explicit-le")]
+    to: ConvertTarget,
 }
 
-pub fn import_conversion(cfg: &Config) -> Option<ImportConversion> {
-    let to = target(&cfg.storage_provider.destination_transfer_syntax)?;
-    let ident = cfg.identity();
-    Some(ImportConversion {
-        target_ts: to.uid().to_string(),
-        convert: Arc::new(move |input: &Path, output: &Path| {
-            // Typed, with its source: the archive tells a full disk (A700) from the rest.
-            convert_file(input, output, to, &ident)
-                .map(|_| ())
-                .map_err(|e| Box::new(e) as _)
-        }),
-    })
-}
-
-pub struct MediaConverter(pub Identity);
-
-impl dcmdisc_media::export::Converter for MediaConverter {
-    fn can_convert(&self, from_ts: &str) -> bool {
-        can_convert(from_ts, Target::ExplicitLe)
-    }
-
-    fn to_explicit_le(
-        &self,
-        input: &Path,
-        output: &Path,
-    ) -> Result<(), dcmdisc_media::export::ConvertError> {
-        convert_file(input, output, Target::ExplicitLe, &self.0)
-            .map(|_| ())
-            .map_err(Into::into)
-    }
-}
-
-pub fn run(cfg: &Config, input: &Path, output: &Path, to: &str) -> Result<()> {
-    let Some(t) = target(to) else {
-        bail!("--to {to:?}: use explicit-le or implicit-le");
-    };
-    let report = convert_file(input, output, t, &cfg.identity())
-        .with_context(|| format!("converting {} to {to}", input.display()))?;
+pub fn run(cfg: &Config, args: Args) -> Result<()> {
+    let report = dcmdisc_app::convert::convert(cfg, &args.input, &args.output, args.to)?;
     println!(
         "{}: {} -> {} ({} bytes){}",
-        output.display(),
+        args.output.display(),
         report.from_ts,
         report.to_ts,
         report.bytes_written,

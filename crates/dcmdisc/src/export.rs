@@ -1,17 +1,17 @@
-//! `dcmdisc export`: the Media AE on the command line.
+//! `dcmdisc export`: the Media AE on the command line, with a progress bar on a terminal and
+//! per-stage timings on request.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use clap::Args;
-use dcmdisc_media::export::{self, ExportOptions, Profile, VolumeSummary};
+use anyhow::{bail, Result};
+use dcmdisc_app::config::Profile;
+use dcmdisc_app::export::{self, ExportOptions};
+use dcmdisc_app::{Config, Open, Progress, Shutdown, Stage};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::Config;
-
-#[derive(Args)]
-pub struct ExportArgs {
+#[derive(clap::Args)]
+pub struct Args {
     /// Collection to export (the `id` of `dcmdisc patients`).
     collection: Option<i64>,
     /// Export every patient found in this folder instead (recursively; no service needed).
@@ -21,101 +21,83 @@ pub struct ExportArgs {
     /// holding several patients).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// STD-GEN-CD (default), STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG.
+    /// STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD or STD-GEN-USB-JPEG; overrides [media] profile.
     #[arg(long)]
-    profile: Option<String>,
+    profile: Option<Profile>,
     /// Also write each volume's file tree as DIR/VOLnnn/.
     #[arg(long)]
     tree: bool,
     /// Volume capacity in MiB, overriding the profile's.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     capacity_mb: Option<u64>,
     /// Print how long each stage took (reading, converting, dicomdir, writing) to stderr.
     #[arg(long)]
     timings: bool,
 }
 
-pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
-    let profile_name = args.profile.as_deref().unwrap_or(&cfg.media.profile);
-    let Some(profile) = Profile::parse(profile_name) else {
-        bail!("unknown profile {profile_name:?}: use STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD or STD-GEN-USB-JPEG");
-    };
-    let capacity = match (args.capacity_mb, profile) {
-        (Some(0), _) => bail!("--capacity-mb must be at least 1"),
-        (Some(mb), _) => Some(mb * 1024 * 1024),
-        (None, Profile::GenCd) if cfg.media.cd_capacity_mb == 650 => Some(333_000 * 2048),
-        (None, _) => None,
-    };
-    let base = ExportOptions {
+pub fn run(cfg: &Config, args: Args) -> Result<()> {
+    cfg.validate()?;
+    let opts = ExportOptions {
         out_dir: args.out.clone(),
-        profile,
-        capacity,
+        profile: args.profile,
+        capacity_mb: args.capacity_mb,
         tree: args.tree,
-        fileset_id_pattern: cfg.media.fileset_id_pattern.clone(),
-        consistency_flag: cfg.media.fileset_consistency_flag,
-        implementation_class_uid: cfg.storage_provider.implementation_class_uid.clone(),
-        implementation_version_name: cfg.storage_provider.implementation_version_name.clone(),
-        now: SystemTime::now(),
     };
-    // (label, files, output dir)
-    let mut jobs: Vec<(String, Vec<export::SourceFile>, PathBuf)> = Vec::new();
-    if let Some(src) = &args.from_folder {
-        if !src.is_dir() {
-            bail!("{} is not a folder", src.display());
-        }
-        let started = std::time::Instant::now();
-        let (groups, skipped) =
-            export::scan_folder(src).with_context(|| format!("reading {}", src.display()))?;
+    let shutdown = Shutdown::new();
+    crate::signals::cancel_on_signal(shutdown.clone());
+    let mut view = View::new(args.timings);
+    let volumes = if let Some(src) = &args.from_folder {
+        let started = Instant::now();
+        let scan = export::scan_folder(src)?;
         if args.timings {
             eprintln!("timing: reading {:.3} s", started.elapsed().as_secs_f64());
         }
-        for (p, why) in &skipped {
+        for (p, why) in &scan.skipped {
             eprintln!("warning: skipped {}: {why}", p.display());
         }
-        if groups.is_empty() {
-            bail!("no DICOM instances found in {}", src.display());
-        }
-        let several = groups.len() > 1;
-        for (i, g) in groups.into_iter().enumerate() {
-            // Folder names are ours (PAT001...), never taken from the data.
-            let out = if several {
-                args.out.join(format!("PAT{:03}", i + 1))
-            } else {
-                args.out.clone()
-            };
-            jobs.push((
-                format!("{} [{}]", g.patient_name, g.patient_id),
-                g.files,
-                out,
-            ));
-        }
+        export::export_folder(cfg, scan, &opts, &shutdown, &mut |p| view.update(p))
     } else {
         let Some(id) = args.collection else {
             bail!("give a COLLECTION id (see `dcmdisc patients`) or --from-folder SRC");
         };
-        let control = crate::control(cfg)?;
-        let rows = control.instances(Some(id))?;
-        let Some(first) = rows.first() else {
-            bail!("collection {id} does not exist or is empty (see `dcmdisc patients`)");
-        };
-        let label = format!("{} [{}]", first.patient_name, first.patient_id);
-        let paths: Vec<PathBuf> = rows.into_iter().map(|r| PathBuf::from(r.path)).collect();
-        let started = std::time::Instant::now();
-        let sources =
-            export::read_sources(&paths).with_context(|| format!("reading collection {id}"))?;
-        if args.timings {
-            eprintln!("timing: reading {:.3} s", started.elapsed().as_secs_f64());
-        }
-        jobs.push((label, sources, args.out.clone()));
+        let db = crate::open_control(cfg, Open::Existing)?;
+        export::export_collection(cfg, &db, id, &opts, &shutdown, &mut |p| view.update(p))
+    };
+    view.finish();
+    for v in volumes? {
+        let s = &v.volume;
+        let path = s
+            .iso
+            .as_ref()
+            .or(s.tree.as_ref())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        println!(
+            "{}: volume {}/{} {} — {} instances, {:.1} MB, {path}",
+            v.label,
+            s.number,
+            s.count,
+            s.fileset_id,
+            s.instances,
+            s.bytes as f64 / 1e6
+        );
     }
-    let mut all: Vec<(String, VolumeSummary)> = Vec::new();
-    for (label, files, out) in jobs {
-        let opts = ExportOptions {
-            out_dir: out,
-            ..base.clone()
-        };
+    Ok(())
+}
+
+/// The progress bar (on a terminal only) and, with --timings, when each stage began.
+struct View {
+    bar: ProgressBar,
+    timings: bool,
+    /// The patient the stages below belong to.
+    patient: Option<(u64, String)>,
+    stages: Vec<(Stage, Instant)>,
+}
+
+impl View {
+    fn new(timings: bool) -> View {
         let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            let b = ProgressBar::new(files.len() as u64);
+            let b = ProgressBar::new(1);
             b.set_style(
                 ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -124,54 +106,54 @@ pub fn run(cfg: &Config, args: ExportArgs) -> Result<()> {
         } else {
             ProgressBar::hidden()
         };
-        let mut stages: Vec<(String, std::time::Instant)> = Vec::new();
-        let mut progress = |stage: &str, done: u64, total: u64| {
-            if stages.last().is_none_or(|(s, _)| s != stage) {
-                stages.push((stage.to_string(), std::time::Instant::now()));
-            }
-            bar.set_message(stage.to_string());
-            bar.set_length(total.max(1));
-            bar.set_position(done);
+        View {
+            bar,
+            timings,
+            patient: None,
+            stages: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let who = (p.patient.done, p.label.clone());
+        if self.patient.as_ref() != Some(&who) {
+            self.print_timings();
+            self.patient = Some(who);
+        }
+        if self.stages.last().is_none_or(|(s, _)| *s != p.stage) {
+            self.stages.push((p.stage, Instant::now()));
+        }
+        self.bar.set_message(p.stage.name());
+        self.bar.set_length(p.items.total.max(1));
+        self.bar.set_position(p.items.done);
+    }
+
+    /// The time between one stage's start and the next's, summed per stage (dicomdir and
+    /// writing recur per volume); the last stage (done) has no span.
+    fn print_timings(&mut self) {
+        let stages = std::mem::take(&mut self.stages);
+        let Some((_, label)) = self.patient.as_ref().filter(|_| self.timings) else {
+            return;
         };
-        let vols = export::export_patient(
-            files,
-            &opts,
-            &crate::convert::MediaConverter(cfg.identity()),
-            &mut progress,
-        )
-        .with_context(|| format!("exporting {label}"))?;
-        bar.finish_and_clear();
-        if args.timings {
-            // A stage may recur (dicomdir, writing per volume): sum the spans per name.
-            let mut totals: Vec<(String, f64)> = Vec::new();
-            for w in stages.windows(2) {
-                let secs = w[1].1.duration_since(w[0].1).as_secs_f64();
-                match totals.iter_mut().find(|(n, _)| *n == w[0].0) {
-                    Some(t) => t.1 += secs,
-                    None => totals.push((w[0].0.clone(), secs)),
-                }
-            }
-            for (name, secs) in totals {
-                eprintln!("timing {label}: {name} {secs:.3} s");
+        let mut totals: Vec<(Stage, f64)> = Vec::new();
+        for w in stages.windows(2) {
+            let secs = w[1].1.duration_since(w[0].1).as_secs_f64();
+            match totals.iter_mut().find(|(s, _)| *s == w[0].0) {
+                Some(t) => t.1 += secs,
+                None => totals.push((w[0].0, secs)),
             }
         }
-        all.extend(vols.into_iter().map(|v| (label.clone(), v)));
+        for (stage, secs) in totals {
+            if stage == Stage::Reading {
+                eprintln!("timing: reading {secs:.3} s");
+            } else {
+                eprintln!("timing {label}: {} {secs:.3} s", stage.name());
+            }
+        }
     }
-    for (label, v) in &all {
-        let path = v
-            .iso
-            .as_ref()
-            .or(v.tree.as_ref())
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        println!(
-            "{label}: volume {}/{} {} — {} instances, {:.1} MB, {path}",
-            v.number,
-            v.count,
-            v.fileset_id,
-            v.instances,
-            v.bytes as f64 / 1e6
-        );
+
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+        self.print_timings();
     }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -79,6 +80,9 @@ pub enum ExportError {
     },
     #[error("nothing to export")]
     Empty,
+    /// The progress callback answered `Break`.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -121,12 +125,14 @@ fn numeric(v: Option<String>) -> i64 {
         .map_or(i64::MAX, |f| f as i64)
 }
 
-/// Build the volumes for the files of one patient into `opts.out_dir`.
+/// Build the volumes for the files of one patient into `opts.out_dir`. `progress` gets
+/// (stage, done, total); answering `Break` stops the export with [`ExportError::Cancelled`]
+/// before the next step (volumes already written stay, whole).
 pub fn export_patient(
     files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
     if files.is_empty() {
         return Err(ExportError::Empty);
@@ -142,7 +148,7 @@ fn export_inner(
     files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
     staging: &Path,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
     let profile = opts.profile;
@@ -178,7 +184,9 @@ fn export_inner(
         fs::create_dir_all(staging).map_err(io_err(staging))?;
     }
     for (k, &i) in needing.iter().enumerate() {
-        progress("converting", k as u64, needing.len() as u64);
+        if progress("converting", k as u64, needing.len() as u64).is_break() {
+            return Err(ExportError::Cancelled);
+        }
         let out = staging.join(format!("{k:08}.dcm"));
         conv.to_explicit_le(&sources[i].path, &out)
             .map_err(|source| ExportError::Conversion {
@@ -318,6 +326,6 @@ fn export_inner(
         }
         summaries.push(summary);
     }
-    progress("done", count as u64, count as u64);
+    let _ = progress("done", count as u64, count as u64);
     Ok(summaries)
 }

@@ -2,6 +2,7 @@
 //! ISO 9660 image and/or file tree.
 
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime};
@@ -34,9 +35,11 @@ pub(crate) fn write_volume(
     opts: &ExportOptions,
     today: &(String, String),
     patient_id: &str,
-    progress: &mut dyn FnMut(&str, u64, u64),
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<VolumeSummary, ExportError> {
-    progress("dicomdir", (number - 1) as u64, count as u64);
+    if progress("dicomdir", (number - 1) as u64, count as u64).is_break() {
+        return Err(ExportError::Cancelled);
+    }
     let profile = opts.profile.name();
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
     // Group members into the hierarchy, keeping their (sorted) order.
@@ -100,7 +103,9 @@ pub(crate) fn write_volume(
         members.len(),
         env!("CARGO_PKG_VERSION")
     );
-    progress("writing", (number - 1) as u64, count as u64);
+    if progress("writing", (number - 1) as u64, count as u64).is_break() {
+        return Err(ExportError::Cancelled);
+    }
     let vol_name = format!("VOL{number:03}");
     let mut summary = VolumeSummary {
         number,

@@ -1,0 +1,316 @@
+//! The TOML configuration: every key optional, defaults from the conformance statement
+//! (Tables 15 and 16). Closed sets are enums and values with rules are newtypes
+//! ([`values`]), so a wrong value is refused while the file is read, with its key; the plain
+//! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
+
+pub mod values;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use values::{
+    AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, FilesetIdPattern, InvalidValue, Profile,
+    RemoteHost, Uid, VersionName,
+};
+
+/// Our Implementation Class UID: a UUID-derived UID (PS3.5 B.2), not the statement's vendor one.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.267312939302375511414433714362251802968";
+pub const IMPLEMENTATION_VERSION_NAME: &str = concat!("DCMDISC_", env!("CARGO_PKG_VERSION"));
+
+/// Bounds of `[storage_provider] max_pdu_length` (bytes).
+pub const MIN_PDU: u32 = 4096;
+pub const MAX_PDU: u32 = 4_194_304;
+
+/// Why a configuration cannot be used. Each names the key, as `[section] key`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not TOML, has an unknown key, or a value of the wrong type or outside its
+    /// type's rule. `key` is empty when the error is not about one key (a syntax error).
+    #[error("{}{}{message}{}",
+        file.as_ref().map(|f| format!("config file {}: ", f.display())).unwrap_or_default(),
+        if key.is_empty() { String::new() } else { format!("{key}: ") },
+        line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Parse {
+        file: Option<PathBuf>,
+        key: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A number outside its bounds.
+    #[error("{key} = {value}: {allowed}")]
+    OutOfRange {
+        key: &'static str,
+        value: u64,
+        allowed: &'static str,
+    },
+    #[error("{key} is empty: {need}")]
+    Empty {
+        key: &'static str,
+        need: &'static str,
+    },
+    #[error("[storage_provider] transfer_syntax_preference")]
+    Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub storage_provider: StorageProvider,
+    pub archive: ArchiveSection,
+    pub media: MediaSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageProvider {
+    pub ae_titles: Vec<AeTitle>,
+    pub port: u16,
+    pub bind_address: IpAddr,
+    pub max_pdu_length: u32,
+    pub max_associations: u32,
+    pub artim_timeout_secs: u64,
+    pub dimse_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+    pub implementation_class_uid: Uid,
+    pub implementation_version_name: VersionName,
+    /// Transfer syntax UIDs, checked against the presentation context table by `validate`.
+    pub transfer_syntax_preference: Vec<String>,
+    /// Converted after receipt, before the success response (bit-preserving when
+    /// `as-received`).
+    pub destination_transfer_syntax: DestinationSyntax,
+}
+
+impl Default for StorageProvider {
+    fn default() -> Self {
+        StorageProvider {
+            // The defaults are literals that satisfy their rules (tested).
+            ae_titles: vec!["CDP_PRINTER".parse().expect("a valid AE title")],
+            port: 104,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            max_pdu_length: 16384,
+            max_associations: 5,
+            artim_timeout_secs: 10,
+            dimse_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            implementation_class_uid: IMPLEMENTATION_CLASS_UID.parse().expect("a valid UID"),
+            implementation_version_name: IMPLEMENTATION_VERSION_NAME
+                .parse()
+                .expect("a valid version name"),
+            transfer_syntax_preference: Vec::new(),
+            destination_transfer_syntax: DestinationSyntax::AsReceived,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSection {
+    /// Archive files, a tmp folder and the control database. A relative path is relative to
+    /// the config file's folder (to the current folder without a config file).
+    pub data_dir: PathBuf,
+    /// fsync each archive file and its folder entry before answering success.
+    pub durable: bool,
+}
+
+impl Default for ArchiveSection {
+    fn default() -> Self {
+        ArchiveSection {
+            data_dir: PathBuf::from("./dcmdisc-data"),
+            durable: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    pub profile: Profile,
+    /// CD-R size for STD-GEN-CD.
+    pub cd_capacity_mb: CdCapacity,
+    pub fileset_id_pattern: FilesetIdPattern,
+    /// File-set Consistency Flag (0004,1212). 0 = no known inconsistencies, which is true of
+    /// a File-set we write in one go; the statement's FFFFH would tell readers to distrust it.
+    pub fileset_consistency_flag: u16,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            profile: Profile::StdGenCd,
+            cd_capacity_mb: CdCapacity::Mb700,
+            fileset_id_pattern: "DCMDISC_{n}OF{m}".parse().expect("a valid pattern"),
+            fileset_consistency_flag: 0,
+        }
+    }
+}
+
+/// `[section] key` from serde's path to the failing value (`storage_provider.ae_titles[0]`).
+fn key_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let names: Vec<String> = path
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Seq { .. } | Segment::Unknown => None,
+        })
+        .collect();
+    match names.split_first() {
+        None => String::new(),
+        Some((section, [])) => format!("[{section}]"),
+        Some((section, rest)) => format!("[{section}] {}", rest.join(".")),
+    }
+}
+
+impl Config {
+    /// Reads the file, or the embedded defaults without one. A relative `data_dir` in the
+    /// file is made absolute against the file's folder.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut cfg = Config::parse(&text).map_err(|e| match e {
+            ConfigError::Parse {
+                key, line, message, ..
+            } => ConfigError::Parse {
+                file: Some(path.to_path_buf()),
+                key,
+                line,
+                message,
+            },
+            other => other,
+        })?;
+        cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
+        Ok(cfg)
+    }
+
+    /// Parses TOML text (relative paths are left as they are).
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            let key = key_of(e.path());
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError::Parse {
+                file: None,
+                key,
+                line,
+                message: inner.message().trim_end().to_string(),
+            }
+        })
+    }
+
+    /// Our identity as a file writer (File Meta Information of converted files).
+    pub fn identity(&self) -> dcmdisc_transcode::Identity {
+        let sp = &self.storage_provider;
+        dcmdisc_transcode::Identity {
+            implementation_class_uid: sp.implementation_class_uid.to_string(),
+            implementation_version_name: sp.implementation_version_name.to_string(),
+        }
+    }
+
+    /// The control database's path, absolute.
+    pub fn control_database_path(&self) -> PathBuf {
+        let p = dcmdisc_archive::control_database_path(&self.archive.data_dir);
+        std::path::absolute(&p).unwrap_or(p)
+    }
+
+    /// The bounds the value types cannot carry themselves, checked before anything starts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let sp = &self.storage_provider;
+        let range = |key, value: u64, lo: u64, hi: u64, allowed| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    key,
+                    value,
+                    allowed,
+                })
+            }
+        };
+        range(
+            "[storage_provider] max_pdu_length",
+            sp.max_pdu_length.into(),
+            MIN_PDU.into(),
+            MAX_PDU.into(),
+            "allowed range is 4096..=4194304 bytes",
+        )?;
+        range(
+            "[storage_provider] max_associations",
+            sp.max_associations.into(),
+            1,
+            1000,
+            "allowed range is 1..=1000",
+        )?;
+        range(
+            "[storage_provider] artim_timeout_secs",
+            sp.artim_timeout_secs,
+            1,
+            3600,
+            "allowed range is 1..=3600 seconds",
+        )?;
+        range(
+            "[storage_provider] dimse_timeout_secs",
+            sp.dimse_timeout_secs,
+            1,
+            3600,
+            "allowed range is 1..=3600 seconds",
+        )?;
+        range(
+            "[storage_provider] shutdown_grace_secs",
+            sp.shutdown_grace_secs,
+            0,
+            3600,
+            "allowed range is 0..=3600 seconds",
+        )?;
+        if sp.ae_titles.is_empty() {
+            return Err(ConfigError::Empty {
+                key: "[storage_provider] ae_titles",
+                need: "at least one local AE title is needed",
+            });
+        }
+        let flag = self.media.fileset_consistency_flag;
+        if flag != 0 && flag != 0xFFFF {
+            return Err(ConfigError::OutOfRange {
+                key: "[media] fileset_consistency_flag",
+                value: flag.into(),
+                allowed: "0 or 65535",
+            });
+        }
+        self.contexts()?;
+        Ok(())
+    }
+
+    /// The presentation context table with our transfer syntax preference.
+    pub fn contexts(&self) -> Result<dcmdisc_net::ContextTable, ConfigError> {
+        dcmdisc_net::ContextTable::standard()
+            .and_then(|t| t.with_preference(&self.storage_provider.transfer_syntax_preference))
+            .map_err(|e| ConfigError::Preference(Box::new(e)))
+    }
+}
+
+/// `p` made absolute against the folder of `config_file`.
+fn resolve_against(config_file: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let joined = config_file.parent().unwrap_or(Path::new("")).join(p);
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+#[cfg(test)]
+mod tests;

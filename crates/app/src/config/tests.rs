@@ -1,0 +1,235 @@
+use super::*;
+use crate::testutil::TempDir;
+
+fn err(toml: &str) -> String {
+    match Config::parse(toml).and_then(|c| c.validate()) {
+        Ok(()) => panic!("accepted:\n{toml}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults_are_the_statement_defaults() {
+    let c = Config::parse("").unwrap();
+    let sp = &c.storage_provider;
+    assert_eq!(sp.ae_titles.len(), 1);
+    assert_eq!(sp.ae_titles[0].as_str(), "CDP_PRINTER");
+    assert_eq!(sp.port, 104);
+    assert_eq!(sp.max_pdu_length, 16384);
+    assert_eq!(sp.max_associations, 5);
+    assert_eq!(sp.artim_timeout_secs, 10);
+    assert_eq!(sp.dimse_timeout_secs, 30);
+    assert_eq!(
+        sp.implementation_class_uid.as_str(),
+        IMPLEMENTATION_CLASS_UID
+    );
+    assert_eq!(c.media.profile, Profile::StdGenCd);
+    assert_eq!(c.media.cd_capacity_mb, CdCapacity::Mb700);
+    assert_eq!(c.archive.data_dir, PathBuf::from("./dcmdisc-data"));
+    c.validate().unwrap();
+    Config::default().validate().unwrap();
+}
+
+#[test]
+fn example_file_loads_and_matches_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dcmdisc.example.toml");
+    let c = Config::load(Some(&path)).unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.storage_provider.max_pdu_length, 16384);
+    assert_eq!(
+        c.storage_provider.implementation_version_name.as_str(),
+        IMPLEMENTATION_VERSION_NAME
+    );
+}
+
+#[test]
+fn every_bound_names_its_key_and_range() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "max_pdu_length = 100",
+            "[storage_provider] max_pdu_length = 100: allowed range is 4096..=4194304 bytes",
+        ),
+        (
+            "max_pdu_length = 4095",
+            "[storage_provider] max_pdu_length = 4095: allowed range is 4096..=4194304 bytes",
+        ),
+        (
+            "max_pdu_length = 4194305",
+            "[storage_provider] max_pdu_length = 4194305: allowed range is 4096..=4194304 bytes",
+        ),
+        (
+            "max_associations = 0",
+            "[storage_provider] max_associations = 0: allowed range is 1..=1000",
+        ),
+        (
+            "max_associations = 1001",
+            "[storage_provider] max_associations = 1001: allowed range is 1..=1000",
+        ),
+        (
+            "artim_timeout_secs = 0",
+            "[storage_provider] artim_timeout_secs = 0: allowed range is 1..=3600 seconds",
+        ),
+        (
+            "artim_timeout_secs = 3601",
+            "[storage_provider] artim_timeout_secs = 3601: allowed range is 1..=3600 seconds",
+        ),
+        (
+            "dimse_timeout_secs = 0",
+            "[storage_provider] dimse_timeout_secs = 0: allowed range is 1..=3600 seconds",
+        ),
+        (
+            "dimse_timeout_secs = 3601",
+            "[storage_provider] dimse_timeout_secs = 3601: allowed range is 1..=3600 seconds",
+        ),
+        (
+            "shutdown_grace_secs = 3601",
+            "[storage_provider] shutdown_grace_secs = 3601: allowed range is 0..=3600 seconds",
+        ),
+        (
+            "ae_titles = []",
+            "[storage_provider] ae_titles is empty: at least one local AE title is needed",
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(err(&format!("[storage_provider]\n{line}\n")), *want);
+    }
+    assert_eq!(
+        err("[media]\nfileset_consistency_flag = 5"),
+        "[media] fileset_consistency_flag = 5: 0 or 65535"
+    );
+    let e = Config::parse("[storage_provider]\ntransfer_syntax_preference = [\"1.2.3\"]")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "[storage_provider] transfer_syntax_preference"
+    );
+    assert!(std::error::Error::source(&e)
+        .unwrap()
+        .to_string()
+        .contains("1.2.3"));
+    // The bounds themselves are allowed.
+    for ok in [
+        "max_pdu_length = 4096",
+        "max_pdu_length = 4194304",
+        "max_associations = 1000",
+        "shutdown_grace_secs = 0",
+        "artim_timeout_secs = 3600",
+    ] {
+        Config::parse(&format!("[storage_provider]\n{ok}"))
+            .unwrap()
+            .validate()
+            .unwrap();
+    }
+}
+
+#[test]
+fn wrong_values_name_the_key_and_the_allowed_values() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[media]\nprofile = \"STD-GEN-FLOPPY\"",
+            "[media] profile: \"STD-GEN-FLOPPY\" is not one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG (line 2)",
+        ),
+        (
+            "[media]\ncd_capacity_mb = 600",
+            "[media] cd_capacity_mb: 600 is not one of 650, 700 (line 2)",
+        ),
+        (
+            "[media]\nfileset_id_pattern = \"lower_{n}\"",
+            "[media] fileset_id_pattern: \"lower_{n}\" is not a File-set ID pattern (expanded, up to 999 volumes, it must be 1-16 characters of A-Z, 0-9, _ and space) (line 2)",
+        ),
+        (
+            "[storage_provider]\ndestination_transfer_syntax = \"jpeg\"",
+            "[storage_provider] destination_transfer_syntax: \"jpeg\" is not one of as-received, explicit-le, implicit-le (line 2)",
+        ),
+        (
+            "[storage_provider]\nae_titles = [\"OK\", \"BACK\\\\SLASH\"]",
+            "[storage_provider] ae_titles: \"BACK\\\\SLASH\" is not an AE title (1-16 printable characters, no backslash) (line 2)",
+        ),
+        (
+            "[storage_provider]\nimplementation_class_uid = \"1.02\"",
+            "[storage_provider] implementation_class_uid: \"1.02\" is not a UID (digits and dots, at most 64 characters) (line 2)",
+        ),
+        (
+            "[storage_provider]\nimplementation_version_name = \"TWO WORDS\"",
+            "[storage_provider] implementation_version_name: \"TWO WORDS\" is not an implementation version name (1-16 printable characters, no space or backslash) (line 2)",
+        ),
+    ];
+    for (toml, want) in cases {
+        assert_eq!(err(toml), *want);
+    }
+    // Values serde itself refuses still name their key.
+    for (toml, key) in [
+        (
+            "[storage_provider]\nmax_associations = \"five\"",
+            "[storage_provider] max_associations",
+        ),
+        (
+            "[storage_provider]\nport = 70000",
+            "[storage_provider] port",
+        ),
+        (
+            "[storage_provider]\nbind_address = \"localhost\"",
+            "[storage_provider] bind_address",
+        ),
+        ("[archive]\ndurable = \"yes\"", "[archive] durable"),
+        ("[storage_provider]\nmax_pdu = 100", "[storage_provider]"),
+    ] {
+        let e = err(toml);
+        assert!(e.starts_with(key), "{toml}: {e}");
+    }
+    assert!(err("[storage_provider\n").contains("line 1"));
+}
+
+#[test]
+fn a_relative_data_dir_is_relative_to_the_config_file() {
+    let tmp = TempDir::new("config");
+    let sub = tmp.path().join("etc");
+    std::fs::create_dir_all(&sub).unwrap();
+    let file = sub.join("dcmdisc.toml");
+    std::fs::write(&file, "[archive]\ndata_dir = \"data\"\n").unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        c.archive.data_dir,
+        std::path::absolute(sub.join("data")).unwrap()
+    );
+    assert!(c.archive.data_dir.is_absolute());
+    assert_eq!(
+        c.control_database_path(),
+        std::path::absolute(sub.join("data").join("control.sqlite")).unwrap()
+    );
+
+    std::fs::write(&file, "[archive]\ndata_dir = \"../var/./data\"\n").unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert!(c.archive.data_dir.starts_with(&sub));
+    assert!(c.archive.data_dir.ends_with("var/data"));
+
+    let abs = tmp.path().join("elsewhere");
+    std::fs::write(
+        &file,
+        format!("[archive]\ndata_dir = {:?}\n", abs.to_str().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(Config::load(Some(&file)).unwrap().archive.data_dir, abs);
+
+    // Without a file: the default, relative to the current folder as before.
+    assert_eq!(
+        Config::load(None).unwrap().archive.data_dir,
+        PathBuf::from("./dcmdisc-data")
+    );
+    let missing = Config::load(Some(&sub.join("nope.toml"))).unwrap_err();
+    assert!(missing.to_string().contains("nope.toml"), "{missing}");
+}
+
+#[test]
+fn errors_from_a_file_name_the_file() {
+    let tmp = TempDir::new("config-file");
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, "[media]\nprofile = \"X\"\n").unwrap();
+    let e = Config::load(Some(&file)).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("config file {}: [media] profile:", file.display())),
+        "{e}"
+    );
+}

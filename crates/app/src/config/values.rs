@@ -1,0 +1,390 @@
+//! Configuration values that have rules of their own: each type checks its rule once, when it is
+//! made (from the TOML file, a command-line argument or an API call), so code holding one never
+//! checks again. Numeric ranges that are plain bounds stay in [`super::Config::validate`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that breaks its type's rule. Displays as `"VALUE" is not RULE`; the configuration
+/// loader puts the key in front.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value} is not {rule}")]
+pub struct InvalidValue {
+    /// The value as written (strings quoted).
+    pub value: String,
+    /// What the value must be, with the allowed range or set.
+    pub rule: &'static str,
+}
+
+impl InvalidValue {
+    fn text(value: &str, rule: &'static str) -> Self {
+        InvalidValue {
+            value: format!("{value:?}"),
+            rule,
+        }
+    }
+}
+
+/// Declares `TryFrom<String>`, `FromStr`, `Display`, `as_str` and `From<T> for String` for a
+/// string newtype whose constructor is `fn check(&str) -> Result<String, InvalidValue>`.
+macro_rules! string_value {
+    ($t:ident) => {
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = InvalidValue;
+            fn try_from(s: String) -> Result<Self, InvalidValue> {
+                Self::check(&s).map($t)
+            }
+        }
+        impl FromStr for $t {
+            type Err = InvalidValue;
+            fn from_str(s: &str) -> Result<Self, InvalidValue> {
+                Self::check(s).map($t)
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+/// An Application Entity title (PS3.5 Table 6.2-1, VR AE): 1-16 characters of the default
+/// repertoire, no backslash or control character. Leading and trailing spaces are not
+/// significant and are not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AeTitle(String);
+
+impl AeTitle {
+    pub const RULE: &'static str = "an AE title (1-16 printable characters, no backslash)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        let t = s.trim_matches(' ');
+        if t.is_empty()
+            || t.len() > 16
+            || !t.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+        {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(t.to_string())
+    }
+}
+string_value!(AeTitle);
+
+/// A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Uid(String);
+
+impl Uid {
+    pub const RULE: &'static str = "a UID (digits and dots, at most 64 characters)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        if dcmdisc_dicom::uid::is_valid(s) {
+            Ok(s.to_string())
+        } else {
+            Err(InvalidValue::text(s, Self::RULE))
+        }
+    }
+}
+string_value!(Uid);
+
+/// Implementation Version Name (0002,0013), VR SH: 1-16 printable characters, no space or
+/// backslash (it is sent in A-ASSOCIATE-AC, where a space would be read as padding).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VersionName(String);
+
+impl VersionName {
+    pub const RULE: &'static str =
+        "an implementation version name (1-16 printable characters, no space or backslash)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        if s.is_empty()
+            || s.len() > 16
+            || !s.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
+        {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(s.to_string())
+    }
+}
+string_value!(VersionName);
+
+/// The File-set ID pattern: `{n}` = volume number, `{m}` = volume count. Expanded for up to
+/// 999 volumes it must still be a File-set ID (PS3.10 8.2, VR CS: 1-16 characters of A-Z,
+/// 0-9, _ and space).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FilesetIdPattern(String);
+
+impl FilesetIdPattern {
+    pub const RULE: &'static str = concat!(
+        "a File-set ID pattern (expanded, up to 999 volumes, ",
+        "it must be 1-16 characters of A-Z, 0-9, _ and space)"
+    );
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        let id = s.replace("{n}", "999").replace("{m}", "999");
+        if id.is_empty()
+            || id.len() > 16
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
+        {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(s.to_string())
+    }
+}
+string_value!(FilesetIdPattern);
+
+/// Declares a closed set of names as an enum: parsing (case-insensitive, with aliases), its
+/// canonical name, serde through the name, and an error listing the allowed names.
+macro_rules! name_enum {
+    ($(#[$m:meta])* $t:ident, $rule:literal, { $($(#[$vm:meta])* $v:ident = $name:literal $(| $alias:literal)*),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "&'static str")]
+        pub enum $t {
+            $($(#[$vm])* $v),+
+        }
+
+        impl $t {
+            /// Every value, in the order of the allowed-values list.
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub const RULE: &'static str = $rule;
+
+            /// The name as written in the configuration.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($t::$v => $name),+
+                }
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = InvalidValue;
+            fn from_str(s: &str) -> Result<Self, InvalidValue> {
+                $(
+                    if s.eq_ignore_ascii_case($name) $(|| s.eq_ignore_ascii_case($alias))* {
+                        return Ok($t::$v);
+                    }
+                )+
+                Err(InvalidValue::text(s, $rule))
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = InvalidValue;
+            fn try_from(s: String) -> Result<Self, InvalidValue> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for &'static str {
+            fn from(v: $t) -> &'static str {
+                v.name()
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+name_enum!(
+    /// The media application profile (PS3.11) a volume is built for.
+    Profile,
+    "one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG",
+    {
+        /// CD-R, Explicit VR Little Endian only (PS3.11 Annex D).
+        StdGenCd = "STD-GEN-CD",
+        /// DVD, JPEG allowed (PS3.11 Annex H).
+        StdGenDvdJpeg = "STD-GEN-DVD-JPEG",
+        /// Blu-ray, JPEG allowed.
+        StdGenBd = "STD-GEN-BD" | "STD-GEN-BD-JPEG",
+        /// USB and flash media: a folder tree, no image.
+        StdGenUsbJpeg = "STD-GEN-USB-JPEG",
+    }
+);
+
+impl Profile {
+    /// The media engine's view of the profile.
+    pub fn media(self) -> dcmdisc_media::export::Profile {
+        use dcmdisc_media::export::Profile as M;
+        match self {
+            Profile::StdGenCd => M::GenCd,
+            Profile::StdGenDvdJpeg => M::GenDvdJpeg,
+            Profile::StdGenBd => M::GenBd,
+            Profile::StdGenUsbJpeg => M::GenUsbJpeg,
+        }
+    }
+}
+
+name_enum!(
+    /// `[storage_provider] destination_transfer_syntax`: what a received instance is stored as.
+    DestinationSyntax,
+    "one of as-received, explicit-le, implicit-le",
+    {
+        /// Bit-preserving: stored exactly as received.
+        AsReceived = "as-received",
+        /// Converted to Explicit VR Little Endian before the success response.
+        ExplicitLe = "explicit-le",
+        /// Converted to Implicit VR Little Endian before the success response.
+        ImplicitLe = "implicit-le",
+    }
+);
+
+impl DestinationSyntax {
+    /// The conversion target, `None` for as-received.
+    pub fn target(self) -> Option<ConvertTarget> {
+        match self {
+            DestinationSyntax::AsReceived => None,
+            DestinationSyntax::ExplicitLe => Some(ConvertTarget::ExplicitLe),
+            DestinationSyntax::ImplicitLe => Some(ConvertTarget::ImplicitLe),
+        }
+    }
+}
+
+name_enum!(
+    /// The transfer syntax a file is converted to.
+    ConvertTarget,
+    "one of explicit-le, implicit-le",
+    {
+        /// Explicit VR Little Endian, 1.2.840.10008.1.2.1.
+        ExplicitLe = "explicit-le",
+        /// Implicit VR Little Endian, 1.2.840.10008.1.2.
+        ImplicitLe = "implicit-le",
+    }
+);
+
+impl ConvertTarget {
+    pub fn transcode(self) -> dcmdisc_transcode::Target {
+        match self {
+            ConvertTarget::ExplicitLe => dcmdisc_transcode::Target::ExplicitLe,
+            ConvertTarget::ImplicitLe => dcmdisc_transcode::Target::ImplicitLe,
+        }
+    }
+}
+
+/// `[media] cd_capacity_mb`: the CD-R size a STD-GEN-CD volume is planned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub enum CdCapacity {
+    /// 74-minute CD-R.
+    Mb650,
+    /// 80-minute CD-R (the media engine's STD-GEN-CD default).
+    Mb700,
+}
+
+impl CdCapacity {
+    pub const RULE: &'static str = "one of 650, 700";
+
+    pub fn megabytes(self) -> u32 {
+        match self {
+            CdCapacity::Mb650 => 650,
+            CdCapacity::Mb700 => 700,
+        }
+    }
+}
+
+impl TryFrom<u32> for CdCapacity {
+    type Error = InvalidValue;
+    fn try_from(mb: u32) -> Result<Self, InvalidValue> {
+        match mb {
+            650 => Ok(CdCapacity::Mb650),
+            700 => Ok(CdCapacity::Mb700),
+            _ => Err(InvalidValue {
+                value: mb.to_string(),
+                rule: Self::RULE,
+            }),
+        }
+    }
+}
+
+impl From<CdCapacity> for u32 {
+    fn from(c: CdCapacity) -> u32 {
+        c.megabytes()
+    }
+}
+
+/// A remote AE's host: an IP address, a host name, or `any`. Only emptiness is checked here;
+/// what it names is decided when an association comes in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RemoteHost(String);
+
+impl RemoteHost {
+    pub const RULE: &'static str = "a host (an IP address, a host name, or `any`)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(t.to_string())
+    }
+}
+string_value!(RemoteHost);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ae_titles() {
+        assert_eq!(AeTitle::from_str(" CT_1 ").unwrap().as_str(), "CT_1");
+        assert_eq!(AeTitle::from_str("A B").unwrap().as_str(), "A B");
+        for bad in ["", "   ", "SEVENTEEN_CHARS_X", "A\\B", "TAB\tX", "ÄRZTE"] {
+            let e = AeTitle::from_str(bad).unwrap_err().to_string();
+            assert!(e.contains("is not an AE title (1-16"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn uids() {
+        assert!(Uid::from_str("2.25.1").is_ok() && Uid::from_str("1.0.3").is_ok());
+        for bad in ["", "1..2", "1.02", "1.2.", "1.a", &"1.".repeat(33)] {
+            assert!(Uid::from_str(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn closed_sets_parse_case_insensitively_and_list_the_allowed_names() {
+        assert_eq!(Profile::from_str("std-gen-cd"), Ok(Profile::StdGenCd));
+        assert_eq!(Profile::from_str("STD-GEN-BD-JPEG"), Ok(Profile::StdGenBd));
+        let e = Profile::from_str("STD-GEN-FLOPPY").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "\"STD-GEN-FLOPPY\" is not one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG"
+        );
+        for p in Profile::ALL {
+            assert_eq!(Profile::from_str(p.name()), Ok(*p));
+        }
+        assert!(ConvertTarget::from_str("jpeg")
+            .unwrap_err()
+            .to_string()
+            .contains("explicit-le, implicit-le"));
+        assert_eq!(CdCapacity::try_from(650), Ok(CdCapacity::Mb650));
+        assert!(CdCapacity::try_from(600).is_err());
+        assert!(RemoteHost::from_str(" ").is_err());
+        assert_eq!(RemoteHost::from_str(" any ").unwrap().as_str(), "any");
+    }
+}

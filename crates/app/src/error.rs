@@ -1,0 +1,88 @@
+//! The application layer's error: what went wrong, with the cause kept as its `source`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use dcmdisc_archive::ArchiveError;
+use dcmdisc_media::export::ExportError;
+use dcmdisc_transcode::TranscodeError;
+
+use crate::config::{AeTitle, ConfigError, ConvertTarget};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A command that only reads found no control database (and made none).
+    #[error(
+        "no control database at {} (set [archive] data_dir in the --config file, or --data-dir)",
+        path.display()
+    )]
+    NoDatabase { path: PathBuf },
+    #[error("opening the control database in {}", data_dir.display())]
+    OpenControl {
+        data_dir: PathBuf,
+        #[source]
+        source: ArchiveError,
+    },
+    /// A query of the control database failed.
+    #[error(transparent)]
+    Control(#[from] ArchiveError),
+    #[error("opening the archive in {}", data_dir.display())]
+    OpenArchive {
+        data_dir: PathBuf,
+        #[source]
+        source: ArchiveError,
+    },
+    #[error(
+        "cannot listen on {addr}: permission denied (ports below 1024 need privileges); \
+         run with --port 11112 or set [storage_provider] port"
+    )]
+    ListenDenied { addr: SocketAddr },
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the DICOM service failed")]
+    Serve(#[source] std::io::Error),
+    #[error("no remote AE {:?} is configured", .0.as_str())]
+    NoSuchRemote(AeTitle),
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error("reading {}", path.display())]
+    Scan {
+        path: PathBuf,
+        #[source]
+        source: ExportError,
+    },
+    #[error("no DICOM instances found in {}", .0.display())]
+    NoInstances(PathBuf),
+    #[error("collection {0} does not exist or is empty (see `dcmdisc patients`)")]
+    NoSuchCollection(i64),
+    #[error("reading collection {id}")]
+    ReadCollection {
+        id: i64,
+        #[source]
+        source: ExportError,
+    },
+    #[error("the volume capacity must be at least 1 MiB")]
+    ZeroCapacity,
+    #[error("exporting {label}")]
+    Export {
+        label: String,
+        #[source]
+        source: ExportError,
+    },
+    #[error("converting {} to {target}", input.display())]
+    Convert {
+        input: PathBuf,
+        target: ConvertTarget,
+        #[source]
+        source: TranscodeError,
+    },
+    /// The operation stopped because its shutdown token was triggered.
+    #[error("cancelled")]
+    Cancelled,
+}

@@ -1,0 +1,232 @@
+//! The export operations: a patient collection of the archive, or every patient found in a
+//! folder, to disc volumes (DICOMDIR + instances + ISO 9660 image and/or tree) through the
+//! media engine, with typed progress and cancellation.
+//!
+//! Cancelling (the [`Shutdown`] token) is checked between files while reading, between
+//! patients, and at every progress report of the media engine (before each conversion, each
+//! volume's DICOMDIR and each volume's writing). A cancelled export returns
+//! [`AppError::Cancelled`]; it leaves the volumes it had completed (each a whole, valid image
+//! or tree) and no partial one: the media engine's staging folder is removed, and an image is
+//! only started after the last check before it.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use dcmdisc_media::export::{self as media, ExportError, PatientFiles, SourceFile};
+
+pub use dcmdisc_media::export::{Skipped, VolumeSummary};
+
+use crate::config::{CdCapacity, Config, Profile};
+use crate::control::ControlDb;
+use crate::convert::MediaConverter;
+use crate::error::AppError;
+use crate::progress::{Count, Progress, Stage};
+use crate::shutdown::Shutdown;
+
+/// Sectors of a 74-minute ("650 MB") CD-R, what `[media] cd_capacity_mb = 650` plans
+/// STD-GEN-CD volumes for (the media engine's own default is the 80-minute disc).
+pub const CD_650_MB_SECTORS: u64 = 333_000;
+/// Bytes of a CD sector (mode 1).
+pub const CD_SECTOR_BYTES: u64 = 2048;
+
+/// What to export to where; the rest (File-set ID pattern, identity...) comes from the
+/// configuration.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// VOL001.iso, VOL002.iso... go here; for a folder holding several patients, into one
+    /// subfolder per patient (PAT001, PAT002...).
+    pub out_dir: PathBuf,
+    /// `None`: `[media] profile`.
+    pub profile: Option<Profile>,
+    /// Volume capacity in MiB, overriding the profile's (and the CD size rule).
+    pub capacity_mb: Option<u64>,
+    /// Also write each volume's file tree as `OUT/VOLnnn/`.
+    pub tree: bool,
+}
+
+/// One volume written, and whose.
+#[derive(Debug, Clone)]
+pub struct ExportedVolume {
+    /// The patient, as `NAME [ID]`.
+    pub label: String,
+    pub volume: VolumeSummary,
+}
+
+/// The patients found in a folder, read and checked, and the files left out.
+#[derive(Debug, Clone)]
+pub struct FolderScan {
+    pub src: PathBuf,
+    pub patients: Vec<PatientFiles>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walks `src` recursively and groups its Part 10 files per patient (no service needed).
+pub fn scan_folder(src: &Path) -> Result<FolderScan, AppError> {
+    if !src.is_dir() {
+        return Err(AppError::NotAFolder(src.to_path_buf()));
+    }
+    let (patients, skipped) = media::scan_folder(src).map_err(|source| AppError::Scan {
+        path: src.to_path_buf(),
+        source,
+    })?;
+    Ok(FolderScan {
+        src: src.to_path_buf(),
+        patients,
+        skipped,
+    })
+}
+
+/// Exports every patient of a scanned folder.
+pub fn export_folder(
+    cfg: &Config,
+    scan: FolderScan,
+    opts: &ExportOptions,
+    shutdown: &Shutdown,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<ExportedVolume>, AppError> {
+    if scan.patients.is_empty() {
+        return Err(AppError::NoInstances(scan.src));
+    }
+    let several = scan.patients.len() > 1;
+    let jobs = scan
+        .patients
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| Job {
+            label: format!("{} [{}]", g.patient_name, g.patient_id),
+            files: g.files,
+            // Folder names are ours (PAT001...), never taken from the data.
+            out_dir: if several {
+                opts.out_dir.join(format!("PAT{:03}", i + 1))
+            } else {
+                opts.out_dir.clone()
+            },
+        })
+        .collect();
+    run(cfg, jobs, opts, shutdown, progress)
+}
+
+/// Exports one patient collection of the archive (the `id` of the patients listing).
+pub fn export_collection(
+    cfg: &Config,
+    db: &ControlDb,
+    id: i64,
+    opts: &ExportOptions,
+    shutdown: &Shutdown,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<ExportedVolume>, AppError> {
+    let rows = db.instances(Some(id))?;
+    let Some(first) = rows.first() else {
+        return Err(AppError::NoSuchCollection(id));
+    };
+    let label = format!("{} [{}]", first.patient_name, first.patient_id);
+    let total = Count::new(rows.len() as u64, rows.iter().map(|r| r.size).sum());
+    let mut files = Vec::with_capacity(rows.len());
+    let mut bytes = 0;
+    for (k, r) in rows.iter().enumerate() {
+        if shutdown.is_triggered() {
+            return Err(AppError::Cancelled);
+        }
+        progress(&Progress {
+            patient: Count::new(1, 1),
+            label: label.clone(),
+            stage: Stage::Reading,
+            items: Count::new(k as u64, total.done),
+            bytes: Some(Count::new(bytes, total.total)),
+        });
+        let file = SourceFile::read(Path::new(&r.path))
+            .map_err(|source| AppError::ReadCollection { id, source })?;
+        bytes += file.size;
+        files.push(file);
+    }
+    let job = Job {
+        label,
+        files,
+        out_dir: opts.out_dir.clone(),
+    };
+    run(cfg, vec![job], opts, shutdown, progress)
+}
+
+struct Job {
+    label: String,
+    files: Vec<SourceFile>,
+    out_dir: PathBuf,
+}
+
+/// The volume capacity in bytes, `None` for the profile's own.
+fn capacity(cfg: &Config, profile: Profile, mb: Option<u64>) -> Result<Option<u64>, AppError> {
+    match (mb, profile) {
+        (Some(0), _) => Err(AppError::ZeroCapacity),
+        (Some(mb), _) => Ok(Some(mb.saturating_mul(1024 * 1024))),
+        (None, Profile::StdGenCd) if cfg.media.cd_capacity_mb == CdCapacity::Mb650 => {
+            Ok(Some(CD_650_MB_SECTORS * CD_SECTOR_BYTES))
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+fn run(
+    cfg: &Config,
+    jobs: Vec<Job>,
+    opts: &ExportOptions,
+    shutdown: &Shutdown,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<ExportedVolume>, AppError> {
+    let profile = opts.profile.unwrap_or(cfg.media.profile);
+    let sp = &cfg.storage_provider;
+    let base = media::ExportOptions {
+        out_dir: opts.out_dir.clone(),
+        profile: profile.media(),
+        capacity: capacity(cfg, profile, opts.capacity_mb)?,
+        tree: opts.tree,
+        fileset_id_pattern: cfg.media.fileset_id_pattern.to_string(),
+        consistency_flag: cfg.media.fileset_consistency_flag,
+        implementation_class_uid: sp.implementation_class_uid.to_string(),
+        implementation_version_name: sp.implementation_version_name.to_string(),
+        now: SystemTime::now(),
+    };
+    let converter = MediaConverter(cfg.identity());
+    let patients = jobs.len() as u64;
+    let mut all = Vec::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        if shutdown.is_triggered() {
+            return Err(AppError::Cancelled);
+        }
+        let media_opts = media::ExportOptions {
+            out_dir: job.out_dir,
+            ..base.clone()
+        };
+        let label = job.label;
+        let mut report = |stage: &str, done: u64, total: u64| {
+            progress(&Progress {
+                patient: Count::new(i as u64 + 1, patients),
+                label: label.clone(),
+                stage: Stage::from_media(stage),
+                items: Count::new(done, total),
+                bytes: None,
+            });
+            if shutdown.is_triggered() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let volumes = media::export_patient(job.files, &media_opts, &converter, &mut report)
+            .map_err(|source| match source {
+                ExportError::Cancelled => AppError::Cancelled,
+                source => AppError::Export {
+                    label: label.clone(),
+                    source,
+                },
+            })?;
+        all.extend(volumes.into_iter().map(|volume| ExportedVolume {
+            label: label.clone(),
+            volume,
+        }));
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests;

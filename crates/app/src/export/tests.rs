@@ -1,0 +1,186 @@
+use super::*;
+use crate::testutil::{ct_file, TempDir};
+
+/// Two patients, three instances each, of `pixels` bytes of pixel data.
+fn folder(tmp: &TempDir, pixels: usize) -> PathBuf {
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for (p, (name, id)) in [("DOE^JOHN", "P1"), ("ROE^JANE", "P2")].iter().enumerate() {
+        for n in 1..=3 {
+            let study = format!("2.25.{}", 1000 + p);
+            ct_file(
+                &src.join(format!("{p}-{n}.dcm")),
+                name,
+                id,
+                &study,
+                n,
+                pixels,
+            );
+        }
+    }
+    std::fs::write(src.join("notes.txt"), "not DICOM").unwrap();
+    src
+}
+
+fn options(out: &Path) -> ExportOptions {
+    ExportOptions {
+        out_dir: out.to_path_buf(),
+        profile: None,
+        capacity_mb: None,
+        tree: false,
+        // tree: false and STD-GEN-CD: images only.
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_folder_export_reports_typed_progress_per_patient() {
+    let tmp = TempDir::new("export");
+    let scan = scan_folder(&folder(&tmp, 64)).unwrap();
+    assert_eq!(scan.patients.len(), 2);
+    assert_eq!(scan.skipped.len(), 1, "{:?}", scan.skipped);
+    let out = tmp.path().join("out");
+    let mut seen = Vec::new();
+    let vols = export_folder(
+        &Config::default(),
+        scan,
+        &options(&out),
+        &Shutdown::new(),
+        &mut |p| seen.push(p.clone()),
+    )
+    .unwrap();
+    assert_eq!(vols.len(), 2);
+    assert_eq!(vols[0].label, "DOE^JOHN [P1]");
+    assert_eq!(vols[0].volume.instances, 3);
+    for (v, pat) in vols.iter().zip(["PAT001", "PAT002"]) {
+        let iso = v.volume.iso.as_ref().unwrap();
+        assert_eq!(*iso, out.join(pat).join("VOL001.iso"));
+        assert_eq!(std::fs::metadata(iso).unwrap().len(), v.volume.bytes);
+    }
+    let stages: Vec<(u64, Stage, u64, u64)> = seen
+        .iter()
+        .map(|p| (p.patient.done, p.stage, p.items.done, p.items.total))
+        .collect();
+    assert_eq!(
+        stages,
+        vec![
+            (1, Stage::Dicomdir, 0, 1),
+            (1, Stage::Writing, 0, 1),
+            (1, Stage::Done, 1, 1),
+            (2, Stage::Dicomdir, 0, 1),
+            (2, Stage::Writing, 0, 1),
+            (2, Stage::Done, 1, 1),
+        ]
+    );
+    assert!(seen.iter().all(|p| p.patient.total == 2));
+    assert_eq!(seen[3].label, "ROE^JANE [P2]");
+}
+
+#[test]
+fn a_folder_export_cancelled_at_its_first_report_leaves_no_image() {
+    let tmp = TempDir::new("export-cancel");
+    let scan = scan_folder(&folder(&tmp, 64)).unwrap();
+    let out = tmp.path().join("out");
+    let shutdown = Shutdown::new();
+    let mut reports = 0;
+    let r = export_folder(
+        &Config::default(),
+        scan,
+        &options(&out),
+        &shutdown,
+        &mut |_| {
+            reports += 1;
+            shutdown.trigger();
+        },
+    );
+    assert!(matches!(r, Err(AppError::Cancelled)), "{r:?}");
+    assert_eq!(reports, 1, "no report after the one that cancelled");
+    // The patient folder was made; nothing is in it (no image, no staging folder).
+    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
+    assert!(!out.join("PAT002").exists());
+}
+
+#[test]
+fn a_cancelled_export_keeps_the_volumes_it_completed_and_no_partial_one() {
+    let tmp = TempDir::new("export-cancel-2");
+    // One patient whose three 400 KiB instances need more than one 1 MiB volume.
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for n in 1..=3 {
+        ct_file(
+            &src.join(format!("{n}.dcm")),
+            "DOE^JOHN",
+            "P1",
+            "2.25.7",
+            n,
+            400 * 1024,
+        );
+    }
+    let scan = scan_folder(&src).unwrap();
+    let out = tmp.path().join("out");
+    let opts = ExportOptions {
+        capacity_mb: Some(1),
+        ..options(&out)
+    };
+    let shutdown = Shutdown::new();
+    let r = export_folder(&Config::default(), scan, &opts, &shutdown, &mut |p| {
+        // Stop when the second volume is about to be built.
+        if p.stage == Stage::Dicomdir && p.items.done == 1 {
+            assert!(p.items.total >= 2, "{p:?}");
+            shutdown.trigger();
+        }
+    });
+    assert!(matches!(r, Err(AppError::Cancelled)), "{r:?}");
+    assert_eq!(files_under(&out), vec![out.join("VOL001.iso")]);
+}
+
+#[test]
+fn a_missing_collection_and_a_zero_capacity_are_refused() {
+    let tmp = TempDir::new("export-collection");
+    let mut cfg = Config::default();
+    cfg.archive.data_dir = tmp.path().join("data");
+    let db = ControlDb::open(&cfg, crate::Open::CreateIfMissing).unwrap();
+    // No such collection: the error says so before anything else.
+    let out = tmp.path().join("out");
+    let r = export_collection(&cfg, &db, 7, &options(&out), &Shutdown::new(), &mut |_| {});
+    assert!(matches!(r, Err(AppError::NoSuchCollection(7))), "{r:?}");
+    let zero = ExportOptions {
+        capacity_mb: Some(0),
+        ..options(&out)
+    };
+    let scan = scan_folder(&folder(&tmp, 8)).unwrap();
+    let r = export_folder(&cfg, scan, &zero, &Shutdown::new(), &mut |_| {});
+    assert!(matches!(r, Err(AppError::ZeroCapacity)), "{r:?}");
+}
+
+#[test]
+fn the_650_mb_rule_applies_to_std_gen_cd_only() {
+    let mut cfg = Config::default();
+    assert_eq!(capacity(&cfg, Profile::StdGenCd, None).unwrap(), None);
+    cfg.media.cd_capacity_mb = CdCapacity::Mb650;
+    assert_eq!(
+        capacity(&cfg, Profile::StdGenCd, None).unwrap(),
+        Some(333_000 * 2048)
+    );
+    assert_eq!(capacity(&cfg, Profile::StdGenDvdJpeg, None).unwrap(), None);
+    assert_eq!(
+        capacity(&cfg, Profile::StdGenCd, Some(2)).unwrap(),
+        Some(2 << 20)
+    );
+}

@@ -1,0 +1,47 @@
+//! dcmdisc's application layer: what the product does, as functions over typed values, for
+//! every front end — the command line now, job workers and HTTP handlers next.
+//!
+//! It holds the typed configuration ([`config`]: serde enums and newtypes, one
+//! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
+//! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
+//! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
+//! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]).
+//!
+//! It is not a front end: it parses no command line, prints nothing and installs no signal
+//! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
+//! It does no DICOM, network, storage or media work of its own: that is the libraries'
+//! (net, archive, media, transcode), which know nothing of each other; this crate joins them.
+//!
+//! ```no_run
+//! use dcmdisc_app::{Config, ControlDb, Open};
+//!
+//! let cfg = Config::load(Some(std::path::Path::new("dcmdisc.toml")))?;
+//! let db = ControlDb::open(&cfg, Open::Existing)?;
+//! for p in db.patients()? {
+//!     println!("{} {}", p.id, p.patient_name);
+//! }
+//! # Ok::<(), dcmdisc_app::AppError>(())
+//! ```
+
+pub mod config;
+pub mod control;
+pub mod convert;
+mod error;
+pub mod export;
+pub mod progress;
+pub mod service;
+mod shutdown;
+#[cfg(test)]
+mod testutil;
+
+pub use config::{Config, ConfigError};
+pub use control::{ControlDb, Open};
+pub use error::AppError;
+pub use progress::{Count, Progress, Stage};
+pub use service::{Listening, Service, Stopped};
+pub use shutdown::Shutdown;
+
+/// The rows the listings return (the archive's types, serializable).
+pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, RemoteAe};
+/// What a conversion did.
+pub use dcmdisc_transcode::ConvertReport;

@@ -1,0 +1,286 @@
+//! The Storage Provider service: the network layer's `Services` implemented over the
+//! archive, the server configuration from ours, the listener, and the run until shutdown.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dcmdisc_archive::{
+    Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
+};
+use dcmdisc_net::{CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest, StoreStatus};
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::shutdown::Shutdown;
+
+/// The archive behind the network layer's service hooks.
+struct Wiring {
+    archive: Arc<Archive>,
+}
+
+struct Sink(InstanceWriter);
+
+fn status(f: Failure) -> StoreStatus {
+    let code = match f.kind {
+        FailureKind::OutOfResources => StoreStatus::OUT_OF_RESOURCES,
+        FailureKind::CannotUnderstand => StoreStatus::CANNOT_UNDERSTAND,
+        FailureKind::Mismatch => StoreStatus::DATASET_MISMATCH,
+    };
+    StoreStatus::new(code, f.reason)
+}
+
+impl Services for Wiring {
+    type Sink = Sink;
+
+    fn check_calling(&self, calling_ae: &str, peer: IpAddr) -> CallingCheck {
+        match self.archive.match_remote(calling_ae, peer) {
+            Ok(RemoteMatch::Allowed) => CallingCheck::Allowed,
+            Ok(RemoteMatch::UnknownAe) => CallingCheck::UnknownAe,
+            Ok(RemoteMatch::WrongHost) => CallingCheck::WrongHost,
+            Err(e) => {
+                error!(error = %e, "remote AE lookup failed; refusing");
+                CallingCheck::UnknownAe
+            }
+        }
+    }
+
+    fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Sink, StoreStatus> {
+        self.archive
+            .begin(Incoming {
+                sop_class_uid: req.sop_class_uid.to_string(),
+                sop_instance_uid: req.sop_instance_uid.to_string(),
+                transfer_syntax: req.transfer_syntax.to_string(),
+                calling_ae: req.association.calling_ae.clone(),
+            })
+            .map(Sink)
+            .map_err(status)
+    }
+
+    fn record_store(&self, req: &StoreRequest<'_>, st: &StoreStatus) {
+        let a = req.association;
+        if st.code == StoreStatus::SUCCESS {
+            info!(assoc = a.id, status = "0000", calling_ae = %a.calling_ae, peer = %a.peer,
+                sop_instance_uid = %req.sop_instance_uid, "C-STORE {}", st.reason);
+        } else {
+            warn!(assoc = a.id, status = %format!("{:04X}", st.code), calling_ae = %a.calling_ae,
+                peer = %a.peer, sop_instance_uid = %req.sop_instance_uid,
+                "C-STORE failed: {}", st.reason);
+        }
+        // Successes were logged in the index transaction (Sink::finish).
+        if st.code != StoreStatus::SUCCESS {
+            let mut entry = log_entry(req);
+            entry.status = format!("{:04X}", st.code);
+            entry.reason = st.reason.clone();
+            self.archive.record(&entry, st.code);
+        }
+    }
+}
+
+fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
+    LogEntry {
+        time: dcmdisc_archive::db::now_rfc3339(),
+        status: String::new(),
+        calling_ae: req.association.calling_ae.clone(),
+        peer: req.association.peer.to_string(),
+        sop_class_uid: req.sop_class_uid.to_string(),
+        sop_instance_uid: req.sop_instance_uid.to_string(),
+        reason: String::new(),
+    }
+}
+
+impl InstanceSink for Sink {
+    fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
+        self.0.write(data).map_err(status)
+    }
+
+    fn buffer(&mut self, max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
+        self.0.buffer(max).map(Some).map_err(status)
+    }
+
+    fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        self.0.commit(n).map_err(status)
+    }
+
+    fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
+        match self.0.finish(log_entry(req)) {
+            Ok(s) if s.replaced => {
+                StoreStatus::new(StoreStatus::SUCCESS, "stored, replacing an earlier copy")
+            }
+            Ok(_) => StoreStatus::success(),
+            Err(f) => status(f),
+        }
+    }
+}
+
+/// The service with its archive open (recovery done), not yet listening.
+pub struct Service {
+    archive: Arc<Archive>,
+    server: ServerConfig,
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    created: Option<PathBuf>,
+}
+
+/// How a service run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Associations still running when the shutdown grace expired (their unacknowledged
+    /// instances are discarded).
+    pub abandoned: usize,
+}
+
+impl Service {
+    /// Validates `cfg` and opens the archive: creates its layout (and the control database
+    /// when missing, see [`Service::created_database`]) and recovers what an earlier run left.
+    pub fn open(cfg: &Config) -> Result<Service, AppError> {
+        cfg.validate()?;
+        let sp = &cfg.storage_provider;
+        let db = cfg.control_database_path();
+        let created = (!db.try_exists().unwrap_or(true)).then_some(db);
+        let data_dir = cfg.archive.data_dir.clone();
+        let archive = Archive::open(ArchiveConfig {
+            data_dir: data_dir.clone(),
+            durable: cfg.archive.durable,
+            implementation_class_uid: sp.implementation_class_uid.to_string(),
+            implementation_version_name: sp.implementation_version_name.to_string(),
+            conversion: crate::convert::import_conversion(cfg),
+        })
+        .map_err(|source| AppError::OpenArchive {
+            data_dir: data_dir.clone(),
+            source,
+        })?;
+        let server = ServerConfig {
+            ae_titles: sp.ae_titles.iter().map(|a| a.to_string()).collect(),
+            max_pdu_length: sp.max_pdu_length,
+            max_associations: sp.max_associations as usize,
+            artim_timeout: Duration::from_secs(sp.artim_timeout_secs),
+            dimse_timeout: Duration::from_secs(sp.dimse_timeout_secs),
+            shutdown_grace: Duration::from_secs(sp.shutdown_grace_secs),
+            implementation_class_uid: sp.implementation_class_uid.to_string(),
+            implementation_version_name: sp.implementation_version_name.to_string(),
+            contexts: cfg.contexts()?,
+        };
+        Ok(Service {
+            archive,
+            server,
+            addr: SocketAddr::new(sp.bind_address, sp.port),
+            data_dir,
+            created,
+        })
+    }
+
+    /// `Some(path)` when opening created the control database.
+    pub fn created_database(&self) -> Option<&Path> {
+        self.created.as_deref()
+    }
+
+    /// Binds the listener (needs a Tokio runtime).
+    pub async fn bind(self) -> Result<Listening, AppError> {
+        let addr = self.addr;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| {
+                if source.kind() == std::io::ErrorKind::PermissionDenied {
+                    AppError::ListenDenied { addr }
+                } else {
+                    AppError::Listen { addr, source }
+                }
+            })?;
+        Ok(Listening {
+            service: self,
+            listener,
+        })
+    }
+}
+
+/// The service, listening.
+pub struct Listening {
+    service: Service,
+    listener: tokio::net::TcpListener,
+}
+
+impl Listening {
+    pub fn local_addr(&self) -> Result<SocketAddr, AppError> {
+        self.listener
+            .local_addr()
+            .map_err(|source| AppError::Listen {
+                addr: self.service.addr,
+                source,
+            })
+    }
+
+    /// Serves until `shutdown` is triggered, then stops accepting and gives running
+    /// associations the configured grace.
+    pub async fn run(self, shutdown: Shutdown) -> Result<Stopped, AppError> {
+        let Listening { service, listener } = self;
+        let addr = listener.local_addr().unwrap_or(service.addr);
+        let cfg = &service.server;
+        info!(
+            %addr, ae_titles = ?cfg.ae_titles, max_pdu = cfg.max_pdu_length,
+            pool = cfg.max_associations, data_dir = %service.data_dir.display(),
+            "listening on {addr}"
+        );
+        let wiring = Wiring {
+            archive: service.archive,
+        };
+        let abandoned = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait())
+            .await
+            .map_err(AppError::Serve)?;
+        if abandoned > 0 {
+            warn!(
+                associations = abandoned,
+                "shutdown grace expired; abandoning running associations \
+                 (unacknowledged instances are discarded)"
+            );
+        } else {
+            info!("stopped");
+        }
+        Ok(Stopped { abandoned })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempDir;
+
+    #[test]
+    fn the_service_listens_until_its_shutdown_token_is_triggered() {
+        let tmp = TempDir::new("service");
+        let mut cfg = Config::default();
+        cfg.archive.data_dir = tmp.path().join("data");
+        cfg.archive.durable = false;
+        cfg.storage_provider.bind_address = IpAddr::from([127, 0, 0, 1]);
+        cfg.storage_provider.port = 0;
+        let service = Service::open(&cfg).unwrap();
+        assert_eq!(
+            service.created_database(),
+            Some(tmp.path().join("data").join("control.sqlite").as_path())
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let stopped = rt.block_on(async {
+            let listening = service.bind().await.unwrap();
+            let addr = listening.local_addr().unwrap();
+            let shutdown = Shutdown::new();
+            let run = tokio::spawn(listening.run(shutdown.clone()));
+            // It accepts a connection (and drops it at ARTIM expiry or when we close).
+            let conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+            drop(conn);
+            shutdown.trigger();
+            tokio::time::timeout(Duration::from_secs(30), run)
+                .await
+                .expect("the service stops once triggered")
+                .unwrap()
+                .unwrap()
+        });
+        assert_eq!(stopped, Stopped { abandoned: 0 });
+        // Opened again: the database exists, nothing is announced.
+        assert_eq!(Service::open(&cfg).unwrap().created_database(), None);
+    }
+}

@@ -1,0 +1,108 @@
+//! Helpers of the unit tests: a temporary folder removed on drop, and small Part 10 files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "dcmdisc-app-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+
+fn element(out: &mut Vec<u8>, group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) {
+    let mut v = value.to_vec();
+    if v.len() % 2 == 1 {
+        v.push(if vr == b"UI" { 0 } else { b' ' });
+    }
+    out.extend_from_slice(&group.to_le_bytes());
+    out.extend_from_slice(&elem.to_le_bytes());
+    out.extend_from_slice(vr);
+    if matches!(vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT") {
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(&v);
+}
+
+/// A CT Image Storage instance in Explicit VR Little Endian, with `pixels` bytes of pixel
+/// data, for patient (`name`, `id`).
+pub fn ct_file(path: &Path, name: &str, id: &str, study: &str, n: u32, pixels: usize) {
+    let instance = format!("{study}.{n}");
+    let mut meta = Vec::new();
+    element(&mut meta, 0x0002, 0x0001, b"OB", &[0, 1]);
+    element(&mut meta, 0x0002, 0x0002, b"UI", CT_IMAGE.as_bytes());
+    element(&mut meta, 0x0002, 0x0003, b"UI", instance.as_bytes());
+    element(&mut meta, 0x0002, 0x0010, b"UI", EXPLICIT_VR_LE.as_bytes());
+    element(&mut meta, 0x0002, 0x0012, b"UI", b"2.25.1");
+    let mut ds = Vec::new();
+    element(&mut ds, 0x0008, 0x0016, b"UI", CT_IMAGE.as_bytes());
+    element(&mut ds, 0x0008, 0x0018, b"UI", instance.as_bytes());
+    element(&mut ds, 0x0008, 0x0020, b"DA", b"20260101");
+    element(&mut ds, 0x0008, 0x0030, b"TM", b"120000");
+    element(&mut ds, 0x0008, 0x0060, b"CS", b"CT");
+    element(&mut ds, 0x0010, 0x0010, b"PN", name.as_bytes());
+    element(&mut ds, 0x0010, 0x0020, b"LO", id.as_bytes());
+    element(&mut ds, 0x0020, 0x000D, b"UI", study.as_bytes());
+    element(
+        &mut ds,
+        0x0020,
+        0x000E,
+        b"UI",
+        format!("{study}.0").as_bytes(),
+    );
+    element(&mut ds, 0x0020, 0x0010, b"SH", b"1");
+    element(&mut ds, 0x0020, 0x0011, b"IS", b"1");
+    element(&mut ds, 0x0020, 0x0013, b"IS", n.to_string().as_bytes());
+    element(&mut ds, 0x0028, 0x0002, b"US", &1u16.to_le_bytes());
+    element(&mut ds, 0x0028, 0x0004, b"CS", b"MONOCHROME2");
+    element(&mut ds, 0x0028, 0x0010, b"US", &1u16.to_le_bytes());
+    element(
+        &mut ds,
+        0x0028,
+        0x0011,
+        b"US",
+        &((pixels / 2) as u16).to_le_bytes(),
+    );
+    element(&mut ds, 0x0028, 0x0100, b"US", &16u16.to_le_bytes());
+    element(&mut ds, 0x0028, 0x0101, b"US", &16u16.to_le_bytes());
+    element(&mut ds, 0x0028, 0x0102, b"US", &15u16.to_le_bytes());
+    element(&mut ds, 0x0028, 0x0103, b"US", &0u16.to_le_bytes());
+    element(&mut ds, 0x7FE0, 0x0010, b"OW", &vec![7u8; pixels]);
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    element(
+        &mut file,
+        0x0002,
+        0x0000,
+        b"UL",
+        &(meta.len() as u32).to_le_bytes(),
+    );
+    file.extend_from_slice(&meta);
+    file.extend_from_slice(&ds);
+    std::fs::write(path, file).unwrap();
+}
