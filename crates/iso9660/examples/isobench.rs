@@ -77,7 +77,8 @@ fn run() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let total = started.elapsed();
     println!(
-        "isobench: {} files, {} dirs, {} bytes image ({} sectors), scan+layout {:.3} s, total {:.3} s, {:.0} MB/s{}",
+        "isobench: {} files, {} dirs, {} bytes image ({} sectors), \
+         scan+layout {:.3} s, total {:.3} s, {:.0} MB/s{}",
         builder.tree().file_count(),
         builder.tree().dir_count(),
         written,

@@ -55,7 +55,10 @@ pub enum ExportError {
     NotPart10 { path: PathBuf },
     #[error("{path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
-    #[error("{profile} needs Explicit VR Little Endian and these instances cannot be converted:\n{}", list.join("\n"))]
+    #[error(
+        "{profile} needs Explicit VR Little Endian and these instances cannot be converted:\n{}",
+        list.join("\n")
+    )]
     NeedsTranscoder {
         profile: &'static str,
         list: Vec<String>,
@@ -78,6 +81,8 @@ pub enum ExportError {
         size: u64,
         capacity: u64,
     },
+    #[error(transparent)]
+    Records(#[from] records::TableError),
     #[error("nothing to export")]
     Empty,
     /// The progress callback answered `Break`.
@@ -151,6 +156,7 @@ fn export_inner(
     progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
     staging: &Path,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
+    let table = records::table()?;
     let profile = opts.profile;
     let today = dicom_date_time(opts.now);
     let mut sources = Vec::with_capacity(files.len());
@@ -201,7 +207,7 @@ fn export_inner(
     let patient_id = sources[0].patient_id();
     for s in sources {
         let class = s.sop_class();
-        let Some(rt) = records::table().record_type_of_class.get(&class) else {
+        let Some(rt) = table.record_type_of_class.get(&class) else {
             return Err(ExportError::Unreadable {
                 path: s.path.clone(),
                 reason: format!("SOP class {class} has no directory record type"),
@@ -277,6 +283,7 @@ fn export_inner(
         instance_in_series += 1;
         let p = &mut placed[i];
         p.leaf.keys = record_keys(
+            table,
             &p.leaf.record_type.clone(),
             &p.src,
             key_profile,
@@ -308,6 +315,7 @@ fn export_inner(
     for (v, members) in volumes.iter().enumerate() {
         let number = v + 1;
         let summary = write_volume(
+            table,
             &placed,
             members,
             number,

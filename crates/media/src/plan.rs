@@ -22,7 +22,10 @@ pub fn item_cost(file_size: u64, dicomdir_record_bytes: u64) -> u64 {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("instance {index} needs {cost} bytes, more than a whole volume ({capacity} bytes available after fixed content)")]
+    #[error(
+        "instance {index} needs {cost} bytes, more than a whole volume \
+         ({capacity} bytes available after fixed content)"
+    )]
     InstanceTooLarge {
         index: usize,
         cost: u64,

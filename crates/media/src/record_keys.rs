@@ -6,7 +6,7 @@ use dcmdisc_dicom::keys::item_values;
 use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{El, Record};
-use crate::records::{self, KeyType};
+use crate::records::{KeyType, RecordTable};
 use crate::source::SourceFile;
 
 /// The value generated for a missing Type 1 key (statement Table 19, then by VR).
@@ -37,6 +37,7 @@ fn needs_charset(els: &[El]) -> bool {
 
 /// The keys of one record of type `record_type`, taken from `src`.
 pub(crate) fn record_keys(
+    table: &RecordTable,
     record_type: &str,
     src: &SourceFile,
     profile: &str,
@@ -44,7 +45,7 @@ pub(crate) fn record_keys(
     instance_no: usize,
     patient_id: &str,
 ) -> Vec<El> {
-    let Some(specs) = records::table().keys.get(record_type) else {
+    let Some(specs) = table.keys.get(record_type) else {
         return Vec::new();
     };
     let mut els = Vec::new();
@@ -99,6 +100,7 @@ pub(crate) fn record_keys(
 
 /// A PATIENT, STUDY or SERIES record, its keys taken from the first instance under it.
 pub(crate) fn group_record(
+    table: &RecordTable,
     record_type: &str,
     src: &SourceFile,
     profile: &str,
@@ -108,7 +110,7 @@ pub(crate) fn group_record(
     Record {
         record_type: record_type.into(),
         file: None,
-        keys: record_keys(record_type, src, profile, today, 0, patient_id),
+        keys: record_keys(table, record_type, src, profile, today, 0, patient_id),
         children: Vec::new(),
     }
 }

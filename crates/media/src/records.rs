@@ -85,11 +85,17 @@ fn parse(text: &str) -> Result<RecordTable, String> {
     Ok(t)
 }
 
-pub fn table() -> &'static RecordTable {
-    static T: OnceLock<RecordTable> = OnceLock::new();
-    // The table is compiled in and covered by tests, so a parse failure is a build defect;
-    // fall back to an empty table rather than panic in production.
-    T.get_or_init(|| parse(TABLE).unwrap_or_default())
+/// The compiled-in table could not be read: a build defect (the tests read the same table),
+/// reported rather than hidden behind an empty table that would leave every instance out.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the built-in DICOMDIR record table is broken: {0}")]
+pub struct TableError(String);
+
+pub fn table() -> Result<&'static RecordTable, TableError> {
+    static T: OnceLock<Result<RecordTable, String>> = OnceLock::new();
+    T.get_or_init(|| parse(TABLE))
+        .as_ref()
+        .map_err(|e| TableError(e.clone()))
 }
 
 #[cfg(test)]

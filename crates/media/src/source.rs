@@ -36,12 +36,11 @@ impl SourceFile {
             .take(64 * 1024)
             .read_to_end(&mut head)
             .map_err(io_err(path))?;
-        let meta = parse_meta(&head)
-            .map_err(|_| ExportError::NotPart10 {
-                path: path.to_path_buf(),
-            })?
-            .identity();
-        let dataset_offset = parse_meta(&head).map_or(0, |m| m.dataset_offset);
+        let file_meta = parse_meta(&head).map_err(|_| ExportError::NotPart10 {
+            path: path.to_path_buf(),
+        })?;
+        let dataset_offset = file_meta.dataset_offset;
+        let meta = file_meta.identity();
         let explicit = meta.transfer_syntax_uid != IMPLICIT_VR_LE;
         if meta.transfer_syntax_uid == EXPLICIT_VR_BE
             || meta.transfer_syntax_uid == DEFLATED_EXPLICIT_VR_LE
@@ -131,6 +130,7 @@ pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), Expo
         }
     }
     files.sort();
+    let table = records::table()?;
     let mut groups: BTreeMap<(Vec<u8>, String), PatientFiles> = BTreeMap::new();
     let mut skipped = Vec::new();
     for p in files {
@@ -138,11 +138,7 @@ pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), Expo
             Ok(s) if s.meta.sop_class_uid == MEDIA_STORAGE_DIRECTORY => {
                 skipped.push((p, "a DICOMDIR (we write our own)".into()))
             }
-            Ok(s)
-                if !records::table()
-                    .record_type_of_class
-                    .contains_key(&s.sop_class()) =>
-            {
+            Ok(s) if !table.record_type_of_class.contains_key(&s.sop_class()) => {
                 let class = s.sop_class();
                 skipped.push((p, format!("SOP class {class} has no directory record type")))
             }

@@ -10,6 +10,7 @@ use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDate
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
 use crate::record_keys::group_record;
+use crate::records::RecordTable;
 use crate::source::SourceFile;
 
 /// One instance placed in the hierarchy, with its leaf record (File ID filled per volume).
@@ -28,6 +29,7 @@ pub(crate) fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_volume(
+    table: &RecordTable,
     placed: &[Placed],
     members: &[usize],
     number: usize,
@@ -44,7 +46,7 @@ pub(crate) fn write_volume(
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
     // Group members into the hierarchy, keeping their (sorted) order.
     let first = &placed[members[0]];
-    let mut patient = group_record("PATIENT", &first.src, profile, today, patient_id);
+    let mut patient = group_record(table, "PATIENT", &first.src, profile, today, patient_id);
     let mut order: Vec<(PathBuf, String, u64)> = Vec::with_capacity(members.len());
     let (mut s_no, mut r_no, mut i_no) = (0usize, 0usize, 0usize);
     for (k, &m) in members.iter().enumerate() {
@@ -54,17 +56,17 @@ pub(crate) fn write_volume(
         if new_study {
             s_no += 1;
             r_no = 0;
-            patient
-                .children
-                .push(group_record("STUDY", &p.src, profile, today, patient_id));
+            patient.children.push(group_record(
+                table, "STUDY", &p.src, profile, today, patient_id,
+            ));
         }
         let study = patient.children.last_mut().expect("pushed above");
         if new_series {
             r_no += 1;
             i_no = 0;
-            study
-                .children
-                .push(group_record("SERIES", &p.src, profile, today, patient_id));
+            study.children.push(group_record(
+                table, "SERIES", &p.src, profile, today, patient_id,
+            ));
         }
         i_no += 1;
         let mut leaf = p.leaf.clone();
@@ -99,7 +101,13 @@ pub(crate) fn write_volume(
         &[patient],
     )?;
     let readme = format!(
-        "DICOM File-set {fsid}\r\nVolume {number} of {count}\r\nPatient ID: {patient_id}\r\nInstances: {}\r\nProfile: {profile}\r\nOpen DICOMDIR with any DICOM viewer.\r\nWritten by dcmdisc {}.\r\n",
+        "DICOM File-set {fsid}\r\n\
+         Volume {number} of {count}\r\n\
+         Patient ID: {patient_id}\r\n\
+         Instances: {}\r\n\
+         Profile: {profile}\r\n\
+         Open DICOMDIR with any DICOM viewer.\r\n\
+         Written by dcmdisc {}.\r\n",
         members.len(),
         env!("CARGO_PKG_VERSION")
     );

@@ -1,6 +1,7 @@
 //! `convert IN OUT [--to explicit-le|implicit-le]`: one file through
 //! `dcmdisc_transcode::convert_file`, for tests and benchmarks. Prints the report as one
-//! line of `key=value` (with the peak resident memory); exit status 0 done, 1 conversion refused or failed, 2 usage.
+//! line of `key=value` (with the peak resident memory); exit status 0 done, 1 conversion
+//! refused or failed, 2 usage.
 //!
 //! `convert --can FROM_TS` prints yes/no (exit 0/1) for `can_convert(FROM_TS, explicit-le)`.
 

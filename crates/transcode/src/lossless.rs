@@ -382,7 +382,10 @@ pub(crate) fn decode(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<()
                     return Err(format!("precision {precision} with Bits Allocated 8"));
                 }
                 if w != width || h != height {
-                    return Err(format!("JPEG frame is {w}x{h}, the attributes say {width}x{height} (Columns x Rows)"));
+                    return Err(format!(
+                        "JPEG frame is {w}x{h}, the attributes say {width}x{height} \
+                         (Columns x Rows)"
+                    ));
                 }
                 if nf != ns {
                     return Err(format!(
@@ -435,7 +438,10 @@ pub(crate) fn decode(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<()
                     scan.push((c, t));
                 }
                 if restart_interval != 0 && !restart_interval.is_multiple_of(width) {
-                    return Err(format!("restart interval {restart_interval} is not a whole number of rows ({width})"));
+                    return Err(format!(
+                        "restart interval {restart_interval} is not a whole number of rows \
+                         ({width})"
+                    ));
                 }
                 let p = Scan {
                     precision,

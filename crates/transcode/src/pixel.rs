@@ -292,7 +292,8 @@ fn map_frames(
         || starts.windows(2).any(|w| w[0] >= w[1])
     {
         return Err(unsupported(format!(
-            "cannot tell which of the {n} fragments make the {frames} frames (found {} frame starts)",
+            "cannot tell which of the {n} fragments make the {frames} frames \
+             (found {} frame starts)",
             starts.len()
         )));
     }

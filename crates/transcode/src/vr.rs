@@ -103,8 +103,9 @@ mod tests {
         };
         assert_eq!(implicit_vr((0x0028, 0x3006), 2, &one), VR::US);
         assert_eq!(implicit_vr((0x0009, 0x0000), 4, &c), VR::UN);
-        assert_eq!(implicit_vr((0x0008, 0x9999), 4, &c), VR::UN); // unknown standard tag
-                                                                  // a DS value of 70000 bytes does not fit a 16-bit length: UN
+        // an unknown standard tag
+        assert_eq!(implicit_vr((0x0008, 0x9999), 4, &c), VR::UN);
+        // a DS value of 70000 bytes does not fit a 16-bit length: UN
         assert_eq!(implicit_vr((0x0018, 0x0050), 70_000, &c), VR::UN);
         assert_eq!(implicit_vr((0x0018, 0x0050), 16, &c), VR::DS);
     }

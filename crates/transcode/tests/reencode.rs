@@ -300,9 +300,10 @@ fn rich_implicit_dataset() -> Vec<u8> {
     ds.extend(el(0x0008, 0x0010, b"RECOG ")); // retired Recognition Code (SH)
     ds.extend(el(0x0008, 0x0016, b"1.2.840.10008.5.1.4.1.1.7\0"));
     ds.extend(el(0x0008, 0x0018, b"1.2.3.4"));
-    ds.extend(el(0x0008, 0x0040, &7u16.to_le_bytes())); // retired Data Set Type (US)
-                                                        // Referenced Image Sequence, undefined length, undefined item with a nested undefined
-                                                        // sequence whose item is of defined length.
+    // retired Data Set Type (US)
+    ds.extend(el(0x0008, 0x0040, &7u16.to_le_bytes()));
+    // Referenced Image Sequence, undefined length, undefined item with a nested undefined
+    // sequence whose item is of defined length.
     let inner_item = item_def(
         &[
             el(0x0008, 0x1150, b"1.2.3\0"),
@@ -337,8 +338,9 @@ fn rich_implicit_dataset() -> Vec<u8> {
         .copied()
         .chain(*b"2.0")
         .collect();
-    ds.extend(el(0x0018, 0x9219, &long_ds[..long_ds.len() - 1])); // odd length too
-                                                                  // Defined-length sequence with defined-length items: lengths must be recomputed.
+    // odd length too
+    ds.extend(el(0x0018, 0x9219, &long_ds[..long_ds.len() - 1]));
+    // Defined-length sequence with defined-length items: lengths must be recomputed.
     ds.extend(seq_def(
         0x0018,
         0x9346, // CTDI Phantom Type Code Sequence

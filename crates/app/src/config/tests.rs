@@ -129,7 +129,8 @@ fn wrong_values_name_the_key_and_the_allowed_values() {
     let cases: &[(&str, &str)] = &[
         (
             "[media]\nprofile = \"STD-GEN-FLOPPY\"",
-            "[media] profile: \"STD-GEN-FLOPPY\" is not one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG (line 2)",
+            "[media] profile: \"STD-GEN-FLOPPY\" is not one of STD-GEN-CD, STD-GEN-DVD-JPEG, \
+             STD-GEN-BD, STD-GEN-USB-JPEG (line 2)",
         ),
         (
             "[media]\ncd_capacity_mb = 600",
@@ -137,23 +138,29 @@ fn wrong_values_name_the_key_and_the_allowed_values() {
         ),
         (
             "[media]\nfileset_id_pattern = \"lower_{n}\"",
-            "[media] fileset_id_pattern: \"lower_{n}\" is not a File-set ID pattern (expanded, up to 999 volumes, it must be 1-16 characters of A-Z, 0-9, _ and space) (line 2)",
+            "[media] fileset_id_pattern: \"lower_{n}\" is not a File-set ID pattern (expanded, \
+             up to 999 volumes, it must be 1-16 characters of A-Z, 0-9, _ and space) (line 2)",
         ),
         (
             "[storage_provider]\ndestination_transfer_syntax = \"jpeg\"",
-            "[storage_provider] destination_transfer_syntax: \"jpeg\" is not one of as-received, explicit-le, implicit-le (line 2)",
+            "[storage_provider] destination_transfer_syntax: \"jpeg\" is not one of \
+             as-received, explicit-le, implicit-le (line 2)",
         ),
         (
             "[storage_provider]\nae_titles = [\"OK\", \"BACK\\\\SLASH\"]",
-            "[storage_provider] ae_titles: \"BACK\\\\SLASH\" is not an AE title (1-16 printable characters, no backslash) (line 2)",
+            "[storage_provider] ae_titles: \"BACK\\\\SLASH\" is not an AE title (1-16 printable \
+             characters, no backslash) (line 2)",
         ),
         (
             "[storage_provider]\nimplementation_class_uid = \"1.02\"",
-            "[storage_provider] implementation_class_uid: \"1.02\" is not a UID (digits and dots, at most 64 characters) (line 2)",
+            "[storage_provider] implementation_class_uid: \"1.02\" is not a UID (digits and \
+             dots, at most 64 characters) (line 2)",
         ),
         (
             "[storage_provider]\nimplementation_version_name = \"TWO WORDS\"",
-            "[storage_provider] implementation_version_name: \"TWO WORDS\" is not an implementation version name (1-16 printable characters, no space or backslash) (line 2)",
+            "[storage_provider] implementation_version_name: \"TWO WORDS\" is not an \
+             implementation version name (1-16 printable characters, no space or backslash) \
+             (line 2)",
         ),
     ];
     for (toml, want) in cases {

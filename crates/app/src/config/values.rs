@@ -155,7 +155,10 @@ string_value!(FilesetIdPattern);
 /// Declares a closed set of names as an enum: parsing (case-insensitive, with aliases), its
 /// canonical name, serde through the name, and an error listing the allowed names.
 macro_rules! name_enum {
-    ($(#[$m:meta])* $t:ident, $rule:literal, { $($(#[$vm:meta])* $v:ident = $name:literal $(| $alias:literal)*),+ $(,)? }) => {
+    (
+        $(#[$m:meta])* $t:ident, $rule:literal,
+        { $($(#[$vm:meta])* $v:ident = $name:literal $(| $alias:literal)*),+ $(,)? }
+    ) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "&'static str")]
@@ -373,7 +376,8 @@ mod tests {
         let e = Profile::from_str("STD-GEN-FLOPPY").unwrap_err().to_string();
         assert_eq!(
             e,
-            "\"STD-GEN-FLOPPY\" is not one of STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG"
+            "\"STD-GEN-FLOPPY\" is not one of \
+             STD-GEN-CD, STD-GEN-DVD-JPEG, STD-GEN-BD, STD-GEN-USB-JPEG"
         );
         for p in Profile::ALL {
             assert_eq!(Profile::from_str(p.name()), Ok(*p));
