@@ -4,6 +4,9 @@
 //! releases it (at most `HANG`), and the fast work must finish within `FAST_BOUND < HANG`
 //! while it is still held.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io;

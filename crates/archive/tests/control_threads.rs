@@ -1,6 +1,9 @@
 //! One `Control` shared by several threads (as HTTP handlers and job workers will share it),
 //! while the service writes to the same database.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::{Arc, Barrier};

@@ -2,6 +2,9 @@
 //! error's source chain) fails the store with A700 and leaves no file; any other failure
 //! stores the instance as received; a successful one replaces the file.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io;

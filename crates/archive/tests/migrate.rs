@@ -2,6 +2,9 @@
 //! recognised as version 1 and migrated in place: every row stays readable through the public
 //! API. A database newer than the code is refused.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::IpAddr;

@@ -3,6 +3,9 @@
 //! re-indexed; a file cut short or never completed is removed; a row whose file is gone is
 //! dropped, with its collection when that was its last instance.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! index row and the store log entry are written with it; a re-sent SOP Instance UID replaces
 //! the earlier copy (one row, old file removed); bad datasets leave nothing behind.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{archive_files, config, Scratch, Spec, CT_IMAGE, EXPLICIT_VR_LE};

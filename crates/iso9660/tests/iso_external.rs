@@ -2,6 +2,9 @@
 //! (genisoimage) and xorriso (libisofs). A missing tool fails its check under CI (`CI=true`);
 //! elsewhere the check prints `SKIPPED: <tool> not installed` on stderr and passes.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -37,6 +37,16 @@ pub enum PlanError {
 /// most `capacity` bytes each, where every volume also carries `per_volume` fixed bytes
 /// (DICOMDIR header, web content, viewer, ISO descriptors) and `per_group` bytes for each study
 /// and series it holds (their records and folders). Returns the item indices per volume.
+/// The last group of `groups`, or a new one made by `make` when `new` (or there is none yet):
+/// how a sorted run of items is cut into studies and series.
+pub(crate) fn open_group<T>(groups: &mut Vec<T>, new: bool, make: impl FnOnce() -> T) -> &mut T {
+    if new || groups.is_empty() {
+        groups.push(make());
+    }
+    let last = groups.len() - 1;
+    &mut groups[last]
+}
+
 pub fn plan(
     items: &[PlanItem],
     capacity: u64,
@@ -48,15 +58,9 @@ pub fn plan(
     let mut studies: Vec<Vec<Vec<usize>>> = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let new_study = i == 0 || items[i - 1].study != it.study;
-        if new_study {
-            studies.push(Vec::new());
-        }
-        let study = studies.last_mut().expect("pushed above");
+        let study = open_group(&mut studies, new_study, Vec::new);
         let new_series = new_study || items[i - 1].series != it.series;
-        if new_series {
-            study.push(Vec::new());
-        }
-        study.last_mut().expect("pushed above").push(i);
+        open_group(study, new_series, Vec::new).push(i);
     }
     let series_cost = |s: &[usize]| per_group + s.iter().map(|&i| items[i].cost).sum::<u64>();
     let study_cost = |st: &[Vec<usize>]| per_group + st.iter().map(|s| series_cost(s)).sum::<u64>();

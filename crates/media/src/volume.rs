@@ -9,6 +9,7 @@ use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDate
 
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
+use crate::plan::open_group;
 use crate::record_keys::group_record;
 use crate::records::RecordTable;
 use crate::source::SourceFile;
@@ -56,18 +57,17 @@ pub(crate) fn write_volume(
         if new_study {
             s_no += 1;
             r_no = 0;
-            patient.children.push(group_record(
-                table, "STUDY", &p.src, profile, today, patient_id,
-            ));
         }
-        let study = patient.children.last_mut().expect("pushed above");
+        let study = open_group(&mut patient.children, new_study, || {
+            group_record(table, "STUDY", &p.src, profile, today, patient_id)
+        });
         if new_series {
             r_no += 1;
             i_no = 0;
-            study.children.push(group_record(
-                table, "SERIES", &p.src, profile, today, patient_id,
-            ));
         }
+        let series = open_group(&mut study.children, new_series, || {
+            group_record(table, "SERIES", &p.src, profile, today, patient_id)
+        });
         i_no += 1;
         let mut leaf = p.leaf.clone();
         let file_id = vec![
@@ -81,12 +81,7 @@ pub(crate) fn write_volume(
         if let Some(f) = leaf.file.as_mut() {
             f.file_id = file_id;
         }
-        study
-            .children
-            .last_mut()
-            .expect("pushed above")
-            .children
-            .push(leaf);
+        series.children.push(leaf);
     }
     let uid = format!("2.25.{}", uuid_int());
     let dicomdir = dicomdir::encode(

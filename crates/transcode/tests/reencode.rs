@@ -2,6 +2,9 @@
 //! nested sequences of undefined and defined length, UN, CP-246, ambiguous VRs, padding and
 //! group lengths. The output is parsed by an independent little Explicit VR reader below.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use dcmdisc_transcode::{

@@ -92,7 +92,7 @@ impl Default for StorageProvider {
     fn default() -> Self {
         StorageProvider {
             // The defaults are literals that satisfy their rules (tested).
-            ae_titles: vec!["CDP_PRINTER".parse().expect("a valid AE title")],
+            ae_titles: vec![AeTitle::builtin("CDP_PRINTER")],
             port: 104,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             max_pdu_length: 16384,
@@ -100,10 +100,8 @@ impl Default for StorageProvider {
             artim_timeout_secs: 10,
             dimse_timeout_secs: 30,
             shutdown_grace_secs: 30,
-            implementation_class_uid: IMPLEMENTATION_CLASS_UID.parse().expect("a valid UID"),
-            implementation_version_name: IMPLEMENTATION_VERSION_NAME
-                .parse()
-                .expect("a valid version name"),
+            implementation_class_uid: Uid::builtin(IMPLEMENTATION_CLASS_UID),
+            implementation_version_name: VersionName::builtin(IMPLEMENTATION_VERSION_NAME),
             transfer_syntax_preference: Vec::new(),
             destination_transfer_syntax: DestinationSyntax::AsReceived,
         }
@@ -146,7 +144,7 @@ impl Default for MediaSection {
         MediaSection {
             profile: Profile::StdGenCd,
             cd_capacity_mb: CdCapacity::Mb700,
-            fileset_id_pattern: "DCMDISC_{n}OF{m}".parse().expect("a valid pattern"),
+            fileset_id_pattern: FilesetIdPattern::builtin("DCMDISC_{n}OF{m}"),
             fileset_consistency_flag: 0,
         }
     }

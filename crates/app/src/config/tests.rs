@@ -31,6 +31,28 @@ fn defaults_are_the_statement_defaults() {
 }
 
 #[test]
+fn defaults_are_valid() {
+    // The built-in values skip the checks when the defaults are made (`builtin`): check them.
+    let c = Config::default();
+    let sp = &c.storage_provider;
+    for ae in &sp.ae_titles {
+        assert_eq!(ae.as_str().parse::<AeTitle>().unwrap(), *ae);
+    }
+    let uid = sp.implementation_class_uid.as_str();
+    assert_eq!(uid.parse::<Uid>().unwrap(), sp.implementation_class_uid);
+    let name = sp.implementation_version_name.as_str();
+    assert_eq!(
+        name.parse::<VersionName>().unwrap(),
+        sp.implementation_version_name
+    );
+    let pattern = c.media.fileset_id_pattern.as_str();
+    assert_eq!(
+        pattern.parse::<FilesetIdPattern>().unwrap(),
+        c.media.fileset_id_pattern
+    );
+}
+
+#[test]
 fn example_file_loads_and_matches_defaults() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dcmdisc.example.toml");
     let c = Config::load(Some(&path)).unwrap();

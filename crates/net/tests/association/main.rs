@@ -5,6 +5,9 @@
 //!
 //! Every read has a timeout and every loop a bound; nothing here measures time.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod fake;
 mod peer;
 
