@@ -24,11 +24,9 @@ use crate::error::AppError;
 use crate::progress::{Count, Progress, Stage};
 use crate::shutdown::Shutdown;
 
-/// Sectors of a 74-minute ("650 MB") CD-R, what `[media] cd_capacity_mb = 650` plans
-/// STD-GEN-CD volumes for (the media engine's own default is the 80-minute disc).
-pub const CD_650_MB_SECTORS: u64 = 333_000;
-/// Bytes of a CD sector (mode 1).
-pub const CD_SECTOR_BYTES: u64 = 2048;
+/// `[media] cd_capacity_mb = 650` plans STD-GEN-CD volumes for a 74-minute CD-R of this many
+/// sectors (the media engine's own default is the 80-minute disc).
+pub use dcmdisc_media::export::{CD_650_MB_SECTORS, SECTOR};
 
 /// What to export to where; the rest (File-set ID pattern, identity...) comes from the
 /// configuration.
@@ -160,7 +158,7 @@ fn capacity(cfg: &Config, profile: Profile, mb: Option<u64>) -> Result<Option<u6
         (Some(0), _) => Err(AppError::ZeroCapacity),
         (Some(mb), _) => Ok(Some(mb.saturating_mul(1024 * 1024))),
         (None, Profile::StdGenCd) if cfg.media.cd_capacity_mb == CdCapacity::Mb650 => {
-            Ok(Some(CD_650_MB_SECTORS * CD_SECTOR_BYTES))
+            Ok(Some(CD_650_MB_SECTORS * SECTOR))
         }
         (None, _) => Ok(None),
     }

@@ -14,12 +14,11 @@ use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{self, FileRef, Record};
 use crate::plan::{self, PlanItem};
-use crate::profile::SECTOR;
 use crate::record_keys::record_keys;
 use crate::records;
 use crate::volume::{write_volume, Placed};
 
-pub use crate::profile::Profile;
+pub use crate::profile::{Profile, CD_650_MB_SECTORS, CD_700_MB_SECTORS, SECTOR};
 pub use crate::source::{read_sources, scan_folder, PatientFiles, Skipped, SourceFile};
 
 /// Why a conversion failed, with its source (a full disk stays an `io::Error` underneath).

@@ -2,6 +2,8 @@
 //! collection that does not fit is split into several complete File-sets, keeping studies
 //! whole where they fit, then series, never splitting an instance.
 
+use crate::profile::SECTOR;
+
 /// What the planner needs of one instance: its place in the hierarchy and its size on disc.
 #[derive(Debug, Clone)]
 pub struct PlanItem {
@@ -14,7 +16,6 @@ pub struct PlanItem {
 
 /// Conservative cost of one file on an ISO 9660 volume plus its DICOMDIR leaf record.
 pub fn item_cost(file_size: u64, dicomdir_record_bytes: u64) -> u64 {
-    const SECTOR: u64 = 2048;
     // Data rounded up to whole sectors, a directory record (at most 48 bytes for an 8.3
     // name), and the record in the DICOMDIR.
     file_size.div_ceil(SECTOR) * SECTOR + 48 + dicomdir_record_bytes

@@ -4,8 +4,12 @@ use dcmdisc_dicom::uid::{
     EXPLICIT_VR_LE, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1,
 };
 
-/// ISO 9660 logical sector size.
-pub(crate) const SECTOR: u64 = 2048;
+/// ISO 9660 logical sector size (the unit of every capacity here).
+pub const SECTOR: u64 = dcmdisc_iso9660::SECTOR_SIZE as u64;
+/// Sectors of an 80-minute ("700 MB") CD-R: the STD-GEN-CD default.
+pub const CD_700_MB_SECTORS: u64 = 360_000;
+/// Sectors of a 74-minute ("650 MB") CD-R (`[media] cd_capacity_mb = 650`).
+pub const CD_650_MB_SECTORS: u64 = 333_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -16,16 +20,8 @@ pub enum Profile {
 }
 
 impl Profile {
-    pub fn parse(s: &str) -> Option<Profile> {
-        match s.to_ascii_uppercase().as_str() {
-            "STD-GEN-CD" => Some(Profile::GenCd),
-            "STD-GEN-DVD-JPEG" => Some(Profile::GenDvdJpeg),
-            "STD-GEN-BD" | "STD-GEN-BD-JPEG" => Some(Profile::GenBd),
-            "STD-GEN-USB-JPEG" => Some(Profile::GenUsbJpeg),
-            _ => None,
-        }
-    }
-
+    /// The profile's name in PS3.11 and in `data/dicomdir-records.tsv` (the configuration's
+    /// names and aliases are parsed by the application layer).
     pub fn name(self) -> &'static str {
         match self {
             Profile::GenCd => "STD-GEN-CD",
@@ -39,7 +35,7 @@ impl Profile {
     /// single-layer BD; USB has no volume limit of its own.
     pub fn capacity(self) -> u64 {
         match self {
-            Profile::GenCd => 360_000 * SECTOR,
+            Profile::GenCd => CD_700_MB_SECTORS * SECTOR,
             Profile::GenDvdJpeg => 2_295_104 * SECTOR,
             Profile::GenBd => 12_219_392 * SECTOR,
             Profile::GenUsbJpeg => u64::MAX / 4,
@@ -72,6 +68,6 @@ mod tests {
         assert!(Profile::GenCd.allows(EXPLICIT_VR_LE));
         assert!(!Profile::GenCd.allows(IMPLICIT_VR_LE));
         assert!(Profile::GenDvdJpeg.allows(JPEG_BASELINE));
-        assert_eq!(Profile::parse("std-gen-cd"), Some(Profile::GenCd));
+        assert_eq!(Profile::GenBd.name(), "STD-GEN-BD-JPEG");
     }
 }
