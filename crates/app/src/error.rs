@@ -83,6 +83,18 @@ pub enum AppError {
         source: TranscodeError,
     },
     /// The operation stopped because its shutdown token was triggered.
+    #[error(
+        "{} is not empty (it holds {example}): an export writes only into a new or empty \
+         folder, so that volumes of different exports never mix",
+        path.display()
+    )]
+    OutputNotEmpty { path: PathBuf, example: String },
+    #[error("writing the export to {}", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cancelled")]
     Cancelled,
 }

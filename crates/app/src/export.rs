@@ -5,9 +5,9 @@
 //! Cancelling (the [`Shutdown`] token) is checked between files while reading, between
 //! patients, and at every progress report of the media engine (before each conversion, each
 //! volume's DICOMDIR and each volume's writing). A cancelled export returns
-//! [`AppError::Cancelled`]; it leaves the volumes it had completed (each a whole, valid image
-//! or tree) and no partial one: the media engine's staging folder is removed, and an image is
-//! only started after the last check before it.
+//! [`AppError::Cancelled`]. The export is written into a staging folder beside the output
+//! folder and moved into place only when complete (`output.rs`): a cancelled or failed export
+//! leaves the output folder as it was, and an output folder that is not empty is refused.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use crate::config::{CdCapacity, Config, Profile};
 use crate::control::ControlDb;
 use crate::convert::MediaConverter;
 use crate::error::AppError;
+use crate::output::Output;
 use crate::progress::{Count, Progress, Stage};
 use crate::shutdown::Shutdown;
 
@@ -185,14 +186,20 @@ fn run(
         now: SystemTime::now(),
     };
     let converter = MediaConverter(cfg.identity());
+    let output = Output::prepare(&opts.out_dir)?;
     let patients = jobs.len() as u64;
     let mut all = Vec::new();
     for (i, job) in jobs.into_iter().enumerate() {
         if shutdown.is_triggered() {
             return Err(AppError::Cancelled);
         }
+        // The job's folder (the target or a PATnnn in it), inside the staging folder.
+        let rel = job
+            .out_dir
+            .strip_prefix(&opts.out_dir)
+            .unwrap_or(Path::new(""));
         let media_opts = media::ExportOptions {
-            out_dir: job.out_dir,
+            out_dir: output.staging().join(rel),
             ..base.clone()
         };
         let label = job.label;
@@ -218,11 +225,16 @@ fn run(
                     source,
                 },
             })?;
-        all.extend(volumes.into_iter().map(|volume| ExportedVolume {
-            label: label.clone(),
-            volume,
+        all.extend(volumes.into_iter().map(|mut volume| {
+            volume.iso = volume.iso.map(|p| output.final_path(&p));
+            volume.tree = volume.tree.map(|p| output.final_path(&p));
+            ExportedVolume {
+                label: label.clone(),
+                volume,
+            }
         }));
     }
+    output.commit()?;
     Ok(all)
 }
 

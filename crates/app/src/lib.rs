@@ -28,6 +28,7 @@ pub mod control;
 pub mod convert;
 mod error;
 pub mod export;
+mod output;
 pub mod progress;
 pub mod service;
 mod shutdown;

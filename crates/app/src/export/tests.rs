@@ -32,6 +32,16 @@ fn options(out: &Path) -> ExportOptions {
     }
 }
 
+/// The names in `dir`, hidden ones included (a staging folder left behind shows here).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -111,13 +121,13 @@ fn a_folder_export_cancelled_at_its_first_report_leaves_no_image() {
     );
     assert!(matches!(r, Err(AppError::Cancelled)), "{r:?}");
     assert_eq!(reports, 1, "no report after the one that cancelled");
-    // The patient folder was made; nothing is in it (no image, no staging folder).
-    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
-    assert!(!out.join("PAT002").exists());
+    // Nothing is left: no output folder, no staging folder beside it.
+    assert!(!out.exists(), "a cancelled export left {}", out.display());
+    assert_eq!(names_in(tmp.path()), vec!["src".to_string()]);
 }
 
 #[test]
-fn a_cancelled_export_keeps_the_volumes_it_completed_and_no_partial_one() {
+fn a_cancelled_export_leaves_nothing_even_after_a_complete_volume() {
     let tmp = TempDir::new("export-cancel-2");
     // One patient whose three 400 KiB instances need more than one 1 MiB volume.
     let src = tmp.path().join("src");
@@ -147,7 +157,36 @@ fn a_cancelled_export_keeps_the_volumes_it_completed_and_no_partial_one() {
         }
     });
     assert!(matches!(r, Err(AppError::Cancelled)), "{r:?}");
-    assert_eq!(files_under(&out), vec![out.join("VOL001.iso")]);
+    // VOL001.iso was complete, but the export was not: none of it is handed out.
+    assert!(!out.exists(), "a cancelled export left {}", out.display());
+    assert_eq!(names_in(tmp.path()), vec!["src".to_string()]);
+}
+
+#[test]
+fn an_export_into_a_folder_holding_an_earlier_one_is_refused() {
+    let tmp = TempDir::new("export-twice");
+    let out = tmp.path().join("out");
+    let first = scan_folder(&folder(&tmp, 2)).unwrap();
+    export_folder(
+        &Config::default(),
+        first,
+        &options(&out),
+        &Shutdown::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let before = files_under(&out);
+    assert!(!before.is_empty());
+    let second = scan_folder(&folder(&tmp, 2)).unwrap();
+    let r = export_folder(
+        &Config::default(),
+        second,
+        &options(&out),
+        &Shutdown::new(),
+        &mut |_| {},
+    );
+    assert!(matches!(r, Err(AppError::OutputNotEmpty { .. })), "{r:?}");
+    assert_eq!(files_under(&out), before, "the earlier export was touched");
 }
 
 #[test]
