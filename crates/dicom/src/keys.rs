@@ -271,4 +271,37 @@ mod tests {
         let k = run(&d, false).unwrap();
         assert_eq!(k.string(0x0008_0018).unwrap(), "1.2");
     }
+
+    /// The shape that was once stored: a top-level defined-length sequence (kept as a value
+    /// when small, skipped when large) whose defined-length item holds an undefined-length
+    /// sequence without its delimiter. `scan` refuses both; with the delimiter both pass and
+    /// the small one is kept.
+    #[test]
+    fn a_sequence_left_open_inside_a_defined_item_is_refused() {
+        for (pad, delimited) in [(0usize, false), (2000, false), (0, true), (2000, true)] {
+            let mut inner = vec![
+                0x08, 0x00, 0x10, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ];
+            inner.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            explicit_element(&mut inner, 0x0008_1150, *b"UI", b"1.2\0");
+            inner.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+            if delimited {
+                inner.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+            }
+            explicit_element(&mut inner, 0x0040_1400, *b"LT", &vec![b'x'; pad]);
+            let mut item = vec![0xFE, 0xFF, 0x00, 0xE0];
+            item.extend_from_slice(&(inner.len() as u32).to_le_bytes());
+            item.extend_from_slice(&inner);
+            let mut d = Vec::new();
+            explicit_element(&mut d, 0x0008_0018, *b"UI", b"1.2.3\0");
+            explicit_element(&mut d, 0x0040_0275, *b"SQ", &item);
+            explicit_element(&mut d, 0x0010_0010, *b"PN", b"Doe^John");
+            let r = run(&d, true);
+            assert_eq!(r.is_ok(), delimited, "pad {pad}, delimited {delimited}");
+            if let Ok(k) = r {
+                assert_eq!(k.raw(0x0040_0275).is_some(), pad == 0);
+                assert_eq!(k.string(0x0010_0010).unwrap(), "Doe^John");
+            }
+        }
+    }
 }
