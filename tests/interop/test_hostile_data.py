@@ -116,3 +116,156 @@ def test_the_same_nesting_closed_is_stored_byte_for_byte(server, tmp_path, outer
     rows = server.instances_by_uid().get(uid, [])
     assert len(rows) == 1, rows
     assert dataset_bytes(rows[0]["path"]) == payload, "the stored dataset differs from the one sent"
+
+
+# --------------------------------------------------------------------------- raw DIMSE
+
+def raw_command(elements: list[tuple[int, bytes]]) -> bytes:
+    """A command set (Implicit VR LE, group 0000) of raw values, its group length first."""
+    body = b""
+    for elem, value in elements:
+        if len(value) % 2:
+            value += b"\0"
+        body += struct.pack("<HHI", 0, elem, len(value)) + value
+    return struct.pack("<HHII", 0, 0, 4, len(body)) + body
+
+
+def u16(v: int) -> bytes:
+    return struct.pack("<H", v)
+
+
+def store_command(message_id: int, sop_class: bytes, sop_instance: bytes) -> bytes:
+    return raw_command([(0x0002, sop_class), (0x0100, u16(0x0001)), (0x0110, u16(message_id)),
+                        (0x0700, u16(0)), (0x0800, u16(0)), (0x1000, sop_instance)])
+
+
+def raw_established(server, contexts) -> rawdul.RawClient:
+    client = rawdul.RawClient(LOCALHOST, server.port, timeout=10)
+    pdu_type, ac = client.associate(server.ae_title, "RAWSCU", contexts)
+    assert pdu_type == rawdul.A_ASSOCIATE_AC, f"association not accepted: {ac}"
+    return client
+
+
+def send_message(client, context_id: int, command: bytes, dataset: bytes | None = None) -> None:
+    client.send(rawdul.p_data(rawdul.pdv(context_id, command, command=True)))
+    if dataset is not None:
+        client.send(rawdul.p_data(rawdul.pdv(context_id, dataset, command=False)))
+
+
+# --------------------------------------------------------------------------- defect 5
+
+def escaped(raw: bytes) -> str:
+    """How the server prints a received value (Rust's escape_ascii), trailing padding removed."""
+    raw = raw.rstrip(b"\0 ")
+    names = {9: "\\t", 10: "\\n", 13: "\\r", 0x22: '\\"', 0x27: "\\'", 0x5C: "\\\\"}
+    return "".join(names.get(b) or (chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in raw)[:96]
+
+
+def raw_instance(*, sop_class: bytes, sop_instance: bytes, study: bytes, series: bytes) -> bytes:
+    return b"".join([
+        element(0x00080016, b"UI", sop_class),
+        element(0x00080018, b"UI", sop_instance),
+        element(0x00080060, b"CS", b"CT"),
+        element(0x00100010, b"PN", b"HOSTILE^UID"),
+        element(0x00100020, b"LO", b"HOSTILE-1"),
+        element(0x0020000D, b"UI", study),
+        element(0x0020000E, b"UI", series),
+        element(0x00200013, b"IS", b"1"),
+    ])
+
+
+def unique_root() -> bytes:
+    return generate_uid(prefix="1.2.826.0.1.3680043.10.543.")[:40].rstrip(".").encode()
+
+
+# name -> (where the bad value goes, its suffix after a unique root, expected status, location)
+BAD_UIDS = {
+    "slash": ("instance", b"/4", 0x0117, "(0000,1000)"),
+    "dot-dot": ("instance", b"..4", 0x0117, "(0000,1000)"),
+    "path": ("instance", b"/../../etc", 0x0117, "(0000,1000)"),
+    "control-byte": ("instance", b".\x01", 0x0117, "(0000,1000)"),
+    "newline": ("instance", b".4\n", 0x0117, "(0000,1000)"),
+    "0xff": ("instance", b".\xff", 0x0117, "(0000,1000)"),
+    "65-bytes": ("instance", None, 0x0117, "(0000,1000)"),
+    "dataset-instance-leading-space": ("dataset-instance", b"", 0x0117, "(0008,0018)"),
+    "study-slash": ("study", b"/4", 0xC000, "(0020,000D)"),
+    "study-dot-dot": ("study", b"..4", 0xC000, "(0020,000D)"),
+    "study-over-1-KiB": ("study", b"." + b"7" * 1100, 0xC000, "(0020,000D)"),
+    "series-0xff": ("series", b".\xff", 0xC000, "(0020,000E)"),
+    "series-control-byte": ("series", b".\x1b[2J", 0xC000, "(0020,000E)"),
+    "dataset-class-leading-space": ("dataset-class", None, 0xC000, "(0008,0016)"),
+    "command-class-tab": ("command-class", None, 0xC000, "(0000,0002)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_UIDS))
+def test_invalid_uid_is_refused_named_and_not_stored(server, case):
+    where, suffix, expected, location = BAD_UIDS[case]
+    root = unique_root()
+    ct = CT_IMAGE.encode()
+    good = {"sop_class": ct, "sop_instance": root + b".1", "study": root + b".2", "series": root + b".3"}
+    command_class, command_instance = ct, good["sop_instance"]
+    dataset = dict(good)
+    if where == "instance":
+        bad = root + suffix if suffix is not None else (root + b"." + b"1" * 64)[:65]
+        assert len(bad) == 65 or suffix is not None
+        command_instance = bad
+        dataset["sop_instance"] = bad
+    elif where == "dataset-instance":
+        bad = b" " + good["sop_instance"]
+        dataset["sop_instance"] = bad
+    elif where in ("study", "series"):
+        bad = root + b".9" + suffix
+        dataset[where] = bad
+    elif where == "dataset-class":
+        bad = b" " + ct
+        dataset["sop_class"] = bad
+    else:  # command-class
+        bad = ct + b"\t"
+        command_class = bad
+    with raw_established(server, [(1, CT_IMAGE, [ELE]), (3, VERIFICATION, [ELE])]) as client:
+        send_message(client, 1, store_command(1, command_class, command_instance), raw_instance(**dataset))
+        rsp, _ = client.recv_message(timeout=10)
+        assert (rsp.CommandField, rsp.MessageIDBeingRespondedTo) == (0x8001, 1), rsp
+        assert rsp.Status == expected, f"{case}: status {rsp.Status:#06x}, expected {expected:#06x}"
+        # The association goes on.
+        send_message(client, 3, rawdul.c_echo_rq(2))
+        echo, _ = client.recv_message(timeout=5)
+        assert echo.Status == 0
+        client.release()
+    rows = [uid for uid in server.instances_by_uid() if root.decode() in uid]
+    assert not rows, f"indexed: {rows}"
+    assert not files_containing(server, root), "an archive file of the refused instance remains"
+    shown = escaped(bad)
+    entries = [e for e in server.log() if root.decode() in e.get("sop_instance_uid", "") + e.get("reason", "")]
+    assert entries, "no store-log entry"
+    assert entries[-1]["status"].upper() == f"{expected:04X}", entries[-1]
+    assert shown in entries[-1]["reason"] and location in entries[-1]["reason"], entries[-1]
+    assert wait_until(lambda: any(shown in line and location in line for line in server.log_text().splitlines()),
+                      timeout=10), f"no serve log line naming {shown} at {location}"
+
+
+# Leading-zero components are what real modalities send; trailing space padding too.
+GOOD_UIDS = {
+    "leading-zero": b".040.0",
+    "leading-zeros": b".02.003",
+    "space-padded": b".5 ",
+    "nul-padded": b".5\0",
+}
+
+
+@pytest.mark.parametrize("case", list(GOOD_UIDS))
+def test_laxer_uids_real_senders_use_are_stored(server, case):
+    root = unique_root()
+    instance = root + GOOD_UIDS[case]
+    payload = raw_instance(sop_class=CT_IMAGE.encode(), sop_instance=instance, study=root + b".02",
+                           series=root + b".3")
+    with raw_established(server, [(1, CT_IMAGE, [ELE])]) as client:
+        send_message(client, 1, store_command(1, CT_IMAGE.encode(), instance), payload)
+        rsp, _ = client.recv_message(timeout=10)
+        assert rsp.Status == 0, f"{case}: status {rsp.Status:#06x} ({rsp.get('ErrorComment', '')})"
+        client.release()
+    uid = instance.rstrip(b"\0 ").decode()
+    rows = server.instances_by_uid().get(uid, [])
+    assert len(rows) == 1, rows
+    assert dataset_bytes(rows[0]["path"]) == payload

@@ -17,6 +17,15 @@ const KEPT_SEQUENCES: [u32; 5] = [
     tag::BLENDING_SEQUENCE,
 ];
 const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;
+/// The UIDs the archive checks are kept whatever their length (up to what a 16-bit length
+/// field holds), so that an over-long one is seen and refused rather than taken as absent.
+const IDENTITY_UIDS: [u32; 4] = [
+    tag::SOP_CLASS_UID,
+    tag::SOP_INSTANCE_UID,
+    tag::STUDY_INSTANCE_UID,
+    tag::SERIES_INSTANCE_UID,
+];
+const MAX_KEPT_UID: u32 = 0xFFFE;
 
 /// One kept top-level element: tag, VR (`None` in Implicit VR) and raw value bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +59,9 @@ impl Visitor for Keys {
             Take::Skip
         } else if h.is_sequence() && KEPT_SEQUENCES.contains(&h.tag) {
             Take::Span(MAX_KEPT_SEQUENCE)
-        } else if h.len <= MAX_KEPT_VALUE && h.tag >> 16 != 0x7FE0 {
+        } else if (h.len <= MAX_KEPT_VALUE && h.tag >> 16 != 0x7FE0)
+            || (IDENTITY_UIDS.contains(&h.tag) && h.len <= MAX_KEPT_UID)
+        {
             Take::Value
         } else {
             Take::Skip

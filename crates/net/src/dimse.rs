@@ -56,7 +56,8 @@ impl Command {
         Ok(Command { elements })
     }
 
-    fn raw(&self, element: u16) -> Option<&[u8]> {
+    /// An element's value as received.
+    pub fn raw(&self, element: u16) -> Option<&[u8]> {
         self.elements
             .iter()
             .find(|(e, _)| *e == element)
