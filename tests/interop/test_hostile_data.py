@@ -152,6 +152,62 @@ def send_message(client, context_id: int, command: bytes, dataset: bytes | None 
         client.send(rawdul.p_data(rawdul.pdv(context_id, dataset, command=False)))
 
 
+# --------------------------------------------------------------------------- defect 4
+
+# The response command fields of PS3.7 E.1-1.
+RESPONSE_FIELDS = {0x8001, 0x8010, 0x8020, 0x8021, 0x8030, 0x8100, 0x8110, 0x8120, 0x8130, 0x8140, 0x8150}
+
+
+def answer_or_abort(client, timeout: float = 5.0):
+    """The acceptor's first reaction to a command: ("abort", None) or ("response", command);
+    ("silence", None) when nothing came within `timeout` (the connection left open)."""
+    try:
+        pdu_type, body = client.recv_pdu(timeout=timeout)
+    except (TimeoutError, OSError):
+        return "silence", None
+    except rawdul.ConnectionClosed:
+        return "closed", None
+    if pdu_type == rawdul.A_ABORT:
+        return "abort", None
+    assert pdu_type == rawdul.P_DATA_TF, f"unexpected {rawdul.PDU_NAMES.get(pdu_type, hex(pdu_type))}"
+    command = b"".join(fragment for _cid, is_command, _last, fragment in rawdul.parse_pdvs(body) if is_command)
+    return "response", rawdul.decode_command(command)
+
+
+@pytest.mark.parametrize("field", [0x0FFF, 0x1234, 0x8001], ids=["c-cancel-0fff", "undefined-1234",
+                                                                 "a-response-8001"])
+def test_command_without_a_sensible_response_is_aborted_at_once(server, field):
+    """0x0FFF (C-CANCEL: it has no response, and nothing of ours can be cancelled), an
+    undefined field, a response sent to us: within a few seconds, far short of the DIMSE
+    timeout (30 s here), an A-ABORT, or at least a 0211 with a real response field."""
+    with raw_established(server, [(1, VERIFICATION, [ELE])]) as client:
+        send_message(client, 1, raw_command([(0x0100, u16(field)), (0x0120, u16(1)), (0x0800, u16(0x0101))]))
+        what, rsp = answer_or_abort(client)
+        assert what in ("abort", "response"), f"command field {field:#06x}: {what} within 5 s"
+        if what == "response":
+            # Only a request has a response; a response answered with one makes no sense.
+            assert not field & 0x8000, f"a response ({field:#06x}) was answered with {rsp.CommandField:#06x}"
+            assert rsp.Status == 0x0211, rsp
+            assert rsp.CommandField in RESPONSE_FIELDS, f"response command field {rsp.CommandField:#06x}"
+
+
+@pytest.mark.parametrize("with_dataset", [False, True])
+def test_request_we_do_not_provide_gets_its_response_with_0211(server, with_dataset):
+    """A C-FIND-RQ on an accepted context: C-FIND-RSP 0211 at once (after its dataset, if
+    one follows), and the association goes on."""
+    with raw_established(server, [(1, VERIFICATION, [ELE])]) as client:
+        command = raw_command([(0x0002, VERIFICATION.encode()), (0x0100, u16(0x0020)), (0x0110, u16(7)),
+                               (0x0700, u16(0)), (0x0800, u16(0 if with_dataset else 0x0101))])
+        send_message(client, 1, command, element(0x00100010, b"PN", b"DOE") if with_dataset else None)
+        what, rsp = answer_or_abort(client)
+        assert what == "response", what
+        assert (rsp.CommandField, rsp.MessageIDBeingRespondedTo, rsp.Status) == (0x8020, 7, 0x0211), rsp
+        send_message(client, 1, rawdul.c_echo_rq(8))
+        echo, _ = client.recv_message(timeout=5)
+        assert (echo.CommandField, echo.Status) == (0x8030, 0)
+        client.release()
+
+
 # --------------------------------------------------------------------------- defect 5
 
 def escaped(raw: bytes) -> str:

@@ -259,6 +259,21 @@ fn unsupported_command_gets_0211() {
 }
 
 #[test]
+fn cancel_responses_and_undefined_commands_abort_at_once() {
+    // C-CANCEL (nothing of ours can be cancelled), a response, an undefined field.
+    for (field, reason) in [(0x0FFF, 5), (0x8001, 5), (0x1234, 4)] {
+        let server = start();
+        let mut c = associated(&server);
+        let mut cmd = Command::default();
+        cmd.push_u16(dimse::TAG_COMMAND_FIELD, field)
+            .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, 1)
+            .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET);
+        send(&mut c, &pdata(&[pdv(1, true, true, &cmd.encode())]));
+        assert_eq!(expect_abort(&mut c), reason, "command field {field:#06x}");
+    }
+}
+
+#[test]
 fn invalid_command_uids_are_refused_before_any_sink() {
     let server = start();
     let mut c = associated(&server);
