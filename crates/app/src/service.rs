@@ -28,6 +28,7 @@ fn status(f: Failure) -> StoreStatus {
         FailureKind::OutOfResources => StoreStatus::OUT_OF_RESOURCES,
         FailureKind::CannotUnderstand => StoreStatus::CANNOT_UNDERSTAND,
         FailureKind::Mismatch => StoreStatus::DATASET_MISMATCH,
+        FailureKind::InvalidSopInstance => StoreStatus::INVALID_SOP_INSTANCE,
     };
     StoreStatus::new(code, f.reason)
 }

@@ -36,7 +36,7 @@ pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
 pub use schema::SCHEMA_VERSION;
 
-use dcmdisc_dicom::uid::IMPLICIT_VR_LE;
+use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
 use dcmdisc_dicom::{keys, meta, tag};
 const DB_FILE: &str = "control.sqlite";
 const TMP_DIR: &str = "tmp";
@@ -93,6 +93,9 @@ pub enum FailureKind {
     CannotUnderstand,
     /// The dataset's SOP Class/Instance UID differ from the command's (A900).
     Mismatch,
+    /// The dataset's SOP Instance UID breaks the rules for received UIDs (0117, Invalid SOP
+    /// Instance); other invalid UIDs are `CannotUnderstand`.
+    InvalidSopInstance,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,6 +400,7 @@ impl InstanceWriter {
                 )
             })?
         };
+        check_uids(&keys)?;
         let inc = &self.incoming;
         let (Some(class), Some(instance)) = (
             keys.string(tag::SOP_CLASS_UID),
@@ -556,6 +560,38 @@ impl InstanceWriter {
         let generated = keys.string(tag::PATIENT_ID).is_none();
         Ok((replaced, generated))
     }
+}
+
+/// The UIDs that identify the instance and name its DICOMDIR records, checked with the rules
+/// for received UIDs (`dcmdisc_dicom::uid::check_received`): a reader, or the DICOMDIR, would
+/// break on any other. An empty or absent one is left to the checks that follow.
+fn check_uids(keys: &Keys) -> Result<(), Failure> {
+    for (tag, name) in [
+        (tag::SOP_CLASS_UID, "SOP Class UID (0008,0016)"),
+        (tag::SOP_INSTANCE_UID, "SOP Instance UID (0008,0018)"),
+        (tag::STUDY_INSTANCE_UID, "Study Instance UID (0020,000D)"),
+        (tag::SERIES_INSTANCE_UID, "Series Instance UID (0020,000E)"),
+    ] {
+        let Some(raw) = keys.raw(tag) else { continue };
+        match uid::check_received(raw) {
+            Ok(_) | Err(uid::BadUid::Empty) => {}
+            Err(why) => {
+                let kind = if tag == tag::SOP_INSTANCE_UID {
+                    FailureKind::InvalidSopInstance
+                } else {
+                    FailureKind::CannotUnderstand
+                };
+                return Err(Failure::new(
+                    kind,
+                    format!(
+                        "invalid {name} in the dataset: \"{}\" ({why})",
+                        uid::printable(raw)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Drop for InstanceWriter {

@@ -17,6 +17,15 @@ const KEPT_SEQUENCES: [u32; 5] = [
     tag::BLENDING_SEQUENCE,
 ];
 const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;
+/// The UIDs the archive checks are kept whatever their length (up to what a 16-bit length
+/// field holds), so that an over-long one is seen and refused rather than taken as absent.
+const IDENTITY_UIDS: [u32; 4] = [
+    tag::SOP_CLASS_UID,
+    tag::SOP_INSTANCE_UID,
+    tag::STUDY_INSTANCE_UID,
+    tag::SERIES_INSTANCE_UID,
+];
+const MAX_KEPT_UID: u32 = 0xFFFE;
 
 /// One kept top-level element: tag, VR (`None` in Implicit VR) and raw value bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +59,9 @@ impl Visitor for Keys {
             Take::Skip
         } else if h.is_sequence() && KEPT_SEQUENCES.contains(&h.tag) {
             Take::Span(MAX_KEPT_SEQUENCE)
-        } else if h.len <= MAX_KEPT_VALUE && h.tag >> 16 != 0x7FE0 {
+        } else if (h.len <= MAX_KEPT_VALUE && h.tag >> 16 != 0x7FE0)
+            || (IDENTITY_UIDS.contains(&h.tag) && h.len <= MAX_KEPT_UID)
+        {
             Take::Value
         } else {
             Take::Skip
@@ -270,5 +281,38 @@ mod tests {
         d.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
         let k = run(&d, false).unwrap();
         assert_eq!(k.string(0x0008_0018).unwrap(), "1.2");
+    }
+
+    /// The shape that was once stored: a top-level defined-length sequence (kept as a value
+    /// when small, skipped when large) whose defined-length item holds an undefined-length
+    /// sequence without its delimiter. `scan` refuses both; with the delimiter both pass and
+    /// the small one is kept.
+    #[test]
+    fn a_sequence_left_open_inside_a_defined_item_is_refused() {
+        for (pad, delimited) in [(0usize, false), (2000, false), (0, true), (2000, true)] {
+            let mut inner = vec![
+                0x08, 0x00, 0x10, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ];
+            inner.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            explicit_element(&mut inner, 0x0008_1150, *b"UI", b"1.2\0");
+            inner.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+            if delimited {
+                inner.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+            }
+            explicit_element(&mut inner, 0x0040_1400, *b"LT", &vec![b'x'; pad]);
+            let mut item = vec![0xFE, 0xFF, 0x00, 0xE0];
+            item.extend_from_slice(&(inner.len() as u32).to_le_bytes());
+            item.extend_from_slice(&inner);
+            let mut d = Vec::new();
+            explicit_element(&mut d, 0x0008_0018, *b"UI", b"1.2.3\0");
+            explicit_element(&mut d, 0x0040_0275, *b"SQ", &item);
+            explicit_element(&mut d, 0x0010_0010, *b"PN", b"Doe^John");
+            let r = run(&d, true);
+            assert_eq!(r.is_ok(), delimited, "pad {pad}, delimited {delimited}");
+            if let Ok(k) = r {
+                assert_eq!(k.raw(0x0040_0275).is_some(), pad == 0);
+                assert_eq!(k.string(0x0010_0010).unwrap(), "Doe^John");
+            }
+        }
     }
 }

@@ -16,6 +16,13 @@ pub const C_STORE_RSP: u16 = 0x8001;
 pub const C_ECHO_RQ: u16 = 0x0030;
 pub const C_ECHO_RSP: u16 = 0x8030;
 pub const C_CANCEL_RQ: u16 = 0x0FFF;
+/// The other request command fields of PS3.7 (E.1-1): C-GET, C-FIND, C-MOVE and the
+/// N-services. We provide none of them, and each has a response to refuse it with.
+pub const OTHER_REQUESTS: [u16; 9] = [
+    0x0010, 0x0020, 0x0021, 0x0100, 0x0110, 0x0120, 0x0130, 0x0140, 0x0150,
+];
+/// A response's command field is its request's with bit 15 set.
+pub const RESPONSE_BIT: u16 = 0x8000;
 pub const NO_DATASET: u16 = 0x0101;
 
 pub const TAG_AFFECTED_SOP_CLASS: u16 = 0x0002;
@@ -56,7 +63,8 @@ impl Command {
         Ok(Command { elements })
     }
 
-    fn raw(&self, element: u16) -> Option<&[u8]> {
+    /// An element's value as received.
+    pub fn raw(&self, element: u16) -> Option<&[u8]> {
         self.elements
             .iter()
             .find(|(e, _)| *e == element)

@@ -1,7 +1,10 @@
-//! DIMSE services behind one dispatcher keyed by command field. A new service (N-CREATE,
-//! N-ACTION, N-GET, N-EVENT-REPORT for Media Creation Management) is a new file with a
-//! `handle` function, one arm in [`command`], and, if its request carries a dataset, one
-//! variant of [`Receiver`]; the P-DATA state machine does not change.
+//! DIMSE services behind one dispatcher keyed by command field: C-ECHO and C-STORE served,
+//! the other requests of PS3.7 refused with their response (0211), and anything else (a
+//! C-CANCEL, a response, an undefined field) ends the association with an A-ABORT at once.
+//!
+//! A new service (N-CREATE, N-ACTION, N-GET, N-EVENT-REPORT for Media Creation Management)
+//! is a new file with a `handle` function, one arm in [`command`], and, if its request
+//! carries a dataset, one variant of [`Receiver`]; the P-DATA state machine does not change.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -103,8 +106,23 @@ pub(crate) fn command<S: Services>(
     match field {
         dimse::C_ECHO_RQ => echo::handle(ex, cmd, message_id),
         dimse::C_STORE_RQ => store::handle(ex, context, cmd, message_id),
-        dimse::C_CANCEL_RQ => Ok(None),
-        other => unsupported(ex, cmd, other, message_id),
+        f if dimse::OTHER_REQUESTS.contains(&f) => unsupported(ex, cmd, f, message_id),
+        // C-CANCEL has no response (PS3.7 9.3.2.3) and cancels only C-FIND, C-GET or
+        // C-MOVE, which we never accept: no well-behaved peer sends it to us. Ignoring it
+        // would leave the peer waiting until the DIMSE timeout, so the association ends now.
+        dimse::C_CANCEL_RQ => Err(End::Abort(
+            pdu::ABORT_UNEXPECTED_PDU_PARAMETER,
+            "C-CANCEL-RQ, but no operation of ours can be cancelled".into(),
+        )),
+        f if f & dimse::RESPONSE_BIT != 0 => Err(End::Abort(
+            pdu::ABORT_UNEXPECTED_PDU_PARAMETER,
+            format!("response command {f:#06x}, but we sent no request"),
+        )),
+        // No response command field would make sense for a command that does not exist.
+        f => Err(End::Abort(
+            pdu::ABORT_UNRECOGNIZED_PDU_PARAMETER,
+            format!("unknown DIMSE command field {f:#06x}"),
+        )),
     }
 }
 
@@ -121,7 +139,7 @@ pub(crate) fn answer<S, K>(
     Ok(None)
 }
 
-/// A command we do not provide: status 0211 (unrecognized operation).
+/// A request we do not provide: its response with status 0211 (unrecognized operation).
 fn unsupported<S: Services>(
     ex: &Exchange<'_, S>,
     cmd: &Command,
@@ -132,7 +150,7 @@ fn unsupported<S: Services>(
     if let Some(class) = cmd.uid(dimse::TAG_AFFECTED_SOP_CLASS) {
         rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &class);
     }
-    rsp.push_u16(dimse::TAG_COMMAND_FIELD, field | 0x8000)
+    rsp.push_u16(dimse::TAG_COMMAND_FIELD, field | dimse::RESPONSE_BIT)
         .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, message_id)
         .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET)
         .push_u16(dimse::TAG_STATUS, 0x0211);

@@ -14,6 +14,8 @@ pub const A_ABORT: u8 = 0x07;
 pub const ABORT_REASON_NOT_SPECIFIED: u8 = 0;
 pub const ABORT_UNRECOGNIZED_PDU: u8 = 1;
 pub const ABORT_UNEXPECTED_PDU: u8 = 2;
+pub const ABORT_UNRECOGNIZED_PDU_PARAMETER: u8 = 4;
+pub const ABORT_UNEXPECTED_PDU_PARAMETER: u8 = 5;
 pub const ABORT_INVALID_PDU_PARAMETER: u8 = 6;
 
 #[derive(Debug, Clone, Copy)]

@@ -34,6 +34,9 @@ impl StoreStatus {
     pub const DATASET_MISMATCH: u16 = 0xA900;
     pub const CANNOT_UNDERSTAND: u16 = 0xC000;
     pub const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
+    /// "Invalid SOP Instance" (PS3.7 Annex C, one of the general statuses C-STORE may return,
+    /// 9.1.1.1.9): the SOP Instance UID violates the UID construction rules.
+    pub const INVALID_SOP_INSTANCE: u16 = 0x0117;
 
     pub fn new(code: u16, reason: impl Into<String>) -> Self {
         StoreStatus {

@@ -2,6 +2,7 @@
 //! sink the services give, and answers with the status they return. A failure found before
 //! or while receiving is answered once the rest of the dataset has been read and dropped.
 
+use dcmdisc_dicom::uid::{self, BadUid};
 use tracing::debug;
 
 use crate::association::End;
@@ -16,6 +17,10 @@ pub(crate) struct StoreOp<K> {
     sop_instance_uid: String,
     transfer_syntax: String,
     message_id: u16,
+    /// Whether the response repeats the command's UIDs: not when they are invalid (the
+    /// fields above then hold a printable form, for the logs).
+    echo_class: bool,
+    echo_instance: bool,
     /// `None` once it failed (dropping it discards what it took) or if it never began.
     sink: Option<K>,
     failure: Option<StoreStatus>,
@@ -37,11 +42,37 @@ pub(crate) fn handle<S: Services>(
         sop_instance_uid,
         transfer_syntax: context.transfer_syntax.clone(),
         message_id,
+        echo_class: true,
+        echo_instance: true,
         sink: None,
         failure: None,
         bytes: 0,
     };
-    if op.sop_class_uid != context.abstract_syntax {
+    let class_problem = invalid(cmd.raw(dimse::TAG_AFFECTED_SOP_CLASS));
+    let instance_problem = invalid(cmd.raw(dimse::TAG_AFFECTED_SOP_INSTANCE));
+    if let Some((shown, _)) = &class_problem {
+        op.sop_class_uid = shown.clone();
+        op.echo_class = false;
+    }
+    if let Some((shown, _)) = &instance_problem {
+        op.sop_instance_uid = shown.clone();
+        op.echo_instance = false;
+    }
+    if let Some((shown, why)) = instance_problem {
+        op.failure = Some(StoreStatus::new(
+            StoreStatus::INVALID_SOP_INSTANCE,
+            format!(
+                "invalid Affected SOP Instance UID (0000,1000) in the command: \"{shown}\" ({why})"
+            ),
+        ));
+    } else if let Some((shown, why)) = class_problem {
+        op.failure = Some(StoreStatus::new(
+            StoreStatus::CANNOT_UNDERSTAND,
+            format!(
+                "invalid Affected SOP Class UID (0000,0002) in the command: \"{shown}\" ({why})"
+            ),
+        ));
+    } else if op.sop_class_uid != context.abstract_syntax {
         op.failure = Some(StoreStatus::new(
             StoreStatus::SOP_CLASS_NOT_SUPPORTED,
             format!(
@@ -70,6 +101,16 @@ pub(crate) fn handle<S: Services>(
     );
     done(ex, op, status)?;
     Ok(None)
+}
+
+/// A UID value that is there but breaks the rules for received UIDs: its printable form and
+/// why. An empty or absent one is left to the checks that follow (it is missing, not invalid).
+fn invalid(raw: Option<&[u8]>) -> Option<(String, BadUid)> {
+    let raw = raw?;
+    match uid::check_received(raw) {
+        Ok(_) | Err(BadUid::Empty) => None,
+        Err(why) => Some((uid::printable(raw), why)),
+    }
 }
 
 impl<K: InstanceSink> StoreOp<K> {
@@ -157,12 +198,16 @@ fn done<S: Services>(
         ex.services.record_store(&op.request(ex.info), &status);
     }
     let mut rsp = Command::default();
-    rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &op.sop_class_uid)
-        .push_u16(dimse::TAG_COMMAND_FIELD, dimse::C_STORE_RSP)
+    if op.echo_class {
+        rsp.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, &op.sop_class_uid);
+    }
+    rsp.push_u16(dimse::TAG_COMMAND_FIELD, dimse::C_STORE_RSP)
         .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, op.message_id)
         .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET)
-        .push_u16(dimse::TAG_STATUS, status.code)
-        .push_uid(dimse::TAG_AFFECTED_SOP_INSTANCE, &op.sop_instance_uid);
+        .push_u16(dimse::TAG_STATUS, status.code);
+    if op.echo_instance {
+        rsp.push_uid(dimse::TAG_AFFECTED_SOP_INSTANCE, &op.sop_instance_uid);
+    }
     if !success {
         rsp.push_text(dimse::TAG_ERROR_COMMENT, &status.reason);
     }

@@ -41,9 +41,27 @@ pub struct Sink {
     finished: bool,
 }
 
+/// What a test asks of the fake, as a component of the SOP Instance UID (digits, as a
+/// received UID must be): 9001 receive in place, 9002 fail `write`, 9003 fail `commit`,
+/// 9004 fail `buffer`, 9005 refuse at `begin_store`.
+fn code(word: &str) -> &'static str {
+    match word {
+        "inplace" => "9001",
+        "failwrite" => "9002",
+        "failcommit" => "9003",
+        "failbuffer" => "9004",
+        "refuse" => "9005",
+        _ => "",
+    }
+}
+
+fn has(uid: &str, word: &str) -> bool {
+    uid.split('.').any(|p| p == code(word))
+}
+
 impl Sink {
     fn has(&self, word: &str) -> bool {
-        self.uid.split('.').any(|p| p == word)
+        has(&self.uid, word)
     }
 }
 
@@ -60,7 +78,7 @@ impl InstanceSink for Sink {
         Ok(())
     }
 
-    /// With "inplace" in the UID, lends at most 5 bytes at a time, so that one PDV takes
+    /// With "inplace" (9001) in the UID, lends at most 5 bytes at a time, so that one PDV takes
     /// several loans.
     fn buffer(&mut self, max: usize) -> Result<Option<&mut [u8]>, StoreStatus> {
         if self.has("failbuffer") {
@@ -113,7 +131,7 @@ impl Services for Fake {
     }
 
     fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Sink, StoreStatus> {
-        if req.sop_instance_uid.split('.').any(|p| p == "refuse") {
+        if has(req.sop_instance_uid, "refuse") {
             return Err(StoreStatus::new(StoreStatus::OUT_OF_RESOURCES, "no room"));
         }
         Ok(Sink {

@@ -258,6 +258,66 @@ fn unsupported_command_gets_0211() {
     release(&mut c);
 }
 
+#[test]
+fn cancel_responses_and_undefined_commands_abort_at_once() {
+    // C-CANCEL (nothing of ours can be cancelled), a response, an undefined field.
+    for (field, reason) in [(0x0FFF, 5), (0x8001, 5), (0x1234, 4)] {
+        let server = start();
+        let mut c = associated(&server);
+        let mut cmd = Command::default();
+        cmd.push_u16(dimse::TAG_COMMAND_FIELD, field)
+            .push_u16(dimse::TAG_MESSAGE_ID_RESPONDED, 1)
+            .push_u16(dimse::TAG_DATASET_TYPE, dimse::NO_DATASET);
+        send(&mut c, &pdata(&[pdv(1, true, true, &cmd.encode())]));
+        assert_eq!(expect_abort(&mut c), reason, "command field {field:#06x}");
+    }
+}
+
+#[test]
+fn invalid_command_uids_are_refused_before_any_sink() {
+    let server = start();
+    let mut c = associated(&server);
+    for (n, (class, instance, code)) in [
+        (CT, "1.2.3/4", 0x0117),
+        (CT, "1.2..4", 0x0117),
+        ("1.2.840.10008.5.1.4.1.1.2\t", "1.2.3.4", 0xC000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = n as u16 + 1;
+        send(
+            &mut c,
+            &pdata(&[
+                pdv(3, true, true, &store_rq(id, class, instance, true)),
+                pdv(3, false, true, &dataset(10)),
+            ]),
+        );
+        let rsp = read_response(&mut c, 3);
+        assert_eq!(status(&rsp), code, "{class} {instance}");
+        assert_eq!(rsp.u16(dimse::TAG_MESSAGE_ID_RESPONDED), Some(id));
+    }
+    // A leading-zero component and space padding are what real senders send.
+    send(
+        &mut c,
+        &pdata(&[
+            pdv(3, true, true, &store_rq(9, CT, "1.2.040.0 ", true)),
+            pdv(3, false, true, &dataset(10)),
+        ]),
+    );
+    assert_eq!(store_status(&mut c, 9, "1.2.040.0"), 0);
+    release(&mut c);
+    let st = server.fake.state();
+    assert_eq!(st.discarded, Vec::<String>::new());
+    assert_eq!(
+        st.stored
+            .iter()
+            .map(|(u, _)| u.as_str())
+            .collect::<Vec<_>>(),
+        ["1.2.040.0"]
+    );
+}
+
 // C-STORE.
 
 /// How the dataset of one C-STORE is cut into PDVs and PDUs.
@@ -322,7 +382,8 @@ fn c_store_datasets_arrive_exactly_however_they_are_cut() {
     let mut id = 0u16;
     for (k, cut) in cuts.iter().enumerate() {
         // Through `write`, and received in place through `buffer`/`commit`.
-        for mode in ["copy", "inplace"] {
+        // (9001 asks the fake for in-place buffers: see fake.rs.)
+        for mode in ["1", "9001"] {
             id += 1;
             let instance = format!("1.2.3.{k}.{mode}.{id}");
             let size = match cut {
@@ -354,16 +415,16 @@ fn largest_p_data_we_announced_is_accepted() {
     let mut c = associated(&server);
     send(
         &mut c,
-        &pdata(&[pdv(3, true, true, &store_rq(1, CT, "1.2.9.inplace", true))]),
+        &pdata(&[pdv(3, true, true, &store_rq(1, CT, "1.2.9.9001", true))]),
     );
     // PDU length = 6 (PDV header) + data = exactly our maximum.
     let data = dataset(OUR_MAX_PDU as usize - 6);
     let one = pdata(&[pdv(3, false, true, &data)]);
     assert_eq!(one.len(), 6 + OUR_MAX_PDU as usize);
     send(&mut c, &one);
-    assert_eq!(store_status(&mut c, 1, "1.2.9.inplace"), 0);
+    assert_eq!(store_status(&mut c, 1, "1.2.9.9001"), 0);
     release(&mut c);
-    assert_eq!(stored(&server).get("1.2.9.inplace"), Some(&data));
+    assert_eq!(stored(&server).get("1.2.9.9001"), Some(&data));
 }
 
 #[test]
@@ -371,10 +432,10 @@ fn sink_failures_answer_a700_drop_the_data_and_keep_the_association() {
     let server = start();
     let mut c = associated(&server);
     let cases = [
-        "1.2.5.failwrite",
-        "1.2.5.inplace.failcommit",
-        "1.2.5.inplace.failbuffer",
-        "1.2.5.refuse",
+        "1.2.5.9002",
+        "1.2.5.9001.9003",
+        "1.2.5.9001.9004",
+        "1.2.5.9005",
     ];
     for (i, instance) in cases.iter().enumerate() {
         let id = 10 + i as u16;
@@ -486,7 +547,7 @@ fn command_while_a_dataset_is_expected_aborts() {
 
 #[test]
 fn dataset_on_another_context_aborts() {
-    let store = store_rq(1, CT, "1.2.7.2.inplace", true);
+    let store = store_rq(1, CT, "1.2.7.2.9001", true);
     aborts_with(
         &pdata(&[pdv(3, true, true, &store), pdv(1, false, true, b"ab")]),
         INVALID_PARAMETER,
@@ -528,18 +589,13 @@ fn peer_abort_ends_the_association_quietly() {
     let mut c = associated(&server);
     send(
         &mut c,
-        &pdata(&[pdv(
-            3,
-            true,
-            true,
-            &store_rq(1, CT, "1.2.8.1.inplace", true),
-        )]),
+        &pdata(&[pdv(3, true, true, &store_rq(1, CT, "1.2.8.1.9001", true))]),
     );
     send(&mut c, &pdata(&[pdv(3, false, false, b"part")]));
     send(&mut c, &[0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
     // The server sends nothing back and closes; the unfinished instance is discarded.
     expect_no_more(&mut c);
     let st = server.fake.state();
-    assert_eq!(st.discarded, ["1.2.8.1.inplace"]);
+    assert_eq!(st.discarded, ["1.2.8.1.9001"]);
     assert!(st.stored.is_empty() && st.records.is_empty());
 }
