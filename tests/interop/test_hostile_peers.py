@@ -251,15 +251,15 @@ def assert_echo(server):
 def test_minimum_progress_zero_keeps_only_the_dimse_timer(dcmdisc_factory):
     """min_receive_bytes_per_sec = 0: a dataset dribbled for three DIMSE timeouts (never
     silent for one) is received."""
-    server = dcmdisc_factory("no-minimum", storage_provider={"dimse_timeout_secs": 2,
+    server = dcmdisc_factory("no-minimum", storage_provider={"dimse_timeout_secs": 3,
                                                              "min_receive_bytes_per_sec": 0})
     instance = "1.2.826.0.1.3680043.10.1.13.7"
     command, dataset_pdu = store_command_and_dataset(instance)
     with raw_store_association(server) as client:
         client.send(command)
-        got = dribble(client.sock, dataset_pdu[:14], gap=0.5, limit=30)
+        got = dribble(client.sock, dataset_pdu[:16], gap=0.5, limit=30)
         assert not got.closed and not got.answer, f"dropped after {got.sent} bytes: {got.answer[:10]!r}"
-        client.send(dataset_pdu[14:])
+        client.send(dataset_pdu[16:])
         rsp, _ = client.recv_message(timeout=15)
         assert rsp.Status == 0
         client.release()

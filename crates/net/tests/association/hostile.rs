@@ -207,13 +207,13 @@ fn a_trickling_dataset_is_aborted() {
 
 #[test]
 fn a_slow_but_steady_dataset_is_received() {
-    // 2000 bytes every 100 ms (about 20 kB/s) over two DIMSE timeouts of 1.5 s.
+    // 2000 bytes every 100 ms (about 20 kB/s) for 4.5 s, over two DIMSE timeouts of 2 s.
     let server = start_config(ServerConfig {
-        dimse_timeout: Duration::from_millis(1500),
+        dimse_timeout: Duration::from_secs(2),
         ..config(4)
     });
     let mut c = associated(&server);
-    let data = dataset(60_000);
+    let data = dataset(90_000);
     send(
         &mut c,
         &pdata(&[pdv(3, true, true, &store_rq(1, CT, "1.2.3.10", true))]),
