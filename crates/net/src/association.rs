@@ -14,7 +14,7 @@ use crate::dispatch::{self, Exchange, Receiver};
 use crate::establish::Accepted;
 use crate::pdu::{self, PduHeader};
 use crate::services::{AssociationInfo, Services};
-use crate::socket::{is_timeout, read_in, read_some, QuickAck};
+use crate::socket::{read_end, read_in, read_some, Inbound};
 
 /// Command sets are a few hundred bytes; anything this large is an attack or a bug.
 const MAX_COMMAND_SET: usize = 64 * 1024;
@@ -73,16 +73,17 @@ impl<'a, S: Services> Association<'a, S> {
         }
     }
 
-    /// Serve PDUs until the association ends. The socket's read timeout is the DIMSE timer.
-    pub fn run(&mut self, reader: &mut BufReader<QuickAck>) -> End {
+    /// Serve PDUs until the association ends. The socket's read timeout is the DIMSE timer;
+    /// a message in progress must also keep the minimum pace ([`Inbound`]).
+    pub fn run(&mut self, reader: &mut BufReader<Inbound>) -> End {
         loop {
+            if self.pending.is_none() && self.command.is_empty() {
+                reader.get_mut().between_messages();
+            }
             let header = match pdu::read_header(reader) {
                 Ok(Some(h)) => h,
                 Ok(None) => return End::Gone("peer closed the connection without release".into()),
-                Err(e) if is_timeout(&e) => {
-                    return End::Abort(pdu::ABORT_REASON_NOT_SPECIFIED, "DIMSE timeout".into())
-                }
-                Err(e) => return End::Gone(e.to_string()),
+                Err(e) => return read_end(&e, "DIMSE timeout"),
             };
             if let Err(end) = self.pdu(reader, header) {
                 return end;
@@ -120,7 +121,7 @@ impl<'a, S: Services> Association<'a, S> {
         r
     }
 
-    fn pdu(&mut self, reader: &mut BufReader<QuickAck>, h: PduHeader) -> Result<(), End> {
+    fn pdu(&mut self, reader: &mut BufReader<Inbound>, h: PduHeader) -> Result<(), End> {
         match h.pdu_type {
             pdu::P_DATA_TF => {
                 // Checked before reading: the declared length is never allocated if too big.
@@ -167,7 +168,7 @@ impl<'a, S: Services> Association<'a, S> {
 
     /// Read a P-DATA-TF body item by item. The data of a dataset PDV goes straight into the
     /// receiver's buffer when it has one; everything else through `self.body`.
-    fn pdata(&mut self, reader: &mut BufReader<QuickAck>, len: usize) -> Result<(), End> {
+    fn pdata(&mut self, reader: &mut BufReader<Inbound>, len: usize) -> Result<(), End> {
         let mut left = len;
         while left > 0 {
             let at = len - left;
@@ -202,7 +203,7 @@ impl<'a, S: Services> Association<'a, S> {
     /// `n` dataset bytes for the pending receiver, received into its own buffer.
     fn stream_data(
         &mut self,
-        reader: &mut BufReader<QuickAck>,
+        reader: &mut BufReader<Inbound>,
         context_id: u8,
         mut n: usize,
     ) -> Result<(), End> {

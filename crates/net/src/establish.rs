@@ -27,8 +27,8 @@ pub use dcmdisc_dicom::uid::DICOM_APPLICATION_CONTEXT;
 /// syntaxes each need about 24 KiB.
 const MAX_ASSOCIATION_PDU: u32 = 256 * 1024;
 
-/// Read the first PDU of a connection, which must be an A-ASSOCIATE-RQ. The socket's read
-/// timeout is ARTIM.
+/// Read the first PDU of a connection, which must be an A-ASSOCIATE-RQ, under ARTIM (the
+/// reader's deadline).
 pub(crate) fn read_association_rq(reader: &mut impl Read) -> Result<AssociationRQ, End> {
     let header = match pdu::read_header(reader) {
         Ok(Some(h)) => h,
@@ -92,7 +92,8 @@ impl Refusal {
 }
 
 /// Section 4.2.1.4's conditions, in the statement's order: protocol version, application
-/// context, calling AE configured, calling address, called AE, pool.
+/// context, calling AE configured, calling address, called AE; the last one, the pool, is
+/// [`pool_full`], asked only of a request that passed these.
 pub(crate) fn refusal<S: Services>(
     cfg: &ServerConfig,
     services: &S,
@@ -100,7 +101,6 @@ pub(crate) fn refusal<S: Services>(
     calling_ae: &str,
     called_ae: &str,
     peer: SocketAddr,
-    has_slot: bool,
 ) -> Option<Refusal> {
     use AssociationRJResult::*;
     use AssociationRJSource::*;
@@ -160,16 +160,19 @@ pub(crate) fn refusal<S: Services>(
             format!("called AE {called_ae:?} is not one of ours"),
         );
     }
-    if !has_slot {
-        return refuse(
-            Transient,
-            ServiceProviderPresentation(
-                AssociationRJServiceProviderPresentationReason::LocalLimitExceeded,
-            ),
-            format!("association pool full ({} active)", cfg.max_associations),
-        );
-    }
     None
+}
+
+/// The refusal of a request that found the association pool full: transient, so the sender
+/// tries again later.
+pub(crate) fn pool_full(max_associations: usize) -> Refusal {
+    Refusal {
+        result: AssociationRJResult::Transient,
+        source: AssociationRJSource::ServiceProviderPresentation(
+            AssociationRJServiceProviderPresentationReason::LocalLimitExceeded,
+        ),
+        why: format!("association pool full ({max_associations} active)"),
+    }
 }
 
 /// The command that admits `calling_ae` from `peer`. The refusal is logged here but remedied
@@ -309,8 +312,11 @@ mod tests {
             ae_titles: vec!["DCMDISC".into()],
             max_pdu_length: 16384,
             max_associations: 4,
+            max_pending_connections: 16,
+            max_pending_per_address: 4,
             artim_timeout: std::time::Duration::from_secs(1),
             dimse_timeout: std::time::Duration::from_secs(1),
+            min_receive_bytes_per_sec: 1024,
             shutdown_grace: std::time::Duration::from_secs(1),
             implementation_class_uid: "1.2.3".into(),
             implementation_version_name: "TEST".into(),
@@ -326,7 +332,7 @@ mod tests {
         };
         let peer: SocketAddr = "127.0.0.2:4000".parse().unwrap();
         let why = |check| {
-            refusal(&cfg, &Fake(check), &rq, "NEWCOMER", "DCMDISC", peer, true)
+            refusal(&cfg, &Fake(check), &rq, "NEWCOMER", "DCMDISC", peer)
                 .map(|r| r.why)
                 .unwrap_or_default()
         };
@@ -348,7 +354,6 @@ mod tests {
             "NEWCOMER",
             "DCMDISC",
             peer,
-            true
         )
         .is_none());
     }

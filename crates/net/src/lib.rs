@@ -13,11 +13,12 @@
 //! a sink returns is what the sender gets. It is not an SCU, and it does not parse or check
 //! the dataset it carries.
 //!
-//! Layout: [`server`] (accept loop, pool, shutdown, one connection's life), `establish`
-//! (reading the request, refusal policy, A-ASSOCIATE-AC), `association` (the P-DATA state
-//! machine), `dispatch` with one file per service (`echo`, `store`), `socket` (quick ACKs,
-//! timeouts, lingering close), [`services`] (the traits the caller implements), and the codecs
-//! [`pdu`], [`dimse`] and [`contexts`].
+//! Layout: [`server`] (accept loop, shutdown, one connection's life), `limits` (pending
+//! connections and the association pool), `establish` (reading the request, refusal policy,
+//! A-ASSOCIATE-AC), `association` (the P-DATA state machine), `dispatch` with one file per
+//! service (`echo`, `store`), `socket` (quick ACKs, timers, minimum progress, lingering
+//! close), [`services`] (the traits the caller implements), and the codecs [`pdu`], [`dimse`]
+//! and [`contexts`].
 
 mod association;
 pub mod contexts;
@@ -25,6 +26,7 @@ pub mod dimse;
 mod dispatch;
 mod echo;
 mod establish;
+mod limits;
 pub mod pdu;
 pub mod server;
 pub mod services;

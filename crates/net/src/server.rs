@@ -3,7 +3,8 @@
 //!
 //! Blocking threads keep the hot path simple and fast: PDV bytes go from the socket buffer to
 //! the instance sink without hopping between async tasks, and file writes and fsyncs never stall
-//! an executor. The pool limit bounds the number of threads.
+//! an executor. The pending limits and the pool bound the number of threads (besides them,
+//! only lingering closes after an association, each for at most ARTIM).
 
 use std::future::Future;
 use std::io::{self, BufReader};
@@ -16,9 +17,10 @@ use tracing::{debug, info, warn};
 
 use crate::association::{Association, End};
 use crate::contexts::ContextTable;
-use crate::establish::{accept, read_association_rq, refusal};
+use crate::establish::{accept, pool_full, read_association_rq, refusal};
+use crate::limits::{Limits, PendingSlot};
 use crate::pdu;
-use crate::socket::{linger_close, QuickAck};
+use crate::socket::{linger_close, Inbound};
 
 pub use crate::establish::DICOM_APPLICATION_CONTEXT;
 // The service traits used to live here; their old paths still work.
@@ -26,16 +28,23 @@ pub use crate::services::{
     AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest, StoreStatus,
 };
 
-/// Connections beyond the pool that we still read to send them a polite transient refusal.
-const MAX_REFUSING_CONNECTIONS: usize = 64;
-
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub ae_titles: Vec<String>,
     pub max_pdu_length: u32,
+    /// The association pool: established associations (a place is taken once the
+    /// A-ASSOCIATE-RQ has passed the policy; beyond it, the transient refusal).
     pub max_associations: usize,
+    /// Connections still establishing (from the accept until their A-ASSOCIATE-RQ is
+    /// accepted or refused), in all; one beyond it is closed at once.
+    pub max_pending_connections: usize,
+    /// The same, from one peer address (IPv6: one /64).
+    pub max_pending_per_address: usize,
     pub artim_timeout: Duration,
     pub dimse_timeout: Duration,
+    /// The least progress of a message in progress, over each DIMSE timeout of waiting for
+    /// the peer; below it the association is aborted. 0: no minimum.
+    pub min_receive_bytes_per_sec: u64,
     pub shutdown_grace: Duration,
     pub implementation_class_uid: String,
     pub implementation_version_name: String,
@@ -45,18 +54,9 @@ pub struct ServerConfig {
 struct Shared<S> {
     cfg: ServerConfig,
     services: S,
-    active: AtomicUsize,
+    limits: Arc<Limits>,
     live_threads: AtomicUsize,
     next_id: AtomicU64,
-}
-
-/// A member of the association pool; dropping it frees the place.
-struct PoolSlot<S>(Arc<Shared<S>>);
-
-impl<S> Drop for PoolSlot<S> {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 struct ThreadGuard<S>(Arc<Shared<S>>);
@@ -75,10 +75,15 @@ pub async fn serve<S: Services>(
     services: S,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<usize> {
+    let limits = Arc::new(Limits::new(
+        cfg.max_associations,
+        cfg.max_pending_connections,
+        cfg.max_pending_per_address,
+    ));
     let shared = Arc::new(Shared {
         cfg,
         services,
-        active: AtomicUsize::new(0),
+        limits,
         live_threads: AtomicUsize::new(0),
         next_id: AtomicU64::new(1),
     });
@@ -97,7 +102,8 @@ pub async fn serve<S: Services>(
                 continue;
             }
         };
-        if let Err(e) = spawn_connection(&shared, stream, peer) {
+        let accepted_at = Instant::now();
+        if let Err(e) = spawn_connection(&shared, stream, peer, accepted_at) {
             warn!(%peer, error = %e, "could not start association thread");
         }
     }
@@ -115,29 +121,24 @@ pub async fn serve<S: Services>(
     }
 }
 
+/// Start a connection's thread, or close it at once if the pending limits are reached. A
+/// polite refusal would need its A-ASSOCIATE-RQ read first: the very wait those limits bound.
 fn spawn_connection<S: Services>(
     shared: &Arc<Shared<S>>,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
+    accepted_at: Instant,
 ) -> io::Result<()> {
+    let pending = match shared.limits.pending(peer.ip()) {
+        Ok(p) => p,
+        Err(over) => {
+            warn!(%peer, "connection closed at once: {over}");
+            return Ok(());
+        }
+    };
     let stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
     stream.set_nodelay(true)?;
-    let slot = {
-        let max = shared.cfg.max_associations;
-        let got = shared
-            .active
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_ok();
-        got.then(|| PoolSlot(shared.clone()))
-    };
-    let live = shared.live_threads.load(Ordering::SeqCst);
-    if slot.is_none() && live >= shared.cfg.max_associations + MAX_REFUSING_CONNECTIONS {
-        warn!(%peer, "connection dropped: pool full and too many pending refusals");
-        return Ok(());
-    }
     shared.live_threads.fetch_add(1, Ordering::SeqCst);
     let guard = ThreadGuard(shared.clone());
     let shared = shared.clone();
@@ -146,7 +147,7 @@ fn spawn_connection<S: Services>(
         .name(format!("assoc-{id}"))
         .spawn(move || {
             let _guard = guard;
-            connection(&shared, stream, peer, id, slot);
+            connection(&shared, stream, peer, id, accepted_at, pending);
         })?;
     Ok(())
 }
@@ -158,7 +159,8 @@ fn connection<S: Services>(
     stream: TcpStream,
     peer: SocketAddr,
     id: u64,
-    slot: Option<PoolSlot<S>>,
+    accepted_at: Instant,
+    pending: PendingSlot,
 ) {
     let cfg = &shared.cfg;
     let reader = match stream.try_clone() {
@@ -168,12 +170,12 @@ fn connection<S: Services>(
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, QuickAck(reader));
+    let inbound = Inbound::new(reader, cfg.min_receive_bytes_per_sec, cfg.dimse_timeout);
+    let mut reader = BufReader::with_capacity(64 * 1024, inbound);
     let mut writer = stream;
-    if writer.set_read_timeout(Some(cfg.artim_timeout)).is_err() {
-        return;
-    }
-    // ARTIM runs from the connection until the A-ASSOCIATE-RQ arrives.
+    // ARTIM runs from the transport connection until the A-ASSOCIATE-RQ has arrived
+    // (PS3.8 9.1.5): a deadline, however the request's bytes trickle in.
+    reader.get_mut().until(accepted_at + cfg.artim_timeout);
     let rq = match read_association_rq(&mut reader) {
         Ok(rq) => rq,
         Err(End::Gone(why)) => {
@@ -183,31 +185,33 @@ fn connection<S: Services>(
         Err(End::Abort(reason, why)) => {
             warn!(%peer, "association request refused: {why}");
             let _ = pdu::write_all(&mut writer, &pdu::abort_pdu(2, reason));
-            linger_close(&mut reader, &writer, cfg.artim_timeout);
+            linger_close(&mut reader, cfg.artim_timeout);
             return;
         }
         Err(End::Released) => return,
     };
     let calling_ae = rq.calling_ae_title.trim().to_string();
     let called_ae = rq.called_ae_title.trim().to_string();
-    if let Some(refused) = refusal(
-        cfg,
-        &shared.services,
-        &rq,
-        &calling_ae,
-        &called_ae,
-        peer,
-        slot.is_some(),
-    ) {
+    // The pool is the last condition: a place is taken only by a request that passed the
+    // others, and while a refused connection lingers it keeps its pending place instead.
+    let mut refused = refusal(cfg, &shared.services, &rq, &calling_ae, &called_ae, peer);
+    let mut slot = None;
+    if refused.is_none() {
+        slot = shared.limits.association();
+        if slot.is_none() {
+            refused = Some(pool_full(shared.limits.max_associations()));
+        }
+    }
+    if let Some(refused) = refused {
         warn!(%peer, calling_ae = %calling_ae, called_ae = %called_ae,
             "association rejected: {}", refused.why);
-        drop(slot);
         if let Some(rj) = refused.pdu() {
             let _ = pdu::write_all(&mut writer, &rj);
         }
-        linger_close(&mut reader, &writer, cfg.artim_timeout);
+        linger_close(&mut reader, cfg.artim_timeout);
         return;
     }
+    drop(pending);
     let acceptance = match accept(cfg, &rq) {
         Ok(a) => a,
         Err(e) => {
@@ -233,7 +237,7 @@ fn connection<S: Services>(
         contexts = rq.presentation_contexts.len(), accepted = acceptance.contexts.len(),
         "association accepted"
     );
-    if writer.set_read_timeout(Some(cfg.dimse_timeout)).is_err() {
+    if reader.get_mut().idle_timeout(cfg.dimse_timeout).is_err() {
         return;
     }
     let mut assoc = Association::new(
@@ -250,13 +254,13 @@ fn connection<S: Services>(
     match end {
         End::Released => {
             info!(assoc = id, "association released");
-            linger_close(&mut reader, &writer, cfg.artim_timeout);
+            linger_close(&mut reader, cfg.artim_timeout);
         }
         End::Gone(why) => info!(assoc = id, "association ended: {why}"),
         End::Abort(reason, why) => {
             warn!(assoc = id, "association aborted: {why}");
             let _ = pdu::write_all(&mut &writer, &pdu::abort_pdu(2, reason));
-            linger_close(&mut reader, &writer, cfg.artim_timeout);
+            linger_close(&mut reader, cfg.artim_timeout);
         }
     }
 }

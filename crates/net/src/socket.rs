@@ -1,26 +1,177 @@
-//! Socket habits of an association: quick ACKs on the receiving side, what a read timeout
-//! means, and the lingering close after our last PDU.
+//! Socket habits of an association: quick ACKs on the receiving side, the timers that are
+//! about the peer's pace (ARTIM as a deadline, the minimum progress of a message in
+//! progress), what a read timeout means, and the lingering close after our last PDU.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, BufReader, ErrorKind, Read};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::association::End;
 use crate::pdu;
 
-/// The receiving side of an association socket. Linux leaves quick-ACK mode on its own; we
-/// re-arm it before every receive, so that whatever we have read is acknowledged at once. A
-/// sender with Nagle on (dcmtk's storescu) holds the rest of a PDU until its first segment is
-/// acknowledged; with delayed ACKs that costs ~40 ms per message.
-pub(crate) struct QuickAck(pub(crate) TcpStream);
+/// The receiving side of an association socket; every receive goes through here (under a
+/// `BufReader`, so once per system call, never per byte).
+///
+/// Linux leaves quick-ACK mode on its own; we re-arm it before every receive, so that whatever
+/// we have read is acknowledged at once. A sender with Nagle on (dcmtk's storescu) holds the
+/// rest of a PDU until its first segment is acknowledged; with delayed ACKs that costs ~40 ms
+/// per message.
+pub(crate) struct Inbound {
+    stream: TcpStream,
+    /// ARTIM is a deadline (PS3.8 9.1.5), not an idle timer: while set, each receive waits at
+    /// most until then, so a peer dribbling bytes cannot keep the timer from expiring.
+    deadline: Option<Instant>,
+    pace: Pace,
+}
 
-impl Read for QuickAck {
+impl Inbound {
+    /// `min_bytes_per_sec` over `window` of waiting is the least progress a message in
+    /// progress must make (0: no minimum); see [`Inbound::between_messages`].
+    pub(crate) fn new(stream: TcpStream, min_bytes_per_sec: u64, window: Duration) -> Self {
+        Inbound {
+            stream,
+            deadline: None,
+            pace: Pace::new(min_bytes_per_sec, window),
+        }
+    }
+
+    /// Every receive from now on ends by `deadline` (a timeout error once it has passed); no
+    /// minimum progress.
+    pub(crate) fn until(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+        self.pace.off();
+    }
+
+    /// From now on a receive times out after `idle` without a byte (the DIMSE timer), and
+    /// the minimum progress rule applies to messages.
+    pub(crate) fn idle_timeout(&mut self, idle: Duration) -> io::Result<()> {
+        self.deadline = None;
+        self.pace.between_messages();
+        self.stream.set_read_timeout(Some(idle))
+    }
+
+    /// The association is between messages: waiting for the next one is idle time (the
+    /// DIMSE timer's business); the progress rule starts again with its first byte.
+    pub(crate) fn between_messages(&mut self) {
+        self.pace.between_messages();
+    }
+
+    pub(crate) fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl Read for Inbound {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        quickack(&self.0);
-        let n = self.0.read(buf)?;
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ErrorKind::TimedOut.into());
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        let started = self.pace.running().then(Instant::now);
+        quickack(&self.stream);
+        let n = self.stream.read(buf)?;
         // Whatever arrived is ACKed now, not at the delayed-ACK timer.
-        quickack(&self.0);
+        quickack(&self.stream);
+        let waited = started.map(|t| t.elapsed()).unwrap_or_default();
+        self.pace.account(n, waited).map_err(io::Error::other)?;
         Ok(n)
+    }
+}
+
+/// A message in progress advanced too slowly: the peer holds an association slot without
+/// using it (a trickling P-DATA), and is dropped.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "message in progress too slow: {bytes} bytes in {:.1} s of waiting, under the minimum of \
+     {min} bytes/s",
+    waited.as_secs_f64()
+)]
+pub(crate) struct TooSlow {
+    bytes: u64,
+    waited: Duration,
+    min: u64,
+}
+
+/// The minimum progress of a message in progress. What counts is the time spent waiting for
+/// the peer inside receives (not the time we spend writing to disk or answering), summed from
+/// the message's first byte; each time it reaches `window`, the bytes received meanwhile must
+/// be at least `min_bytes_per_sec` times that wait, and a new window starts.
+#[derive(Debug)]
+struct Pace {
+    min_bytes_per_sec: u64,
+    window: Duration,
+    state: PaceState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PaceState {
+    /// Not measured: establishment, the lingering close, or no minimum configured.
+    Off,
+    /// Between messages: the next byte starts a window.
+    Between,
+    Running {
+        bytes: u64,
+        waited: Duration,
+    },
+}
+
+impl Pace {
+    fn new(min_bytes_per_sec: u64, window: Duration) -> Self {
+        Pace {
+            min_bytes_per_sec,
+            window,
+            state: PaceState::Off,
+        }
+    }
+
+    fn off(&mut self) {
+        self.state = PaceState::Off;
+    }
+
+    fn between_messages(&mut self) {
+        if self.min_bytes_per_sec > 0 && !self.window.is_zero() {
+            self.state = PaceState::Between;
+        }
+    }
+
+    fn running(&self) -> bool {
+        matches!(self.state, PaceState::Running { .. })
+    }
+
+    /// `n` bytes arrived after `waited` in the receive.
+    fn account(&mut self, n: usize, waited: Duration) -> Result<(), TooSlow> {
+        match &mut self.state {
+            PaceState::Off => {}
+            PaceState::Between => {
+                // The wait for a message's first byte is idle time: not counted.
+                if n > 0 {
+                    self.state = PaceState::Running {
+                        bytes: n as u64,
+                        waited: Duration::ZERO,
+                    };
+                }
+            }
+            PaceState::Running { bytes, waited: sum } => {
+                *bytes += n as u64;
+                *sum += waited;
+                if *sum >= self.window {
+                    let need = u128::from(self.min_bytes_per_sec) * sum.as_millis();
+                    if u128::from(*bytes) * 1000 < need {
+                        return Err(TooSlow {
+                            bytes: *bytes,
+                            waited: *sum,
+                            min: self.min_bytes_per_sec,
+                        });
+                    }
+                    *bytes = 0;
+                    *sum = Duration::ZERO;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -44,18 +195,20 @@ fn quickack(stream: &TcpStream) {
 fn quickack(_stream: &TcpStream) {}
 
 /// After our last PDU, give the peer the ARTIM time to close the transport first (PS3.8
-/// 9.2.3), so that it reads everything we sent rather than a reset.
-pub(crate) fn linger_close(reader: &mut impl Read, stream: &TcpStream, artim: Duration) {
-    let _ = stream.set_read_timeout(Some(artim));
-    let deadline = Instant::now() + artim;
+/// 9.2.3), so that it reads everything we sent rather than a reset. ARTIM is a deadline here
+/// too: whatever the peer keeps sending, we close when it expires.
+pub(crate) fn linger_close(reader: &mut BufReader<Inbound>, artim: Duration) {
+    reader.get_mut().until(Instant::now() + artim);
     let mut sink = [0u8; 4096];
-    while Instant::now() < deadline {
+    loop {
         match reader.read(&mut sink) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
-    let _ = stream.shutdown(Shutdown::Both);
+    let _ = reader.get_ref().stream().shutdown(Shutdown::Both);
 }
 
 /// A read error's description, with a timeout (the socket's read timeout is the running
@@ -68,21 +221,25 @@ pub(crate) fn io_reason(e: &io::Error, timeout: &str) -> String {
     }
 }
 
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
+fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
-/// A read failing inside a PDU: a timeout is the peer's fault (abort), anything else means
-/// the connection is gone.
-fn read_error(e: &io::Error) -> End {
-    if is_timeout(e) {
-        End::Abort(
-            pdu::ABORT_REASON_NOT_SPECIFIED,
-            "DIMSE timeout inside a PDU".into(),
-        )
+/// How a failed read ends the association: a timeout (named `timer`) or a message too slow
+/// is the peer's fault (abort), anything else means the connection is gone.
+pub(crate) fn read_end(e: &io::Error, timer: &str) -> End {
+    if let Some(slow) = e.get_ref().and_then(|i| i.downcast_ref::<TooSlow>()) {
+        End::Abort(pdu::ABORT_REASON_NOT_SPECIFIED, slow.to_string())
+    } else if is_timeout(e) {
+        End::Abort(pdu::ABORT_REASON_NOT_SPECIFIED, timer.into())
     } else {
         End::Gone(e.to_string())
     }
+}
+
+/// A read failing inside a PDU.
+fn read_error(e: &io::Error) -> End {
+    read_end(e, "DIMSE timeout inside a PDU")
 }
 
 pub(crate) fn read_in(reader: &mut impl Read, buf: &mut [u8]) -> Result<(), End> {
@@ -97,6 +254,63 @@ pub(crate) fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize,
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(read_error(&e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_message_under_the_minimum_rate_is_too_slow_after_one_window() {
+        let mut p = Pace::new(1024, 3 * SEC);
+        p.between_messages();
+        // The wait for the first byte is idle time, however long.
+        p.account(1, 100 * SEC).unwrap();
+        // A trickle: one byte a second, refused once three seconds of waiting add up.
+        p.account(1, SEC).unwrap();
+        p.account(1, SEC).unwrap();
+        let slow = p.account(1, SEC).unwrap_err();
+        assert_eq!((slow.bytes, slow.waited, slow.min), (4, 3 * SEC, 1024));
+    }
+
+    #[test]
+    fn a_message_at_the_minimum_rate_goes_on_window_after_window() {
+        let mut p = Pace::new(1024, 2 * SEC);
+        p.between_messages();
+        p.account(10, Duration::ZERO).unwrap();
+        for _ in 0..10 {
+            p.account(1024, SEC).unwrap();
+            p.account(1024, SEC).unwrap();
+        }
+        // A burst then a pause inside one window is fine too.
+        p.account(1 << 20, Duration::from_millis(1)).unwrap();
+        p.account(1, 2 * SEC).unwrap();
+        // Each window is judged on its own: the burst does not pay for the next one.
+        p.account(1, SEC).unwrap();
+        assert!(p.account(1, SEC).is_err());
+    }
+
+    #[test]
+    fn between_messages_and_off_nothing_is_measured() {
+        let mut p = Pace::new(1024, SEC);
+        p.account(1, 10 * SEC).unwrap();
+        p.between_messages();
+        p.account(0, 10 * SEC).unwrap();
+        p.account(1, 10 * SEC).unwrap();
+        p.between_messages();
+        p.account(1, 10 * SEC).unwrap();
+        p.off();
+        p.account(1, 10 * SEC).unwrap();
+        p.account(1, 10 * SEC).unwrap();
+        // No minimum configured: never armed.
+        let mut p = Pace::new(0, SEC);
+        p.between_messages();
+        for _ in 0..3 {
+            p.account(1, 10 * SEC).unwrap();
         }
     }
 }

@@ -23,6 +23,10 @@ pub const IMPLEMENTATION_VERSION_NAME: &str = concat!("DCMDISC_", env!("CARGO_PK
 pub const MIN_PDU: u32 = 4096;
 pub const MAX_PDU: u32 = 4_194_304;
 
+/// Upper bound of `[storage_provider] min_receive_bytes_per_sec`: a minimum above what a
+/// slow network really carries would drop honest senders.
+pub const MAX_MIN_RATE: u64 = 1_048_576;
+
 /// Why a configuration cannot be used. Each names the key, as `[section] key`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -76,8 +80,14 @@ pub struct StorageProvider {
     pub bind_address: IpAddr,
     pub max_pdu_length: u32,
     pub max_associations: u32,
+    /// Connections that have not yet had their A-ASSOCIATE-RQ accepted (they hold no place
+    /// in the association pool), in all and from one address; beyond: closed at once.
+    pub max_pending_connections: u32,
+    pub max_pending_per_address: u32,
     pub artim_timeout_secs: u64,
     pub dimse_timeout_secs: u64,
+    /// The least progress of a message in progress, over each DIMSE timeout; 0: none.
+    pub min_receive_bytes_per_sec: u64,
     pub shutdown_grace_secs: u64,
     pub implementation_class_uid: Uid,
     pub implementation_version_name: VersionName,
@@ -97,8 +107,11 @@ impl Default for StorageProvider {
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             max_pdu_length: 16384,
             max_associations: 5,
+            max_pending_connections: 16,
+            max_pending_per_address: 4,
             artim_timeout_secs: 10,
             dimse_timeout_secs: 30,
+            min_receive_bytes_per_sec: 1024,
             shutdown_grace_secs: 30,
             implementation_class_uid: Uid::builtin(IMPLEMENTATION_CLASS_UID),
             implementation_version_name: VersionName::builtin(IMPLEMENTATION_VERSION_NAME),
@@ -253,6 +266,27 @@ impl Config {
             1,
             1000,
             "allowed range is 1..=1000",
+        )?;
+        range(
+            "[storage_provider] max_pending_connections",
+            sp.max_pending_connections.into(),
+            1,
+            10000,
+            "allowed range is 1..=10000",
+        )?;
+        range(
+            "[storage_provider] max_pending_per_address",
+            sp.max_pending_per_address.into(),
+            1,
+            10000,
+            "allowed range is 1..=10000",
+        )?;
+        range(
+            "[storage_provider] min_receive_bytes_per_sec",
+            sp.min_receive_bytes_per_sec,
+            0,
+            MAX_MIN_RATE,
+            "allowed range is 0..=1048576 bytes per second (0: no minimum)",
         )?;
         range(
             "[storage_provider] artim_timeout_secs",

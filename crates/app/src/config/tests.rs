@@ -19,6 +19,9 @@ fn defaults_are_the_statement_defaults() {
     assert_eq!(sp.max_associations, 5);
     assert_eq!(sp.artim_timeout_secs, 10);
     assert_eq!(sp.dimse_timeout_secs, 30);
+    assert_eq!(sp.max_pending_connections, 16);
+    assert_eq!(sp.max_pending_per_address, 4);
+    assert_eq!(sp.min_receive_bytes_per_sec, 1024);
     assert_eq!(
         sp.implementation_class_uid.as_str(),
         IMPLEMENTATION_CLASS_UID
@@ -58,6 +61,19 @@ fn example_file_loads_and_matches_defaults() {
     let c = Config::load(Some(&path)).unwrap();
     c.validate().unwrap();
     assert_eq!(c.storage_provider.max_pdu_length, 16384);
+    let (sp, default) = (&c.storage_provider, StorageProvider::default());
+    assert_eq!(
+        (
+            sp.max_pending_connections,
+            sp.max_pending_per_address,
+            sp.min_receive_bytes_per_sec
+        ),
+        (
+            default.max_pending_connections,
+            default.max_pending_per_address,
+            default.min_receive_bytes_per_sec
+        )
+    );
     assert_eq!(
         c.storage_provider.implementation_version_name.as_str(),
         IMPLEMENTATION_VERSION_NAME
@@ -104,6 +120,23 @@ fn every_bound_names_its_key_and_range() {
             "[storage_provider] dimse_timeout_secs = 3601: allowed range is 1..=3600 seconds",
         ),
         (
+            "max_pending_connections = 0",
+            "[storage_provider] max_pending_connections = 0: allowed range is 1..=10000",
+        ),
+        (
+            "max_pending_connections = 10001",
+            "[storage_provider] max_pending_connections = 10001: allowed range is 1..=10000",
+        ),
+        (
+            "max_pending_per_address = 0",
+            "[storage_provider] max_pending_per_address = 0: allowed range is 1..=10000",
+        ),
+        (
+            "min_receive_bytes_per_sec = 1048577",
+            "[storage_provider] min_receive_bytes_per_sec = 1048577: allowed range is \
+             0..=1048576 bytes per second (0: no minimum)",
+        ),
+        (
             "shutdown_grace_secs = 3601",
             "[storage_provider] shutdown_grace_secs = 3601: allowed range is 0..=3600 seconds",
         ),
@@ -138,6 +171,10 @@ fn every_bound_names_its_key_and_range() {
         "max_associations = 1000",
         "shutdown_grace_secs = 0",
         "artim_timeout_secs = 3600",
+        "max_pending_connections = 1",
+        "max_pending_per_address = 10000",
+        "min_receive_bytes_per_sec = 0",
+        "min_receive_bytes_per_sec = 1048576",
     ] {
         Config::parse(&format!("[storage_provider]\n{ok}"))
             .unwrap()

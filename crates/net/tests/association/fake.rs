@@ -162,8 +162,11 @@ pub fn config(max_associations: usize) -> ServerConfig {
         ae_titles: vec![OUR_AE.to_string()],
         max_pdu_length: OUR_MAX_PDU,
         max_associations,
+        max_pending_connections: 16,
+        max_pending_per_address: 4,
         artim_timeout: IO_TIMEOUT,
         dimse_timeout: IO_TIMEOUT,
+        min_receive_bytes_per_sec: 1024,
         shutdown_grace: Duration::from_secs(2),
         implementation_class_uid: "1.2.826.0.1.3680043.10.1".to_string(),
         implementation_version_name: "DCMDISC_TEST".to_string(),
@@ -172,6 +175,11 @@ pub fn config(max_associations: usize) -> ServerConfig {
 }
 
 pub fn start_with(max_associations: usize) -> Server {
+    start_config(config(max_associations))
+}
+
+/// A server with the given configuration (on 127.0.0.1, the listener's port in `Server`).
+pub fn start_config(cfg: ServerConfig) -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     listener
         .set_nonblocking(true)
@@ -190,7 +198,7 @@ pub fn start_with(max_associations: usize) -> Server {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            let _ = serve(listener, config(max_associations), services, shutdown).await;
+            let _ = serve(listener, cfg, services, shutdown).await;
         });
     });
     Server {

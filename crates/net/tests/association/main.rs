@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake;
+mod hostile;
 mod peer;
 
 use std::collections::HashMap;
