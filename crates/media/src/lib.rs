@@ -12,10 +12,12 @@
 //! transcoding (plugged in through [`export::Converter`]) or burning discs.
 
 pub mod dicomdir;
+pub mod dicomdir_read;
 pub mod export;
 pub mod plan;
 mod profile;
 mod record_keys;
 pub mod records;
 mod source;
+pub mod validate;
 mod volume;
