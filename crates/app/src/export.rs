@@ -4,10 +4,11 @@
 //!
 //! Cancelling (the [`Shutdown`] token) is checked between files while reading, between
 //! patients, and at every progress report of the media engine (before each conversion, each
-//! volume's DICOMDIR and each volume's writing). A cancelled export returns
-//! [`AppError::Cancelled`]; it leaves the volumes it had completed (each a whole, valid image
-//! or tree) and no partial one: the media engine's staging folder is removed, and an image is
-//! only started after the last check before it.
+//! volume's DICOMDIR, writing and validation). A cancelled export returns
+//! [`AppError::Cancelled`]; it leaves the volumes it had completed (each a whole image or
+//! tree, read back and validated) and no partial one: the media engine's staging folder is
+//! removed, an image is only started after the last check before it, and a volume whose
+//! validation is cancelled is removed.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
