@@ -4,7 +4,7 @@
 //!
 //! Cancelling (the [`Shutdown`] token) is checked between files while reading, between
 //! patients, and at every progress report of the media engine (before each conversion, each
-//! volume's DICOMDIR and each volume's writing). A cancelled export returns
+//! volume's DICOMDIR, writing and validation). A cancelled export returns
 //! [`AppError::Cancelled`]. The export is written into a staging folder beside the output
 //! folder and moved into place only when complete (`output.rs`): a cancelled or failed export
 //! leaves the output folder as it was, and an output folder that is not empty is refused.

@@ -16,6 +16,8 @@ pub enum Stage {
     Dicomdir,
     /// Writing a volume's image or tree (items: volumes).
     Writing,
+    /// Reading a written volume back and checking it against the plan (items: volumes).
+    Validating,
     /// All volumes of the patient written (items: volumes).
     Done,
     /// A stage the media engine reports that this layer does not know yet.
@@ -30,6 +32,7 @@ impl Stage {
             Stage::Converting => "converting",
             Stage::Dicomdir => "dicomdir",
             Stage::Writing => "writing",
+            Stage::Validating => "validating",
             Stage::Done => "done",
             Stage::Other => "working",
         }
@@ -42,6 +45,7 @@ impl Stage {
             "converting" => Stage::Converting,
             "dicomdir" => Stage::Dicomdir,
             "writing" => Stage::Writing,
+            "validating" => Stage::Validating,
             "done" => Stage::Done,
             _ => Stage::Other,
         }

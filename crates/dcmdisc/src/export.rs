@@ -30,7 +30,8 @@ pub struct Args {
     /// Volume capacity in MiB, overriding the profile's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     capacity_mb: Option<u64>,
-    /// Print how long each stage took (reading, converting, dicomdir, writing) to stderr.
+    /// Print how long each stage took (reading, converting, dicomdir, writing, validating) to
+    /// stderr.
     #[arg(long)]
     timings: bool,
 }
@@ -72,8 +73,15 @@ pub fn run(cfg: &Config, args: Args) -> Result<()> {
             .or(s.tree.as_ref())
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        // The image's SHA-256 goes last on the line, so what reads the fields before it
+        // still finds them where they were.
+        let sha256 = s
+            .sha256
+            .as_ref()
+            .map(|h| format!(", sha256 {h}"))
+            .unwrap_or_default();
         println!(
-            "{}: volume {}/{} {} — {} instances, {:.1} MB, {path}",
+            "{}: volume {}/{} {} — {} instances, {:.1} MB, {path}{sha256}",
             v.label,
             s.number,
             s.count,

@@ -7,7 +7,11 @@
 //! size of an image from names and sizes alone. dcmdisc-media uses it for disc volumes of DICOM
 //! File-sets, but this crate knows nothing of DICOM.
 //!
-//! Not for: reading or appending to images, Joliet, Rock Ridge, El Torito (booting), names
+//! [`read`] is a reader of ISO 9660 images, written apart from the writer (they share only the
+//! sector size) so that reading back what we wrote checks the writer: descriptors, the
+//! directory hierarchy with its both-endian numbers, extents, loops and depth, file contents.
+//!
+//! Not for: appending to images, Joliet, Rock Ridge, El Torito (booting), names
 //! beyond Level 1 (lowercase, long names, deeper than eight levels), files over 4 GiB, or
 //! burning. Layout of the image, in 2048-byte sectors:
 //!
@@ -44,6 +48,7 @@ mod error;
 mod layout;
 mod names;
 mod numbers;
+pub mod read;
 mod source;
 mod tree;
 mod write;

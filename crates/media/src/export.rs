@@ -80,6 +80,24 @@ pub enum ExportError {
         size: u64,
         capacity: u64,
     },
+    /// The volume was written, read back and found wrong (`validate.rs`); it was removed.
+    #[error(
+        "volume {volume} failed validation and was removed ({}):\n  {}",
+        path.display(),
+        problems.join("\n  ")
+    )]
+    Invalid {
+        volume: usize,
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    /// Validation could not open what was just written.
+    #[error("validating volume {volume}: {source}")]
+    Validation {
+        volume: usize,
+        #[source]
+        source: crate::validate::OpenError,
+    },
     #[error(transparent)]
     Records(#[from] records::TableError),
     #[error("nothing to export")]
@@ -122,6 +140,9 @@ pub struct VolumeSummary {
     pub tree: Option<PathBuf>,
     pub bytes: u64,
     pub instances: usize,
+    /// SHA-256 of the ISO image (lower-case hex), computed while validating it; `None` for a
+    /// tree-only volume.
+    pub sha256: Option<String>,
 }
 
 fn numeric(v: Option<String>) -> i64 {

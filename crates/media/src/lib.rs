@@ -3,8 +3,10 @@
 //!
 //! For: [`export`] (the engine used by `dcmdisc export`), [`dicomdir`] (Basic Directory
 //! encoding with exact offsets), [`records`] (SOP class → record type and record keys, from
-//! `data/dicomdir-records.tsv`) and [`plan`] (volume spanning); the image itself is written by
-//! the `dcmdisc-iso9660` crate.
+//! `data/dicomdir-records.tsv`), [`plan`] (volume spanning), [`dicomdir_read`] (a DICOMDIR
+//! read back, its offsets checked) and [`validate`] (a written volume read back and held
+//! against the plan, with the image's SHA-256); the image itself is written and read by the
+//! `dcmdisc-iso9660` crate.
 //!
 //! Media knows nothing of the archive: the application layer hands it file paths.
 //!
@@ -12,10 +14,12 @@
 //! transcoding (plugged in through [`export::Converter`]) or burning discs.
 
 pub mod dicomdir;
+pub mod dicomdir_read;
 pub mod export;
 pub mod plan;
 mod profile;
 mod record_keys;
 pub mod records;
 mod source;
+pub mod validate;
 mod volume;

@@ -13,6 +13,7 @@ use crate::plan::open_group;
 use crate::record_keys::group_record;
 use crate::records::RecordTable;
 use crate::source::SourceFile;
+use crate::validate::{validate_tree, validate_volume, ExpectedVolume, ValidationReport};
 
 /// One instance placed in the hierarchy, with its leaf record (File ID filled per volume).
 pub(crate) struct Placed {
@@ -118,6 +119,7 @@ pub(crate) fn write_volume(
         tree: None,
         bytes: 0,
         instances: members.len(),
+        sha256: None,
     };
     if opts.tree || !opts.profile.makes_iso() {
         let root = opts.out_dir.join(&vol_name);
@@ -157,7 +159,67 @@ pub(crate) fn write_volume(
         summary.bytes = fs::metadata(&path).map_err(io_err(&path))?.len();
         summary.iso = Some(path);
     }
+    let expected = ExpectedVolume {
+        instances: members.len(),
+        sop_instance_uids: members
+            .iter()
+            .filter_map(|&m| placed[m].leaf.file.as_ref())
+            .map(|f| f.sop_instance_uid.clone())
+            .collect(),
+        patient_id: patient_id.to_string(),
+    };
+    summary.sha256 = validate(&summary, &expected, progress)?;
     Ok(summary)
+}
+
+/// Reads the written volume back (`validate.rs`): a volume that fails, or whose validation
+/// is cancelled, is removed, so that only validated volumes are ever left. Returns the
+/// image's SHA-256.
+fn validate(
+    summary: &VolumeSummary,
+    expected: &ExpectedVolume,
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
+) -> Result<Option<String>, ExportError> {
+    let remove = || {
+        if let Some(p) = &summary.iso {
+            let _ = fs::remove_file(p);
+        }
+        if let Some(p) = &summary.tree {
+            let _ = fs::remove_dir_all(p);
+        }
+    };
+    let (number, count) = (summary.number, summary.count);
+    if progress("validating", (number - 1) as u64, count as u64).is_break() {
+        remove();
+        return Err(ExportError::Cancelled);
+    }
+    let check = |path: &PathBuf, report: Result<ValidationReport, _>| match report {
+        Ok(r) if r.is_valid() => Ok(r),
+        Ok(r) => Err(ExportError::Invalid {
+            volume: number,
+            path: path.clone(),
+            problems: r.problems,
+        }),
+        Err(source) => Err(ExportError::Validation {
+            volume: number,
+            source,
+        }),
+    };
+    let mut sha256 = None;
+    let mut run = || -> Result<(), ExportError> {
+        if let Some(root) = &summary.tree {
+            check(root, validate_tree(root, expected))?;
+        }
+        if let Some(path) = &summary.iso {
+            sha256 = check(path, validate_volume(path, expected))?.sha256;
+        }
+        Ok(())
+    };
+    if let Err(e) = run() {
+        remove();
+        return Err(e);
+    }
+    Ok(sha256)
 }
 
 fn uuid_int() -> u128 {

@@ -92,14 +92,21 @@ fn a_folder_export_reports_typed_progress_per_patient() {
         vec![
             (1, Stage::Dicomdir, 0, 1),
             (1, Stage::Writing, 0, 1),
+            (1, Stage::Validating, 0, 1),
             (1, Stage::Done, 1, 1),
             (2, Stage::Dicomdir, 0, 1),
             (2, Stage::Writing, 0, 1),
+            (2, Stage::Validating, 0, 1),
             (2, Stage::Done, 1, 1),
         ]
     );
     assert!(seen.iter().all(|p| p.patient.total == 2));
-    assert_eq!(seen[3].label, "ROE^JANE [P2]");
+    assert_eq!(seen[4].label, "ROE^JANE [P2]");
+    // Each ISO volume was validated, its image hashed.
+    for v in &vols {
+        let h = v.volume.sha256.as_ref().unwrap();
+        assert_eq!(h.len(), 64, "{h}");
+    }
 }
 
 #[test]
@@ -187,6 +194,33 @@ fn an_export_into_a_folder_holding_an_earlier_one_is_refused() {
     );
     assert!(matches!(r, Err(AppError::OutputNotEmpty { .. })), "{r:?}");
     assert_eq!(files_under(&out), before, "the earlier export was touched");
+}
+
+#[test]
+fn an_export_cancelled_while_validating_leaves_no_unvalidated_image() {
+    let tmp = TempDir::new("export-cancel-3");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    ct_file(&src.join("1.dcm"), "DOE^JOHN", "P1", "2.25.8", 1, 1024);
+    let scan = scan_folder(&src).unwrap();
+    let out = tmp.path().join("out");
+    let shutdown = Shutdown::new();
+    let r = export_folder(
+        &Config::default(),
+        scan,
+        &ExportOptions {
+            tree: true,
+            ..options(&out)
+        },
+        &shutdown,
+        &mut |p| {
+            if p.stage == Stage::Validating {
+                shutdown.trigger();
+            }
+        },
+    );
+    assert!(matches!(r, Err(AppError::Cancelled)), "{r:?}");
+    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
 }
 
 #[test]
