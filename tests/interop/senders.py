@@ -55,7 +55,7 @@ class Senders:
 
     def __init__(self, server, count: int = 4, *, per_association: int = 50, keep: bool = True,
                  stop_on_failure: bool = True, seed: int | None = None, ae_title: str = "PYNETDICOM",
-                 pixel_sizes=PIXEL_SIZES):
+                 pixel_sizes=PIXEL_SIZES, dimse_timeout: float | None = None):
         self.server = server
         self.count = count
         self.per_association = per_association
@@ -63,6 +63,9 @@ class Senders:
         self.stop_on_failure = stop_on_failure
         self.ae_title = ae_title
         self.pixel_sizes = tuple(pixel_sizes)
+        # pynetdicom 3.0 does not wake a sender waiting for a C-STORE-RSP when the connection
+        # drops: it waits out its DIMSE timeout. The crash tests shorten it.
+        self.dimse_timeout = dimse_timeout
         self.rng = random.Random(seed)
         self.stats = [SenderStats() for _ in range(count)]
         self.stopping = threading.Event()
@@ -111,6 +114,8 @@ class Senders:
             stats.errors.append(f"sender {n}: association {stats.associations + 1} not established")
             return False
         stats.associations += 1
+        if self.dimse_timeout is not None:
+            assoc.dimse_timeout = self.dimse_timeout
         try:
             for _ in range(self.per_association):
                 if self.stopping.is_set() or self.paused.is_set():
@@ -124,7 +129,14 @@ class Senders:
                     data = encode_dataset(ds)
                     record = Sent(hashlib.sha256(data).hexdigest(), len(data))
                     stats.sent[uid] = record  # before the request: it may be stored with no answer
-                status = assoc.send_c_store(ds)
+                try:
+                    status = assoc.send_c_store(ds)
+                except RuntimeError:
+                    if assoc.is_established:
+                        raise
+                    # The association died before this request went out: it was never sent.
+                    stats.sent.pop(uid, None)
+                    return False
                 code = int(status.Status) if status is not None and "Status" in status else None
                 if record is not None:
                     record.status = code
