@@ -155,6 +155,14 @@ def restart_and_recover(server) -> dict:
     return {"reindexed": reindexed, "removed_files": removed, "dropped_rows": dropped}
 
 
+def cumulative(counts: dict) -> dict:
+    """A round's JSON record: the archive's counts so far, named as such."""
+    out = dict(counts)
+    out["acknowledged_so_far"] = out.pop("acknowledged")
+    out["in_flight_so_far"] = out.pop("in_flight")
+    return out
+
+
 def refusals(senders: Senders) -> dict[str, int]:
     return {f"{k:04X}": v for k, v in senders.refused().items()}
 
@@ -182,8 +190,8 @@ def test_kill_9_under_4_senders_loses_no_acknowledged_instance(dcmdisc_factory, 
         report(capsys, f"kill -9 round {n + 1}/{ROUNDS}: {acked} acknowledged, 0 lost, "
                f"{flying} in flight at the kill; recovery removed {counts['removed_files']} cut-short "
                f"file(s), re-indexed {counts['reindexed']}; archive {counts['indexed']} indexed, all whole",
-               {"test": "kill9", "round": n + 1, "seed": SEED, "acknowledged": acked,
-                "in_flight": flying, **counts})
+               {"test": "kill9", "round": n + 1, "seed": SEED, **cumulative(counts),
+                "acknowledged": acked, "in_flight": flying})
     final = counts
     report(capsys, f"kill -9: {ROUNDS} rounds (seed {SEED}), {totals['acknowledged']} acknowledged, "
            f"{final['lost']} lost; {totals['in_flight']} in flight at a kill, of which "
@@ -262,7 +270,7 @@ def test_power_loss_under_4_senders_loses_no_acknowledged_instance(loop_ext4, dc
                f"{counts['in_flight']} in flight in all; recovery re-indexed {counts['reindexed']} (index rows "
                f"the cut took), removed {counts['removed_files']} cut-short file(s); archive "
                f"{counts['indexed']} indexed, all whole",
-               {"test": "power", "round": n + 1, "seed": SEED, "acknowledged": acked, **counts})
+               {"test": "power", "round": n + 1, "seed": SEED, **cumulative(counts), "acknowledged": acked})
     report(capsys, f"power loss: {POWER_ROUNDS} rounds (seed {SEED}), {total_acked} acknowledged, "
            f"{counts['lost']} lost; {counts['in_flight_indexed']} of {counts['in_flight']} in flight "
            f"indexed (whole); {counts['files_checked']} files checked",
