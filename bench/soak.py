@@ -172,6 +172,11 @@ def main() -> int:
     print(f"RSS: {last['rss'] / MIB:.1f} MiB at the end, {warm['rss'] / MIB:.1f} MiB after warm-up, "
           f"bound {bound / MIB:.1f} MiB: {'flat' if rss_flat else 'GROWING'}")
     idle = idle or baseline
+    trend = [r[2]["rss"] for r in rows if r[1].endswith("loaded")]
+    if len(trend) >= 3 and all(b > a for a, b in zip(trend, trend[1:])):
+        step = (trend[-1] - trend[0]) / (len(trend) - 1) / MIB
+        print(f"note: RSS rose at every loaded row ({step:.2f} MiB per row): within the bound, but "
+              "run longer to see whether it levels off")
     print(f"threads/fds: at start {baseline['threads']}/{baseline['fds']}, idle after the first "
           f"associations (baseline) {idle['threads']}/{idle['fds']}; at pauses and end "
           + ", ".join(f"{t} {s['threads']}/{s['fds']}" for t, s, _ in pauses)
