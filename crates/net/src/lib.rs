@@ -25,6 +25,8 @@ pub mod dimse;
 mod dispatch;
 mod echo;
 mod establish;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pdu;
 pub mod server;
 pub mod services;
