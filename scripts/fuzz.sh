@@ -63,6 +63,12 @@ python3 fuzz/seeds.py
 log "cargo fuzz build (${TARGETS[*]})"
 (cd fuzz && cargo fuzz build)
 
+# transcode_file writes its input to a temp file: under our own folder, removed at the end.
+fuzz_tmp=$CARGO_TARGET_DIR/fuzz-tmp
+rm -rf "$fuzz_tmp"
+mkdir -p "$fuzz_tmp"
+trap 'rm -rf "$fuzz_tmp"' EXIT
+
 results=()
 failed=()
 for t in "${TARGETS[@]}"; do
@@ -73,7 +79,7 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$artifacts"
     status=0
     # shellcheck disable=SC2046
-    (cd fuzz && cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
+    (cd fuzz && TMPDIR=$fuzz_tmp cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
         -print_final_stats=1 $(options_of "$t")) >"$out" 2>&1 || status=$?
     grep -E '(INITED|DONE|pulse|NEW) ' "$out" | tail -n 3 >&2 || true
     # The last status line: "#<execs> DONE cov: N ft: N corp: N/Nb ... exec/s: N rss: NMb".
