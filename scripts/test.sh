@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: checks formatting and lints (cargo fmt, cargo clippy -D warnings),
-# installs the test peers when missing, builds, runs the Rust tests, then the
-# interoperability tests against real peers (tests/interop, pytest). A formatting
+# installs the test peers when missing, builds, runs the Rust tests, fuzzes every parser of
+# outside bytes for a bounded time (scripts/fuzz.sh), then the interoperability tests against
+# real peers (tests/interop, pytest). A formatting
 # difference or a clippy warning fails the run before the build and the tests.
 #
 #   bash scripts/test.sh            # everything
 #   PYTEST_ARGS="-k echo" bash scripts/test.sh
+#   FUZZ_SECONDS=0 bash scripts/test.sh    # without the fuzzing step (default 30 s a target)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,6 +68,14 @@ cargo build --release --workspace --bins --examples
 
 log "cargo test --workspace --release"
 cargo test --workspace --release
+
+# --------------------------------------------------------------------------- fuzzing
+# Every fuzz target for a bounded time (docs/fuzzing.md); a crash fails the run and leaves its
+# input under crates/*/tests/fuzz-regressions/. FUZZ_SECONDS=0 skips it.
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+    log "fuzzing (scripts/fuzz.sh, ${FUZZ_SECONDS:-30} s per target)"
+    FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
+fi
 
 # --------------------------------------------------------------------------- interop tests
 log "pytest tests/interop"

@@ -26,6 +26,8 @@ pub mod dimse;
 mod dispatch;
 mod echo;
 mod establish;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 pub mod pdu;
 pub mod server;

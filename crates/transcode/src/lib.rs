@@ -24,6 +24,8 @@ use std::path::Path;
 mod dataset;
 mod encode;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod io;
 mod jpeg;
 mod lossless;

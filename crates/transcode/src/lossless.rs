@@ -311,6 +311,11 @@ pub(crate) fn decode(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<()
         ba => return Err(format!("Bits Allocated {ba} for a JPEG frame")),
     };
     let (width, height, ns) = (spec.cols, spec.rows, spec.samples);
+    // The restart interval is counted in rows of `width`: a frame with no sample would divide
+    // by zero there (found by fuzzing; `pixel::plan` refuses such attributes before us).
+    if width == 0 || height == 0 || ns == 0 {
+        return Err(format!("{width}x{height} frame of {ns} components"));
+    }
     if out.len() != width * height * ns * bytes {
         return Err("output buffer size mismatch".into());
     }
