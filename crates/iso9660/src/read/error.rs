@@ -63,7 +63,10 @@ pub enum ReadError {
         sectors: u32,
     },
     /// Two structures share sectors.
-    #[error("{first} (sectors {first_start}..{first_end}) overlaps {second} (from sector {second_start})")]
+    #[error(
+        "{first} (sectors {first_start}..{first_end}) overlaps {second} \
+         (from sector {second_start})"
+    )]
     Overlap {
         first: String,
         first_start: u64,
