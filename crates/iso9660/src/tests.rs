@@ -3,38 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use crate::{FileSource, IsoBuilder, IsoDateTime, IsoError};
+use dcmdisc_testkit::Scratch;
 
 /// The clock of every test image.
 pub(crate) fn ts() -> IsoDateTime {
     IsoDateTime::new(2024, 2, 29, 13, 5, 9).unwrap()
-}
-
-/// A scratch directory removed on drop (no tempfile dependency: the lock file is shared).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "dcmdisc-iso-unit-{}-{}-{}",
-            std::process::id(),
-            tag,
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// What the reader below found for one entry.

@@ -6,52 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_testkit::{noise, Scratch};
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "dcmdisc-iso-ext-{}-{tag}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether `tool` (from the Debian package `package`) can be run. Under CI a missing peer is a
-/// failure, since a check that does not run proves nothing; elsewhere the skip is written
-/// straight to stderr, past the test harness's capture, so a pass without checking is seen.
 fn have(tool: &str, package: &str) -> bool {
-    if Command::new(tool).arg("-version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} not installed, and under CI every external check must run: \
-         apt-get install {package}"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {tool} not installed (apt-get install {package})"
-    );
-    false
+    dcmdisc_testkit::have_tool(tool, "-version", package)
 }
 
 fn run(tool: &str, args: &[&str]) -> String {
@@ -63,19 +25,6 @@ fn run(tool: &str, args: &[&str]) -> String {
     );
     assert!(out.status.success(), "{tool} {args:?} failed:\n{text}");
     text
-}
-
-/// Deterministic pseudo-random bytes, so a misplaced sector shows up as a mismatch.
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 const DEEP: &str = "L2/L3/L4/L5/L6/L7/L8/DEEPFILE";

@@ -9,62 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
+use std::io::Cursor;
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dcmdisc_iso9660::read::{IsoImage, ReadError};
 use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "dcmdisc-iso-read-{}-{tag}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use dcmdisc_testkit::{noise, Scratch};
 
 fn have(tool: &str, package: &str) -> bool {
-    if Command::new(tool).arg("-version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} not installed, and under CI every external check must run: \
-         apt-get install {package}"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {tool} not installed (apt-get install {package})"
-    );
-    false
-}
-
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    dcmdisc_testkit::have_tool(tool, "-version", package)
 }
 
 /// The files of every test image: a depth-8 path, a directory of 130 files (several

@@ -9,28 +9,15 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::Command;
 
 use common::*;
-use dcmdisc_media::dicomdir_read::read_dicomdir;
-use dcmdisc_media::validate::{validate_tree, validate_volume, ExpectedVolume};
 
 fn have(tool: &str, package: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} not installed, and under CI every external check must run: \
-         apt-get install {package}"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {tool} not installed (apt-get install {package})"
-    );
-    false
+    dcmdisc_testkit::have_tool(tool, "--version", package)
 }
+use dcmdisc_media::dicomdir_read::read_dicomdir;
+use dcmdisc_media::validate::{validate_tree, validate_volume, ExpectedVolume};
 
 const N: u32 = 4;
 

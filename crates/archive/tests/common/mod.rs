@@ -3,40 +3,13 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use dcmdisc_archive::{Archive, ArchiveConfig, Failure, Incoming, LogEntry, Stored};
+pub use dcmdisc_testkit::Scratch;
 
 pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 pub const CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
-
-/// A fresh, empty folder for one test; removed again when the guard drops.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(name: &str) -> Scratch {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "dcmdisc-archive-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Scratch(d)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub fn config(dir: &Path) -> ArchiveConfig {
     ArchiveConfig {
