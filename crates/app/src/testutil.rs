@@ -7,21 +7,9 @@ use std::path::Path;
 const CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
+/// One Explicit VR LE element: the workspace's encoder, with the tag as group and element.
 fn element(out: &mut Vec<u8>, group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) {
-    let mut v = value.to_vec();
-    if v.len() % 2 == 1 {
-        v.push(if vr == b"UI" { 0 } else { b' ' });
-    }
-    out.extend_from_slice(&group.to_le_bytes());
-    out.extend_from_slice(&elem.to_le_bytes());
-    out.extend_from_slice(vr);
-    if matches!(vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT") {
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(v.len() as u16).to_le_bytes());
-    }
-    out.extend_from_slice(&v);
+    dcmdisc_dicom::encode::explicit_element(out, (group as u32) << 16 | elem as u32, *vr, value);
 }
 
 /// A CT Image Storage instance in Explicit VR Little Endian, with `pixels` bytes of pixel
