@@ -67,6 +67,9 @@ pub fn run(cfg: &Config, args: Args) -> Result<()> {
     view.finish();
     for v in volumes? {
         let s = &v.volume;
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
         let path = s
             .iso
             .as_ref()

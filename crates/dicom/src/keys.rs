@@ -8,14 +8,19 @@ use crate::walk::{self, Header, Take, Visitor, WalkError};
 
 /// Values longer than this are not kept (pixel data, LUTs, waveforms...).
 const MAX_KEPT_VALUE: u32 = 1024;
-/// Top-level sequences kept (as their item bytes) because DICOMDIR records copy them.
-const KEPT_SEQUENCES: [u32; 5] = [
+/// Top-level sequences kept (as their item bytes) because DICOMDIR records copy them (the
+/// Content Sequence for the HAS CONCEPT MOD items of SR and KOS records).
+const KEPT_SEQUENCES: [u32; 6] = [
     tag::REFERENCED_IMAGE_SEQUENCE,
     tag::REFERENCED_SERIES_SEQUENCE,
     tag::REFERENCED_IMAGE_EVIDENCE_SEQUENCE,
     tag::CONCEPT_NAME_CODE_SEQUENCE,
     tag::BLENDING_SEQUENCE,
+    CONTENT_SEQUENCE,
 ];
+const CONTENT_SEQUENCE: u32 = 0x0040_A730;
+/// A longer sequence is not kept: the index row and the record stay small (a large SR's
+/// Content Sequence then gives its record no HAS CONCEPT MOD items).
 const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;
 /// The UIDs the archive checks are kept whatever their length (up to what a 16-bit length
 /// field holds), so that an over-long one is seen and refused rather than taken as absent.

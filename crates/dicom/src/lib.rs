@@ -34,6 +34,7 @@
 pub mod charset;
 pub mod datetime;
 pub mod encode;
+pub mod items;
 pub mod keys;
 pub mod meta;
 pub mod patient;

@@ -143,6 +143,10 @@ pub struct VolumeSummary {
     /// SHA-256 of the ISO image (lower-case hex), computed while validating it; `None` for a
     /// tree-only volume.
     pub sha256: Option<String>,
+    /// What the export repaired or left out of this patient's DICOMDIR records (a copied
+    /// sequence item that lacks what the record's macro requires), one line each, source
+    /// file first; carried by the first volume of the patient.
+    pub warnings: Vec<String>,
 }
 
 fn numeric(v: Option<String>) -> i64 {
@@ -296,13 +300,14 @@ fn export_inner(
     });
     let key_profile = profile.name();
     let mut instance_in_series = 0usize;
+    let mut warnings = Vec::new();
     for i in 0..placed.len() {
         if i == 0 || placed[i - 1].series != placed[i].series {
             instance_in_series = 0;
         }
         instance_in_series += 1;
         let p = &mut placed[i];
-        p.leaf.keys = record_keys(
+        let (keys, found) = record_keys(
             table,
             &p.leaf.record_type.clone(),
             &p.src,
@@ -310,6 +315,12 @@ fn export_inner(
             &today,
             instance_in_series,
             &patient_id,
+        );
+        p.leaf.keys = keys;
+        warnings.extend(
+            found
+                .into_iter()
+                .map(|w| format!("{}: {w}", p.src.path.display())),
         );
     }
 
@@ -353,6 +364,9 @@ fn export_inner(
             });
         }
         summaries.push(summary);
+    }
+    if let Some(first) = summaries.first_mut() {
+        first.warnings = warnings;
     }
     let _ = progress("done", count as u64, count as u64);
     Ok(summaries)

@@ -18,6 +18,7 @@ pub mod dicomdir_read;
 pub mod export;
 pub mod plan;
 mod profile;
+mod record_items;
 mod record_keys;
 pub mod records;
 mod source;

@@ -6,6 +6,7 @@ use dcmdisc_dicom::keys::item_values;
 use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{El, Record};
+use crate::record_items::kept_items;
 use crate::records::{KeyType, RecordTable};
 use crate::source::SourceFile;
 
@@ -19,7 +20,10 @@ fn generated(tag: u32, vr: [u8; 2], today: &(String, String), instance_no: usize
         _ => match &vr {
             b"DA" => today.0.clone().into_bytes(),
             b"TM" => today.1.clone().into_bytes(),
-            b"IS" | b"US" | b"UL" => b"1".to_vec(),
+            b"IS" => b"1".to_vec(),
+            // Binary VRs: the value, not its text.
+            b"US" => 1u16.to_le_bytes().to_vec(),
+            b"UL" => 1u32.to_le_bytes().to_vec(),
             _ => b"UNKNOWN".to_vec(),
         },
     }
@@ -35,7 +39,8 @@ fn needs_charset(els: &[El]) -> bool {
         .any(|e| e.value.iter().any(|&b| b >= 0x80 || b == 0x1B))
 }
 
-/// The keys of one record of type `record_type`, taken from `src`.
+/// The keys of one record of type `record_type`, taken from `src`, and what was left out of
+/// them (a copied sequence item that lacks what the record's macro requires).
 pub(crate) fn record_keys(
     table: &RecordTable,
     record_type: &str,
@@ -44,9 +49,10 @@ pub(crate) fn record_keys(
     today: &(String, String),
     instance_no: usize,
     patient_id: &str,
-) -> Vec<El> {
+) -> (Vec<El>, Vec<String>) {
+    let mut warnings = Vec::new();
     let Some(specs) = table.keys.get(record_type) else {
-        return Vec::new();
+        return (Vec::new(), warnings);
     };
     let mut els = Vec::new();
     for spec in specs.iter().filter(|s| s.applies_to(profile)) {
@@ -67,7 +73,12 @@ pub(crate) fn record_keys(
                         .into_iter()
                         .max()
                 })
-        } else if spec.vr == *b"SQ" || matches!(&spec.vr, b"US" | b"UL") {
+        } else if spec.vr == *b"SQ" {
+            src.keys
+                .raw(spec.tag)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| kept_items(record_type, spec.tag, v, &mut warnings))
+        } else if matches!(&spec.vr, b"US" | b"UL") {
             src.keys
                 .raw(spec.tag)
                 .filter(|v| !v.is_empty())
@@ -95,7 +106,7 @@ pub(crate) fn record_keys(
         }
     }
     els.sort_by_key(|e| e.tag);
-    els
+    (els, warnings)
 }
 
 /// A PATIENT, STUDY or SERIES record, its keys taken from the first instance under it.
@@ -110,7 +121,8 @@ pub(crate) fn group_record(
     Record {
         record_type: record_type.into(),
         file: None,
-        keys: record_keys(table, record_type, src, profile, today, 0, patient_id),
+        // PATIENT, STUDY and SERIES records have no sequence keys, so nothing to warn about.
+        keys: record_keys(table, record_type, src, profile, today, 0, patient_id).0,
         children: Vec::new(),
     }
 }

@@ -120,6 +120,7 @@ pub(crate) fn write_volume(
         bytes: 0,
         instances: members.len(),
         sha256: None,
+        warnings: Vec::new(),
     };
     if opts.tree || !opts.profile.makes_iso() {
         let root = opts.out_dir.join(&vol_name);
