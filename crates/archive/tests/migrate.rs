@@ -246,9 +246,32 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 1);
-    // Recognised as version 1: no table or index changed.
-    assert_eq!(table_sql(dir), before);
+    assert_eq!(SCHEMA_VERSION, 2);
+    // Recognised as version 1: no table or index of it changed; version 2 only added the
+    // job tables.
+    let after: Vec<_> = table_sql(dir)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("job"))
+        .collect();
+    assert_eq!(after, before);
+    let job_tables: Vec<String> = table_sql(dir)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("job"))
+        .collect();
+    assert_eq!(job_tables, ["job", "job_disc", "job_disc_job", "job_state"]);
+    // The new tables work on the migrated database.
+    let id = control
+        .create_job(&dcmdisc_archive::NewJob {
+            collection: 1,
+            priority: "normal".into(),
+            copies: 2,
+            profile: None,
+            burner: None,
+            capacity_mb: None,
+        })
+        .unwrap();
+    assert_eq!(control.job(id).unwrap().unwrap().state, "queued");
     let root = std::fs::canonicalize(dir).unwrap();
     check_rows(&control, &root);
     // It still writes.
@@ -301,13 +324,17 @@ fn an_empty_folder_gets_the_latest_schema() {
     assert!(control.remotes().unwrap().is_empty());
     assert!(control.collections().unwrap().is_empty());
     assert!(control.log(10).unwrap().is_empty());
-    // The same tables as the pre-version schema.
+    // The pre-version schema's tables and the job tables of version 2.
     let names: Vec<String> = table_sql(dir).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
         [
             "instance",
             "instance_patient",
+            "job",
+            "job_disc",
+            "job_disc_job",
+            "job_state",
             "patient",
             "remote_ae",
             "store_log"
