@@ -23,11 +23,13 @@
 //! # Ok::<(), dcmdisc_app::AppError>(())
 //! ```
 
+pub mod burners;
 pub mod config;
 pub mod control;
 pub mod convert;
 mod error;
 pub mod export;
+pub mod jobs;
 mod output;
 pub mod progress;
 pub mod service;

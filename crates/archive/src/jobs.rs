@@ -264,3 +264,11 @@ pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, Arch
         params![reason, now_rfc3339()],
     )?)
 }
+
+/// The outcomes of every disc `burner` took, in order (its count is the simulator's position
+/// in its stack; the last ones say whether it is paused).
+pub fn burner_outcomes(conn: &Connection, burner: &str) -> Result<Vec<String>, ArchiveError> {
+    let mut stmt = conn.prepare("SELECT outcome FROM job_disc WHERE burner = ?1 ORDER BY id")?;
+    let rows = stmt.query_map(params![burner], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -724,6 +724,11 @@ impl Control {
         jobs::discs(&lock(&self.conn), job)
     }
 
+    /// The outcomes of every disc `burner` took, oldest first.
+    pub fn burner_outcomes(&self, burner: &str) -> Result<Vec<String>, ArchiveError> {
+        jobs::burner_outcomes(&lock(&self.conn), burner)
+    }
+
     /// Discs left `burning` by a crash become rejected with `reason`.
     pub fn reject_interrupted(&self, reason: &str) -> Result<usize, ArchiveError> {
         jobs::reject_interrupted(&lock(&self.conn), reason)
