@@ -11,7 +11,7 @@ pub struct Args {
 }
 
 pub fn run(cfg: &Config, args: Args) -> Result<()> {
-    let db = crate::open_control(cfg, Open::CreateIfMissing)?;
+    let db = crate::open_control(cfg, Open::Existing)?;
     let rows = jobs::burners(cfg, &db)?;
     if args.json {
         return crate::print_json(&rows);
