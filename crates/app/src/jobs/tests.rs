@@ -251,3 +251,56 @@ fn cancel_and_bad_requests() {
     ));
     assert!(matches!(show(&cfg, &db, 99), Err(AppError::NoSuchJob(99))));
 }
+
+#[test]
+fn a_shutdown_during_a_slow_burn_rejects_that_disc_and_the_next_run_finishes() {
+    let tmp = TempDir::new("jobs-stop");
+    let (mut cfg, db) = setup(&tmp, 1, 600_000, &[SimDisc::Blank; 4]);
+    cfg.burners[0].speed_mb_s = 1;
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    let stop = Shutdown::new();
+    let watcher = {
+        let (cfg, stop) = (cfg.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let db = ControlDb::open(&cfg, Open::Existing).unwrap();
+            // Bounded: at most about 60 s.
+            for _ in 0..3000 {
+                let job = show(&cfg, &db, id).unwrap();
+                if job.discs.iter().any(|d| d.outcome == "burning") {
+                    stop.trigger();
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stop.trigger();
+            false
+        })
+    };
+    let mut w = Worker::open(&cfg).unwrap();
+    w.run_next(&stop).unwrap();
+    assert!(
+        watcher.join().unwrap(),
+        "the burn was never seen in progress"
+    );
+    let job = show(&cfg, &db, id).unwrap();
+    assert!(
+        job.state == "burning" || job.state == "verifying",
+        "{}",
+        job.state
+    );
+    assert_eq!(
+        outcomes(&job),
+        [(1, 1, "rejected".into(), "interrupted".into())]
+    );
+    cfg.burners[0].speed_mb_s = 0;
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    assert_eq!(
+        outcomes(&job),
+        [
+            (1, 1, "rejected".into(), "interrupted".into()),
+            (1, 1, "burned".into(), String::new())
+        ]
+    );
+}
