@@ -47,6 +47,25 @@ pub enum AppError {
     },
     #[error("the DICOM service failed")]
     Serve(#[source] std::io::Error),
+    #[error("no job {0}")]
+    NoSuchJob(i64),
+    #[error("no burner {0:?} is configured (see `dcmdisc burners`)")]
+    NoSuchBurner(String),
+    #[error("job {id} is {state}: {action}")]
+    JobState {
+        id: i64,
+        state: String,
+        action: &'static str,
+    },
+    #[error("copies must be 1 to 99")]
+    Copies,
+    #[error("job {id}: {what}")]
+    JobFiles {
+        id: i64,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no remote AE {:?} is configured", .0.as_str())]
     NoSuchRemote(AeTitle),
     #[error("{} is not a folder", .0.display())]
@@ -97,4 +116,16 @@ pub enum AppError {
     },
     #[error("cancelled")]
     Cancelled,
+}
+
+/// An error and its causes, `: `-separated, for a job's reason and the log.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }

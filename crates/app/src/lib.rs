@@ -5,7 +5,8 @@
 //! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
-//! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]).
+//! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
+//! ([`jobs`]: the queue's operations and the worker) with their [`burners`].
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -23,11 +24,13 @@
 //! # Ok::<(), dcmdisc_app::AppError>(())
 //! ```
 
+pub mod burners;
 pub mod config;
 pub mod control;
 pub mod convert;
 mod error;
 pub mod export;
+pub mod jobs;
 mod output;
 pub mod progress;
 pub mod service;

@@ -123,6 +123,8 @@ pub struct Service {
     addr: SocketAddr,
     data_dir: PathBuf,
     created: Option<PathBuf>,
+    /// The disc job worker (`[jobs] worker`), started by `run`.
+    worker: Option<crate::jobs::Worker>,
 }
 
 /// How a service run ended.
@@ -167,12 +169,19 @@ impl Service {
             implementation_version_name: sp.implementation_version_name.to_string(),
             contexts: cfg.contexts()?,
         };
+        // Opened here, so a crash's interrupted discs are recorded before anything listens.
+        let worker = if cfg.jobs.worker {
+            Some(crate::jobs::Worker::open(cfg)?)
+        } else {
+            None
+        };
         Ok(Service {
             archive,
             server,
             addr: SocketAddr::new(sp.bind_address, sp.port),
             data_dir,
             created,
+            worker,
         })
     }
 
@@ -230,9 +239,21 @@ impl Listening {
         let wiring = Wiring {
             archive: service.archive,
         };
-        let abandoned = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait())
-            .await
-            .map_err(AppError::Serve)?;
+        // The job worker is blocking work (files, burners): its own thread, stopped by the
+        // same token; a burn in progress stops between chunks.
+        let worker = service.worker.map(|w| {
+            let stop = shutdown.clone();
+            std::thread::spawn(move || w.run(&stop))
+        });
+        let served = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait()).await;
+        if let Some(handle) = worker {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("the job worker panicked");
+            }
+        }
+        let abandoned = served.map_err(AppError::Serve)?;
         if abandoned > 0 {
             warn!(
                 associations = abandoned,

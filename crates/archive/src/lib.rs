@@ -11,6 +11,7 @@ mod conversion;
 pub mod db;
 mod file;
 pub mod index;
+pub mod jobs;
 pub mod recover;
 mod schema;
 pub mod seal;
@@ -34,6 +35,7 @@ pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversi
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
+pub use jobs::{DiscRow, JobRow, NewJob};
 pub use schema::SCHEMA_VERSION;
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
@@ -650,6 +652,86 @@ impl Control {
 
     pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
         db::read_log(&lock(&self.conn), limit)
+    }
+
+    // The disc job queue (jobs.rs): each call committed before it returns.
+
+    pub fn create_job(&self, job: &NewJob) -> Result<i64, ArchiveError> {
+        jobs::create_job(&lock(&self.conn), job)
+    }
+
+    pub fn job(&self, id: i64) -> Result<Option<JobRow>, ArchiveError> {
+        jobs::job(&lock(&self.conn), id)
+    }
+
+    pub fn jobs(&self) -> Result<Vec<JobRow>, ArchiveError> {
+        jobs::jobs(&lock(&self.conn))
+    }
+
+    /// Jobs in any of `states`, highest priority then oldest first.
+    pub fn jobs_in(&self, states: &[&str]) -> Result<Vec<JobRow>, ArchiveError> {
+        jobs::jobs_in(&lock(&self.conn), states)
+    }
+
+    /// Moves a job to `state` only from one of `from`; answers whether it moved.
+    pub fn set_job_state(
+        &self,
+        id: i64,
+        from: &[&str],
+        state: &str,
+        error: Option<&str>,
+        next_action: Option<&str>,
+    ) -> Result<bool, ArchiveError> {
+        jobs::set_job_state(&lock(&self.conn), id, from, state, error, next_action)
+    }
+
+    pub fn set_job_progress(
+        &self,
+        id: i64,
+        stage: &str,
+        items: (u64, u64),
+        bytes: (u64, u64),
+    ) -> Result<(), ArchiveError> {
+        jobs::set_job_progress(&lock(&self.conn), id, stage, items, bytes)
+    }
+
+    pub fn set_job_volumes(&self, id: i64, volumes: u32) -> Result<(), ArchiveError> {
+        jobs::set_job_volumes(&lock(&self.conn), id, volumes)
+    }
+
+    pub fn begin_disc(
+        &self,
+        job: i64,
+        volume: u32,
+        copy: u32,
+        burner: &str,
+    ) -> Result<i64, ArchiveError> {
+        jobs::begin_disc(&lock(&self.conn), job, volume, copy, burner)
+    }
+
+    pub fn finish_disc(
+        &self,
+        disc: i64,
+        outcome: &str,
+        reason: &str,
+        sha256: &str,
+        image: &str,
+    ) -> Result<(), ArchiveError> {
+        jobs::finish_disc(&lock(&self.conn), disc, outcome, reason, sha256, image)
+    }
+
+    pub fn discs(&self, job: i64) -> Result<Vec<DiscRow>, ArchiveError> {
+        jobs::discs(&lock(&self.conn), job)
+    }
+
+    /// The outcomes of every disc `burner` took, oldest first.
+    pub fn burner_outcomes(&self, burner: &str) -> Result<Vec<String>, ArchiveError> {
+        jobs::burner_outcomes(&lock(&self.conn), burner)
+    }
+
+    /// Discs left `burning` by a crash become rejected with `reason`.
+    pub fn reject_interrupted(&self, reason: &str) -> Result<usize, ArchiveError> {
+        jobs::reject_interrupted(&lock(&self.conn), reason)
     }
 }
 

@@ -72,8 +72,49 @@ CREATE TABLE IF NOT EXISTS store_log (
 );
 "#;
 
+/// Version 2: the disc job queue (issue 10). `job` is one collection's discs to make, its
+/// state committed before it is acted on; `job_disc` is every disc a burner took for it,
+/// including the rejected ones (a row is written as `burning` before the burn starts, so a
+/// crash leaves a trace that the next start turns into a reject "interrupted").
+const V2: &str = r#"
+CREATE TABLE job (
+    id INTEGER PRIMARY KEY,
+    collection INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    priority TEXT NOT NULL CHECK (priority IN ('high', 'normal', 'low')),
+    copies INTEGER NOT NULL CHECK (copies >= 1),
+    profile TEXT,
+    burner TEXT,
+    capacity_mb INTEGER,
+    error TEXT,
+    next_action TEXT,
+    stage TEXT NOT NULL DEFAULT '',
+    items_done INTEGER NOT NULL DEFAULT 0,
+    items_total INTEGER NOT NULL DEFAULT 0,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    bytes_total INTEGER NOT NULL DEFAULT 0,
+    volumes INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX job_state ON job(state);
+CREATE TABLE job_disc (
+    id INTEGER PRIMARY KEY,
+    job INTEGER NOT NULL REFERENCES job(id),
+    volume INTEGER NOT NULL,
+    copy INTEGER NOT NULL,
+    burner TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('burning', 'burned', 'rejected')),
+    reason TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL DEFAULT '',
+    image TEXT NOT NULL DEFAULT '',
+    time TEXT NOT NULL
+);
+CREATE INDEX job_disc_job ON job_disc(job);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

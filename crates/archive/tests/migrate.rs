@@ -246,9 +246,32 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 1);
-    // Recognised as version 1: no table or index changed.
-    assert_eq!(table_sql(dir), before);
+    assert_eq!(SCHEMA_VERSION, 2);
+    // Recognised as version 1: no table or index of it changed; version 2 only added the
+    // job tables.
+    let after: Vec<_> = table_sql(dir)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("job"))
+        .collect();
+    assert_eq!(after, before);
+    let job_tables: Vec<String> = table_sql(dir)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("job"))
+        .collect();
+    assert_eq!(job_tables, ["job", "job_disc", "job_disc_job", "job_state"]);
+    // The new tables work on the migrated database.
+    let id = control
+        .create_job(&dcmdisc_archive::NewJob {
+            collection: 1,
+            priority: "normal".into(),
+            copies: 2,
+            profile: None,
+            burner: None,
+            capacity_mb: None,
+        })
+        .unwrap();
+    assert_eq!(control.job(id).unwrap().unwrap().state, "queued");
     let root = std::fs::canonicalize(dir).unwrap();
     check_rows(&control, &root);
     // It still writes.
@@ -301,13 +324,17 @@ fn an_empty_folder_gets_the_latest_schema() {
     assert!(control.remotes().unwrap().is_empty());
     assert!(control.collections().unwrap().is_empty());
     assert!(control.log(10).unwrap().is_empty());
-    // The same tables as the pre-version schema.
+    // The pre-version schema's tables and the job tables of version 2.
     let names: Vec<String> = table_sql(dir).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
         [
             "instance",
             "instance_patient",
+            "job",
+            "job_disc",
+            "job_disc_job",
+            "job_state",
             "patient",
             "remote_ae",
             "store_log"
@@ -338,4 +365,77 @@ fn a_database_newer_than_the_code_is_refused() {
     assert!(Archive::open(config(dir)).is_err());
     // Left as it was.
     assert_eq!(user_version(dir), newer);
+}
+
+#[test]
+fn a_version_1_database_gets_the_job_tables_and_keeps_its_rows() {
+    let scratch = Scratch::new("migrate-v1");
+    let dir = scratch.path();
+    make_v0_database(dir);
+    Connection::open(dir.join("control.sqlite"))
+        .unwrap()
+        .pragma_update(None, "user_version", 1)
+        .unwrap();
+    let control = Control::open(dir).unwrap();
+    assert_eq!(user_version(dir), 2);
+    let root = std::fs::canonicalize(dir).unwrap();
+    check_rows(&control, &root);
+    assert!(control.jobs().unwrap().is_empty());
+    let job = dcmdisc_archive::NewJob {
+        collection: 2,
+        priority: "low".into(),
+        copies: 1,
+        profile: Some("STD-GEN-CD".into()),
+        burner: Some("folder".into()),
+        capacity_mb: Some(10),
+    };
+    let low = control.create_job(&job).unwrap();
+    let high = control
+        .create_job(&dcmdisc_archive::NewJob {
+            priority: "high".into(),
+            ..job.clone()
+        })
+        .unwrap();
+    let normal = control
+        .create_job(&dcmdisc_archive::NewJob {
+            priority: "normal".into(),
+            ..job.clone()
+        })
+        .unwrap();
+    let order: Vec<i64> = control
+        .jobs_in(&["queued"])
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(order, [high, normal, low]);
+    // A state moves only from the states named.
+    assert!(!control
+        .set_job_state(low, &["burning"], "done", None, None)
+        .unwrap());
+    assert!(control
+        .set_job_state(low, &["queued"], "failed", Some("why"), Some("what next"))
+        .unwrap());
+    let row = control.job(low).unwrap().unwrap();
+    assert_eq!(
+        (
+            row.state.as_str(),
+            row.error.as_deref(),
+            row.next_action.as_deref()
+        ),
+        ("failed", Some("why"), Some("what next"))
+    );
+    // A disc left burning is what a crash leaves; it becomes a reject.
+    let disc = control.begin_disc(high, 1, 1, "folder").unwrap();
+    assert_eq!(control.reject_interrupted("interrupted").unwrap(), 1);
+    let d = &control.discs(high).unwrap()[0];
+    assert_eq!(
+        (d.id, d.outcome.as_str(), d.reason.as_str()),
+        (disc, "rejected", "interrupted")
+    );
+    drop(control);
+    // Reopened: all of it is on disk.
+    let control = Control::open(dir).unwrap();
+    assert_eq!(control.jobs().unwrap().len(), 3);
+    assert_eq!(control.burner_outcomes("folder").unwrap(), ["rejected"]);
 }

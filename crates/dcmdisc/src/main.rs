@@ -1,9 +1,12 @@
 //! dcmdisc: the DICOM media center binary. It parses the command line, calls the application
 //! layer (crates/app) and prints; one module per subcommand. The work is the libraries'.
 
+mod burners;
 mod convert;
 mod export;
 mod instances;
+mod job;
+mod jobs;
 mod log;
 mod patients;
 mod remote;
@@ -52,6 +55,13 @@ enum Command {
     Convert(convert::Args),
     /// Show the extended store log, newest last.
     Log(log::Args),
+    /// One disc job: create, show, cancel, retry.
+    #[command(subcommand)]
+    Job(job::Command),
+    /// List the disc jobs.
+    Jobs(jobs::Args),
+    /// List the configured burners and their state.
+    Burners(burners::Args),
 }
 
 fn main() {
@@ -80,6 +90,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&cfg, args),
         Command::Convert(args) => convert::run(&cfg, args),
         Command::Log(args) => log::run(&cfg, args),
+        Command::Job(cmd) => job::run(&cfg, cmd),
+        Command::Jobs(args) => jobs::run(&cfg, args),
+        Command::Burners(args) => burners::run(&cfg, args),
     }
 }
 

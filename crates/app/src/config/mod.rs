@@ -3,6 +3,7 @@
 //! ([`values`]), so a wrong value is refused while the file is read, with its key; the plain
 //! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
 
+pub mod jobs;
 pub mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,6 +61,9 @@ pub enum ConfigError {
         key: &'static str,
         need: &'static str,
     },
+    /// A `[[burners]]` entry that cannot be used.
+    #[error("[[burners]] {0}")]
+    Burner(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -70,6 +74,9 @@ pub struct Config {
     pub storage_provider: StorageProvider,
     pub archive: ArchiveSection,
     pub media: MediaSection,
+    pub jobs: jobs::JobsSection,
+    /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
+    pub burners: Vec<jobs::BurnerConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,8 +330,18 @@ impl Config {
                 allowed: "0 or 65535",
             });
         }
+        jobs::validate(&self.jobs, &self.burners)?;
         self.contexts()?;
         Ok(())
+    }
+
+    /// The burners in use: the configured ones, or the default folder burner.
+    pub fn burners(&self) -> Vec<jobs::BurnerConfig> {
+        if self.burners.is_empty() {
+            vec![jobs::BurnerConfig::default_folder()]
+        } else {
+            self.burners.clone()
+        }
     }
 
     /// The presentation context table with our transfer syntax preference.

@@ -299,3 +299,50 @@ fn errors_from_a_file_name_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn burners_are_typed_and_checked() {
+    let cfg = Config::parse(
+        r#"
+        [[burners]]
+        name = "sim"
+        kind = "simulator"
+        discs = ["blank", "bad-verify"]
+        speed_mb_s = 5
+        "#,
+    )
+    .unwrap();
+    cfg.validate().unwrap();
+    assert_eq!(cfg.burners()[0].discs.len(), 2);
+    // The default: one folder burner.
+    let d = Config::default().burners();
+    assert_eq!((d.len(), d[0].name.as_str()), (1, "folder"));
+    assert!(err("[[burners]]\nname = \"a\"\nkind = \"robot\"\n").contains("[burners] kind"));
+    assert!(
+        err("[[burners]]\nname = \"a\"\nkind = \"simulator\"\ndiscs = [\"new\"]\n")
+            .contains("[burners] discs")
+    );
+    let two = "[[burners]]\nname = \"a\"\nkind = \"folder\"\n[[burners]]\nname = \"a\"\nkind = \"folder\"\n";
+    let e = Config::parse(two)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("[[burners]]") && e.contains("two burners"),
+        "{e}"
+    );
+    let bad = "[[burners]]\nname = \"a/b\"\nkind = \"folder\"\n";
+    let e = Config::parse(bad)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"a/b\""), "{e}");
+    let e = Config::parse("[jobs]\npoll_interval_ms = 1\n")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[jobs] poll_interval_ms"), "{e}");
+}

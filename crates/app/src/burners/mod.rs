@@ -1,0 +1,106 @@
+//! Burners: where a validated volume image becomes a disc. One trait, one file per kind:
+//! `folder` (the default: the image copied into a directory) and `simulator` (a configured
+//! stack of discs, for tests and demos). A burner takes one disc per `burn`; a disc it finds
+//! unusable, or that fails verification, is rejected with a reason and never counts as a
+//! copy: the job worker takes the next one.
+
+mod folder;
+mod simulator;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::jobs::{BurnerConfig, BurnerKind};
+use crate::shutdown::Shutdown;
+
+pub use folder::FolderBurner;
+pub use simulator::SimulatorBurner;
+
+/// Why a disc did not become a copy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BurnError {
+    /// This disc is unusable (written, faulty, failed verification): take the next one.
+    #[error("{0}")]
+    Rejected(String),
+    /// No disc left to take.
+    #[error("{0}")]
+    NoDisc(String),
+    /// The burner itself failed (its folder cannot be written...).
+    #[error("{0}")]
+    Failed(String),
+    /// Shutdown during the burn: the disc is suspect.
+    #[error("interrupted")]
+    Stopped,
+}
+
+/// Where a burned disc's bytes landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub image: PathBuf,
+}
+
+/// One burner. `name` is the file name a disc image should get where the burner keeps one
+/// (`job<ID>-vol<N>-copy<M>.iso`); it is ours, never from the data.
+pub trait Burner: Send {
+    fn name(&self) -> &str;
+    fn kind(&self) -> BurnerKind;
+    /// Whether a disc can be taken (`NoDisc` when the stack is empty).
+    fn ready(&self) -> Result<(), BurnError> {
+        Ok(())
+    }
+    /// Takes the next disc and writes `image` onto it.
+    fn burn(&mut self, image: &Path, name: &str, stop: &Shutdown) -> Result<Written, BurnError>;
+    /// Reads the disc back; `Rejected` when its SHA-256 is not `sha256`.
+    fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError>;
+}
+
+/// The burner a config entry describes; `taken` is how many discs it took before (the
+/// simulator's position in its stack, so a restart does not reuse a disc).
+pub fn open(cfg: &BurnerConfig, data_dir: &Path, taken: usize) -> Box<dyn Burner> {
+    let dir = cfg.dir(data_dir);
+    match cfg.kind {
+        BurnerKind::Folder => Box::new(FolderBurner::new(&cfg.name, dir)),
+        BurnerKind::Simulator => Box::new(SimulatorBurner::new(
+            &cfg.name,
+            dir,
+            cfg.discs.clone(),
+            cfg.speed_mb_s,
+            taken,
+        )),
+    }
+}
+
+/// The SHA-256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A verify step shared by the burners whose disc is a file.
+fn verify_file(path: &Path, sha256: &str) -> Result<(), BurnError> {
+    let got = sha256_file(path)
+        .map_err(|e| BurnError::Rejected(format!("reading the disc back failed: {e}")))?;
+    if got == sha256 {
+        Ok(())
+    } else {
+        Err(BurnError::Rejected(format!(
+            "verification failed: the disc reads back with SHA-256 {got}, the image has {sha256}"
+        )))
+    }
+}

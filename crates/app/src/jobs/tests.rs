@@ -1,0 +1,306 @@
+use super::*;
+use crate::config::jobs::{BurnerConfig, BurnerKind, SimDisc};
+use crate::control::Open;
+use crate::shutdown::Shutdown;
+use crate::testutil::{ct_file, TempDir};
+
+/// A data folder whose index holds one collection (id 1) of `n` CT instances of `pixels`
+/// bytes, with a simulator burner `sim` of `discs`.
+fn setup(tmp: &TempDir, n: u32, pixels: usize, discs: &[SimDisc]) -> (Config, ControlDb) {
+    let mut cfg = Config::default();
+    cfg.archive.data_dir = tmp.path().join("data");
+    cfg.archive.durable = false;
+    cfg.burners = vec![BurnerConfig {
+        name: "sim".into(),
+        kind: BurnerKind::Simulator,
+        dir: None,
+        discs: discs.to_vec(),
+        speed_mb_s: 0,
+    }];
+    cfg.validate().unwrap();
+    let db = ControlDb::open(&cfg, Open::CreateIfMissing).unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute(
+        "INSERT INTO patient (id, patient_name, patient_id, patient_id_generated, charset)
+         VALUES (1, CAST('DOE^JOHN' AS BLOB), 'P1', 0, '')",
+        [],
+    )
+    .unwrap();
+    for k in 1..=n {
+        let path = src.join(format!("{k}.dcm"));
+        ct_file(&path, "DOE^JOHN", "P1", "2.25.77", k, pixels);
+        let size = std::fs::metadata(&path).unwrap().len();
+        // The SOP Instance UID ct_file writes is not needed here: the export reads the file.
+        conn.execute(
+            "INSERT INTO instance (sop_instance_uid, sop_class_uid, transfer_syntax, patient,
+                patient_name, charset, patient_id, patient_id_generated, study_instance_uid,
+                series_instance_uid, instance_number, size, path, received, calling_ae, keys)
+             VALUES (?1, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', 1,
+                CAST('DOE^JOHN' AS BLOB), '', 'P1', 0, '2.25.77', '2.25.77.1', ?2, ?3, ?4,
+                '2025-01-01T00:00:00.000Z', 'CT', X'')",
+            rusqlite::params![
+                format!("2.25.77.1.{k}"),
+                k.to_string(),
+                size,
+                path.to_string_lossy()
+            ],
+        )
+        .unwrap();
+    }
+    (cfg, db)
+}
+
+fn request(copies: u32) -> JobRequest {
+    JobRequest {
+        collection: 1,
+        copies,
+        burner: Some("sim".into()),
+        capacity_mb: Some(1),
+        ..JobRequest::default()
+    }
+}
+
+fn outcomes(job: &JobView) -> Vec<(u32, u32, String, String)> {
+    job.discs
+        .iter()
+        .map(|d| (d.volume, d.copy, d.outcome.clone(), d.reason.clone()))
+        .collect()
+}
+
+fn run_until_idle(cfg: &Config, stop: &Shutdown) {
+    let mut w = Worker::open(cfg).unwrap();
+    for _ in 0..10 {
+        if w.run_next(stop).unwrap().is_none() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn the_issue_stack_burns_two_volumes_twice_and_rejects_three_discs() {
+    use SimDisc::*;
+    let tmp = TempDir::new("jobs-stack");
+    let stack = [Written, Blank, Faulty, Blank, BadVerify, Blank, Blank];
+    let (cfg, db) = setup(&tmp, 3, 400_000, &stack);
+    let id = create(&cfg, &db, &request(2)).unwrap();
+    assert_eq!(show(&cfg, &db, id).unwrap().state, "queued");
+    run_until_idle(&cfg, &Shutdown::new());
+
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done", "{:?}", job.error);
+    assert_eq!(job.volumes, 2);
+    assert_eq!(job.progress, 1.0);
+    let got: Vec<_> = outcomes(&job)
+        .into_iter()
+        .map(|(v, c, o, r)| (v, c, o, r.split(':').next().unwrap_or("").to_string()))
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        [
+            (1, 1, s("rejected"), s("the disc is already written")),
+            (1, 1, s("burned"), s("")),
+            (
+                1,
+                2,
+                s("rejected"),
+                s("the disc cannot be written (faulty)")
+            ),
+            (1, 2, s("burned"), s("")),
+            (2, 1, s("rejected"), s("verification failed")),
+            (2, 1, s("burned"), s("")),
+            (2, 2, s("burned"), s("")),
+        ]
+    );
+    assert_eq!(job.burned, 4, "rejects are not copies");
+    // Each burned disc holds exactly the validated image of its volume.
+    let volumes = worker_manifest(&cfg, id);
+    for d in job.discs.iter().filter(|d| d.outcome == "burned") {
+        let (image, sha) = &volumes[d.volume as usize - 1];
+        assert_eq!(
+            std::fs::read(&d.image).unwrap(),
+            std::fs::read(image).unwrap()
+        );
+        assert_eq!(&d.sha256, sha);
+        assert_eq!(
+            &crate::burners::sha256_file(Path::new(&d.image)).unwrap(),
+            sha
+        );
+    }
+    // The simulator's labels: REJECT on each rejected disc.
+    let b = &burners(&cfg, &db).unwrap()[0];
+    let labels: Vec<bool> = b
+        .discs
+        .iter()
+        .map(|d| d.label.starts_with("REJECT"))
+        .collect();
+    assert_eq!(labels, [true, false, true, false, true, false, false]);
+    assert_eq!(b.state, "ready");
+}
+
+/// (image path, sha256) per volume, from the job folder's manifest.
+fn worker_manifest(cfg: &Config, id: i64) -> Vec<(PathBuf, String)> {
+    let text =
+        std::fs::read_to_string(job_dir(&cfg.archive.data_dir, id).join("volumes.tsv")).unwrap();
+    text.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (PathBuf::from(f[2]), f[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn three_rejects_in_a_row_pause_the_burner_and_hold_the_job_until_retried() {
+    use SimDisc::*;
+    let tmp = TempDir::new("jobs-pause");
+    let (cfg, db) = setup(&tmp, 1, 1000, &[Written, Faulty, BadVerify, Blank]);
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "failed");
+    let error = job.error.unwrap_or_default();
+    assert!(error.contains("rejected 3 discs in a row"), "{error}");
+    assert!(job.next_action.unwrap_or_default().contains("retry"));
+    assert_eq!(job.discs.len(), 3, "the fourth disc is not taken");
+    assert_eq!(burners(&cfg, &db).unwrap()[0].state, "paused");
+
+    retry(&db, id).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    assert_eq!(job.burned, 1);
+    assert_eq!(job.discs.len(), 4);
+    assert_eq!(burners(&cfg, &db).unwrap()[0].state, "ready");
+    assert!(matches!(retry(&db, id), Err(AppError::JobState { .. })));
+}
+
+#[test]
+fn after_a_crash_while_burning_the_disc_is_rejected_and_nothing_is_done_twice() {
+    let tmp = TempDir::new("jobs-crash");
+    let (cfg, db) = setup(&tmp, 3, 400_000, &[SimDisc::Blank; 8]);
+    let id = create(&cfg, &db, &request(2)).unwrap();
+    // A first run burns everything; then the state a crash during the last copy leaves is
+    // made by hand: that copy's disc `burning`, the job `burning`.
+    run_until_idle(&cfg, &Shutdown::new());
+    let before = show(&cfg, &db, id).unwrap();
+    assert_eq!(before.burned, 4);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute(
+        "UPDATE job_disc SET outcome = 'burning', sha256 = '' WHERE id =
+            (SELECT MAX(id) FROM job_disc)",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE job SET state = 'burning' WHERE id = ?1", [id])
+        .unwrap();
+    // The restart.
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    let got = outcomes(&job);
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[3], (2, 2, "rejected".into(), "interrupted".into()));
+    assert_eq!(got[4], (2, 2, "burned".into(), String::new()));
+    // Each (volume, copy) burned exactly once.
+    let mut burned: Vec<_> = got
+        .iter()
+        .filter(|d| d.2 == "burned")
+        .map(|d| (d.0, d.1))
+        .collect();
+    burned.sort();
+    assert_eq!(burned, [(1, 1), (1, 2), (2, 1), (2, 2)]);
+}
+
+#[test]
+fn cancel_and_bad_requests() {
+    let tmp = TempDir::new("jobs-cancel");
+    let (cfg, db) = setup(&tmp, 1, 1000, &[SimDisc::Blank]);
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    cancel(&db, id).unwrap();
+    assert!(matches!(cancel(&db, id), Err(AppError::JobState { .. })));
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().state, "cancelled");
+    assert!(matches!(
+        create(
+            &cfg,
+            &db,
+            &JobRequest {
+                collection: 9,
+                ..request(1)
+            }
+        ),
+        Err(AppError::NoSuchCollection(9))
+    ));
+    assert!(matches!(
+        create(
+            &cfg,
+            &db,
+            &JobRequest {
+                burner: Some("x".into()),
+                ..request(1)
+            }
+        ),
+        Err(AppError::NoSuchBurner(_))
+    ));
+    assert!(matches!(
+        create(&cfg, &db, &request(0)),
+        Err(AppError::Copies)
+    ));
+    assert!(matches!(show(&cfg, &db, 99), Err(AppError::NoSuchJob(99))));
+}
+
+#[test]
+fn a_shutdown_during_a_slow_burn_rejects_that_disc_and_the_next_run_finishes() {
+    let tmp = TempDir::new("jobs-stop");
+    let (mut cfg, db) = setup(&tmp, 1, 600_000, &[SimDisc::Blank; 4]);
+    cfg.burners[0].speed_mb_s = 1;
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    let stop = Shutdown::new();
+    let watcher = {
+        let (cfg, stop) = (cfg.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let db = ControlDb::open(&cfg, Open::Existing).unwrap();
+            // Bounded: at most about 60 s.
+            for _ in 0..3000 {
+                let job = show(&cfg, &db, id).unwrap();
+                if job.discs.iter().any(|d| d.outcome == "burning") {
+                    stop.trigger();
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stop.trigger();
+            false
+        })
+    };
+    let mut w = Worker::open(&cfg).unwrap();
+    w.run_next(&stop).unwrap();
+    assert!(
+        watcher.join().unwrap(),
+        "the burn was never seen in progress"
+    );
+    let job = show(&cfg, &db, id).unwrap();
+    assert!(
+        job.state == "burning" || job.state == "verifying",
+        "{}",
+        job.state
+    );
+    assert_eq!(
+        outcomes(&job),
+        [(1, 1, "rejected".into(), "interrupted".into())]
+    );
+    cfg.burners[0].speed_mb_s = 0;
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    assert_eq!(
+        outcomes(&job),
+        [
+            (1, 1, "rejected".into(), "interrupted".into()),
+            (1, 1, "burned".into(), String::new())
+        ]
+    );
+}

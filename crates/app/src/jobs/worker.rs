@@ -1,0 +1,507 @@
+//! The job worker: takes the next job (priority high, normal, low, then the oldest), runs it
+//! to a final state, and again.
+//!
+//! Restart safety. Each state is committed before the work it names starts. At start, a disc
+//! left `burning` by a crash is recorded as rejected, reason "interrupted" (its bytes are
+//! suspect), and a job in `composing`, `imaging` or `validating` is composed again from an
+//! empty job folder; one in `burning` or `verifying` keeps its validated images (their
+//! SHA-256 in the job folder's `volumes.tsv`, written before the state became `burning`) and
+//! burns only the (volume, copy) pairs that have no `burned` disc yet: nothing is done twice.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dcmdisc_archive::JobRow;
+use tracing::{error, info, warn};
+
+use super::{job_dir, JobState};
+use crate::burners::{self, BurnError, Burner};
+use crate::config::jobs::BurnerConfig;
+use crate::config::{Config, Profile};
+use crate::control::{ControlDb, Open};
+use crate::error::AppError;
+use crate::export::{export_collection, ExportOptions};
+use crate::progress::{Progress, Stage};
+use crate::shutdown::Shutdown;
+
+/// Rejects in a row that pause a burner and hold its job.
+pub const MAX_REJECTS_IN_A_ROW: u32 = 3;
+
+/// One validated image of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Volume {
+    number: u32,
+    image: PathBuf,
+    sha256: String,
+}
+
+pub struct Worker {
+    cfg: Config,
+    db: ControlDb,
+    burners: HashMap<String, Box<dyn Burner>>,
+    rejects: HashMap<String, u32>,
+}
+
+fn state_of(job: &JobRow) -> JobState {
+    JobState::parse(&job.state).unwrap_or(JobState::Failed)
+}
+
+/// How a phase ended, when not by completing.
+enum Halt {
+    /// Shutdown: the state stays as it is, the next start resumes it.
+    Stopped,
+    /// Cancelled by the operator, or failed with its reason recorded.
+    Ended,
+}
+
+impl Worker {
+    /// Opens the control database (creating it when missing) and records what a crash left
+    /// (interrupted discs).
+    pub fn open(cfg: &Config) -> Result<Worker, AppError> {
+        let db = ControlDb::open(cfg, Open::CreateIfMissing)?;
+        let n = db.control().reject_interrupted("interrupted")?;
+        if n > 0 {
+            warn!(
+                discs = n,
+                "discs being burned when dcmdisc stopped are rejected (interrupted)"
+            );
+        }
+        Ok(Worker {
+            cfg: cfg.clone(),
+            db,
+            burners: HashMap::new(),
+            rejects: HashMap::new(),
+        })
+    }
+
+    /// Runs jobs until `shutdown`; an idle worker looks again every poll interval.
+    pub fn run(mut self, shutdown: &Shutdown) {
+        let poll = Duration::from_millis(self.cfg.jobs.poll_interval_ms);
+        while !shutdown.is_triggered() {
+            match self.run_next(shutdown) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => error!(error = %crate::error::chain(&e), "job worker"),
+            }
+            let until = Instant::now() + poll;
+            while Instant::now() < until && !shutdown.is_triggered() {
+                std::thread::sleep(Duration::from_millis(20).min(poll));
+            }
+        }
+    }
+
+    /// Runs the next job (one still active: queued, or interrupted by a stop) until it is
+    /// final or `shutdown` stops it; answers its id, `None` when there is none.
+    pub fn run_next(&mut self, shutdown: &Shutdown) -> Result<Option<i64>, AppError> {
+        let active = JobState::active_names();
+        let Some(job) = self.db.control().jobs_in(&active)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let id = job.id;
+        info!(job = id, state = %job.state, "job");
+        self.run_job(job, shutdown)?;
+        Ok(Some(id))
+    }
+
+    fn set(&self, id: i64, from: &[JobState], to: JobState) -> Result<bool, AppError> {
+        let from: Vec<&str> = from.iter().map(|s| s.name()).collect();
+        Ok(self
+            .db
+            .control()
+            .set_job_state(id, &from, to.name(), None, None)?)
+    }
+
+    fn fail(&self, id: i64, reason: &str, next: &str) -> Result<(), AppError> {
+        warn!(job = id, "job failed: {reason}");
+        let active = JobState::active_names();
+        self.db
+            .control()
+            .set_job_state(id, &active, "failed", Some(reason), Some(next))?;
+        Ok(())
+    }
+
+    fn cancelled(&self, id: i64) -> bool {
+        matches!(self.db.control().job(id), Ok(Some(j)) if j.state == "cancelled")
+    }
+
+    fn run_job(&mut self, job: JobRow, shutdown: &Shutdown) -> Result<(), AppError> {
+        let id = job.id;
+        let dir = job_dir(&self.cfg.archive.data_dir, id);
+        let volumes = match state_of(&job) {
+            JobState::Queued | JobState::Composing | JobState::Imaging | JobState::Validating => {
+                match self.compose(&job, &dir, shutdown)? {
+                    Ok(v) => v,
+                    Err(_) => return Ok(()),
+                }
+            }
+            JobState::Burning | JobState::Verifying => match read_manifest(&dir) {
+                Ok(v) => v,
+                Err(e) => {
+                    // The images are gone: compose them again (nothing burned is lost).
+                    warn!(
+                        job = id,
+                        "the job's images cannot be read ({e}); composing again"
+                    );
+                    self.set(id, &[state_of(&job)], JobState::Composing)?;
+                    match self.compose(&job, &dir, shutdown)? {
+                        Ok(v) => v,
+                        Err(_) => return Ok(()),
+                    }
+                }
+            },
+            _ => return Ok(()),
+        };
+        if let Err(Halt::Stopped | Halt::Ended) = self.burn_all(&job, &volumes, shutdown)? {
+            return Ok(());
+        }
+        if self.set(
+            id,
+            &[JobState::Burning, JobState::Verifying],
+            JobState::Done,
+        )? {
+            info!(job = id, "job done");
+        }
+        Ok(())
+    }
+
+    /// Composing, imaging and validating: the export operation into the job's folder.
+    fn compose(
+        &self,
+        job: &JobRow,
+        dir: &Path,
+        shutdown: &Shutdown,
+    ) -> Result<Result<Vec<Volume>, Halt>, AppError> {
+        let id = job.id;
+        let from = [
+            JobState::Queued,
+            JobState::Composing,
+            JobState::Imaging,
+            JobState::Validating,
+        ];
+        if !self.set(id, &from, JobState::Composing)? {
+            return Ok(Err(Halt::Ended));
+        }
+        // The start of the phase: nothing of an earlier attempt is kept.
+        if dir.exists() {
+            fs::remove_dir_all(dir).map_err(|source| AppError::JobFiles {
+                id,
+                what: format!("removing {}", dir.display()),
+                source,
+            })?;
+        }
+        let images = dir.join("images");
+        let profile = match job.profile.as_deref().map(str::parse::<Profile>) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                self.fail(
+                    id,
+                    &format!("its profile is unknown: {e}"),
+                    "create it again",
+                )?;
+                return Ok(Err(Halt::Ended));
+            }
+            None => None,
+        };
+        let opts = ExportOptions {
+            out_dir: images.clone(),
+            profile,
+            capacity_mb: job.capacity_mb,
+            tree: false,
+        };
+        let token = shutdown.child();
+        let mut state = JobState::Composing;
+        let mut last = Instant::now();
+        let mut progress = |p: &Progress| {
+            let next = match p.stage {
+                Stage::Writing => JobState::Imaging,
+                Stage::Validating | Stage::Done => JobState::Validating,
+                _ if state == JobState::Composing => JobState::Composing,
+                _ => state,
+            };
+            let changed = next != state;
+            if changed {
+                match self.set(id, &[state], next) {
+                    Ok(true) => state = next,
+                    // Cancelled meanwhile (or the database failed): stop the export.
+                    _ => token.trigger(),
+                }
+            }
+            if changed || last.elapsed() > Duration::from_millis(250) {
+                last = Instant::now();
+                let bytes = p.bytes.map(|b| (b.done, b.total)).unwrap_or((0, 0));
+                let _ = self.db.control().set_job_progress(
+                    id,
+                    p.stage.name(),
+                    (p.items.done, p.items.total),
+                    bytes,
+                );
+                if self.cancelled(id) {
+                    token.trigger();
+                }
+            }
+        };
+        let result = export_collection(
+            &self.cfg,
+            &self.db,
+            job.collection,
+            &opts,
+            &token,
+            &mut progress,
+        );
+        match result {
+            Ok(exported) => {
+                let volumes: Vec<Volume> = exported
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| {
+                        Some(Volume {
+                            number: i as u32 + 1,
+                            image: e.volume.iso.clone()?,
+                            sha256: e.volume.sha256.clone()?,
+                        })
+                    })
+                    .collect();
+                if volumes.len() != exported.len() || volumes.is_empty() {
+                    self.fail(
+                        id,
+                        "the export made no disc image to burn",
+                        "choose an image profile (not USB) and create the job again",
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+                write_manifest(dir, &volumes).map_err(|source| AppError::JobFiles {
+                    id,
+                    what: "writing volumes.tsv".into(),
+                    source,
+                })?;
+                self.db
+                    .control()
+                    .set_job_volumes(id, volumes.len() as u32)?;
+                if !self.set(id, &[state], JobState::Burning)? {
+                    return Ok(Err(Halt::Ended));
+                }
+                Ok(Ok(volumes))
+            }
+            Err(AppError::Cancelled) if shutdown.is_triggered() => Ok(Err(Halt::Stopped)),
+            Err(AppError::Cancelled) => Ok(Err(Halt::Ended)),
+            Err(e) => {
+                self.fail(
+                    id,
+                    &format!("composing the discs failed: {}", crate::error::chain(&e)),
+                    &format!("check the collection's instances, then `dcmdisc job retry {id}`"),
+                )?;
+                Ok(Err(Halt::Ended))
+            }
+        }
+    }
+
+    fn burner_config(&self, job: &JobRow) -> Option<BurnerConfig> {
+        let all = self.cfg.burners();
+        match &job.burner {
+            Some(name) => all.into_iter().find(|b| &b.name == name),
+            None => all.into_iter().next(),
+        }
+    }
+
+    /// Burning and verifying: every (volume, copy) without a burned disc.
+    fn burn_all(
+        &mut self,
+        job: &JobRow,
+        volumes: &[Volume],
+        shutdown: &Shutdown,
+    ) -> Result<Result<(), Halt>, AppError> {
+        let id = job.id;
+        let Some(bcfg) = self.burner_config(job) else {
+            self.fail(
+                id,
+                &format!(
+                    "its burner {:?} is not configured",
+                    job.burner.as_deref().unwrap_or("")
+                ),
+                "configure the burner, then retry the job",
+            )?;
+            return Ok(Err(Halt::Ended));
+        };
+        let name = bcfg.name.clone();
+        if !self.burners.contains_key(&name) {
+            let taken = self.db.control().burner_outcomes(&name)?.len();
+            let b = burners::open(&bcfg, &self.cfg.archive.data_dir, taken);
+            self.burners.insert(name.clone(), b);
+        }
+        for v in volumes {
+            for copy in 1..=job.copies {
+                let done = self
+                    .db
+                    .control()
+                    .discs(id)?
+                    .iter()
+                    .any(|d| d.outcome == "burned" && d.volume == v.number && d.copy == copy);
+                if done {
+                    continue;
+                }
+                if let Err(h) = self.burn_one(id, &name, v, copy, shutdown)? {
+                    return Ok(Err(h));
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// One copy of one volume: discs taken until one is burned and verified.
+    fn burn_one(
+        &mut self,
+        id: i64,
+        name: &str,
+        v: &Volume,
+        copy: u32,
+        shutdown: &Shutdown,
+    ) -> Result<Result<(), Halt>, AppError> {
+        let both = [JobState::Burning, JobState::Verifying];
+        loop {
+            if shutdown.is_triggered() {
+                return Ok(Err(Halt::Stopped));
+            }
+            if !self.set(id, &both, JobState::Burning)? {
+                return Ok(Err(Halt::Ended));
+            }
+            let file = format!("job{id}-vol{}-copy{copy}.iso", v.number);
+            let control = self.db.control();
+            let Some(burner) = self.burners.get_mut(name) else {
+                return Ok(Err(Halt::Ended));
+            };
+            if let Err(BurnError::NoDisc(why)) = burner.ready() {
+                self.fail(
+                    id,
+                    &format!("burner {name} has no disc to take: {why}"),
+                    &format!("load discs into {name}, then `dcmdisc job retry {id}`"),
+                )?;
+                return Ok(Err(Halt::Ended));
+            }
+            let disc = control.begin_disc(id, v.number, copy, name)?;
+            let result = match burner.burn(&v.image, &file, shutdown) {
+                Ok(written) => {
+                    let image = written.image.to_string_lossy().into_owned();
+                    if !control.set_job_state(id, &["burning"], "verifying", None, None)? {
+                        control.finish_disc(disc, "rejected", "cancelled", "", &image)?;
+                        return Ok(Err(Halt::Ended));
+                    }
+                    burner
+                        .verify(&written, &v.sha256)
+                        .map(|()| image.clone())
+                        .map_err(|e| (e, image))
+                }
+                Err(e) => Err((e, String::new())),
+            };
+            match result {
+                Ok(image) => {
+                    control.finish_disc(disc, "burned", "", &v.sha256, &image)?;
+                    self.rejects.insert(name.to_string(), 0);
+                    info!(
+                        job = id,
+                        volume = v.number,
+                        copy,
+                        burner = name,
+                        "disc burned"
+                    );
+                    return Ok(Ok(()));
+                }
+                Err((BurnError::Stopped, image)) => {
+                    control.finish_disc(disc, "rejected", "interrupted", "", &image)?;
+                    return Ok(Err(Halt::Stopped));
+                }
+                Err((BurnError::Rejected(why), image)) => {
+                    control.finish_disc(disc, "rejected", &why, "", &image)?;
+                    warn!(
+                        job = id,
+                        volume = v.number,
+                        copy,
+                        burner = name,
+                        "REJECT: {why}"
+                    );
+                    let n = self.rejects.entry(name.to_string()).or_insert(0);
+                    *n += 1;
+                    if *n >= MAX_REJECTS_IN_A_ROW {
+                        *n = 0;
+                        self.fail(
+                            id,
+                            &format!(
+                                "burner {name} rejected {MAX_REJECTS_IN_A_ROW} discs in a row \
+                                 (last: {why}); it is paused"
+                            ),
+                            &format!(
+                                "check the discs in {name}, then `dcmdisc job retry {id}` \
+                                 (copies already burned are kept)"
+                            ),
+                        )?;
+                        return Ok(Err(Halt::Ended));
+                    }
+                }
+                Err((e @ (BurnError::Failed(_) | BurnError::NoDisc(_)), image)) => {
+                    control.finish_disc(disc, "rejected", &e.to_string(), "", &image)?;
+                    self.fail(
+                        id,
+                        &format!("burner {name} failed: {e}"),
+                        &format!("check burner {name}, then `dcmdisc job retry {id}`"),
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+            }
+        }
+    }
+}
+
+const MANIFEST: &str = "volumes.tsv";
+
+/// `number \t sha256 \t image path`, one line per volume; written to a temporary name and
+/// renamed, so a manifest that exists is complete.
+fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for v in volumes {
+        text.push_str(&format!(
+            "{}\t{}\t{}\n",
+            v.number,
+            v.sha256,
+            v.image.display()
+        ));
+    }
+    let tmp = dir.join(format!(".{MANIFEST}.partial"));
+    fs::create_dir_all(dir)?;
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, dir.join(MANIFEST))?;
+    fs::File::open(dir)?.sync_all()
+}
+
+fn read_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad volumes.tsv line");
+    let text = fs::read_to_string(dir.join(MANIFEST))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(3, '\t');
+        let (Some(n), Some(sha), Some(path)) = (f.next(), f.next(), f.next()) else {
+            return Err(bad());
+        };
+        let v = Volume {
+            number: n.parse().map_err(|_| bad())?,
+            sha256: sha.to_string(),
+            image: PathBuf::from(path),
+        };
+        if !v.image.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} is missing", v.image.display()),
+            ));
+        }
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}

@@ -1,0 +1,274 @@
+//! The disc job queue's rows in the control database (schema version 2). Every call is one
+//! statement or one transaction, committed before it returns, so a state written here is on
+//! disk before the caller acts on it (the `Control` connection syncs each commit).
+//!
+//! States, priorities and outcomes are plain words here; their meaning (which transitions
+//! are allowed) is the application layer's.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::db::now_rfc3339;
+use crate::ArchiveError;
+
+/// What a new job asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub collection: i64,
+    pub priority: String,
+    pub copies: u32,
+    pub profile: Option<String>,
+    pub burner: Option<String>,
+    pub capacity_mb: Option<u64>,
+}
+
+/// One job row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobRow {
+    pub id: i64,
+    pub collection: i64,
+    pub state: String,
+    pub priority: String,
+    pub copies: u32,
+    pub profile: Option<String>,
+    pub burner: Option<String>,
+    pub capacity_mb: Option<u64>,
+    pub error: Option<String>,
+    pub next_action: Option<String>,
+    pub stage: String,
+    pub items_done: u64,
+    pub items_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub volumes: u32,
+    pub created: String,
+    pub updated: String,
+}
+
+/// One disc a burner took for a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscRow {
+    pub id: i64,
+    pub job: i64,
+    pub volume: u32,
+    pub copy: u32,
+    pub burner: String,
+    pub outcome: String,
+    pub reason: String,
+    pub sha256: String,
+    pub image: String,
+    pub time: String,
+}
+
+const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
+    capacity_mb, error, next_action, stage, items_done, items_total, bytes_done, bytes_total, \
+    volumes, created, updated";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        id: r.get(0)?,
+        collection: r.get(1)?,
+        state: r.get(2)?,
+        priority: r.get(3)?,
+        copies: r.get(4)?,
+        profile: r.get(5)?,
+        burner: r.get(6)?,
+        capacity_mb: r.get(7)?,
+        error: r.get(8)?,
+        next_action: r.get(9)?,
+        stage: r.get(10)?,
+        items_done: r.get(11)?,
+        items_total: r.get(12)?,
+        bytes_done: r.get(13)?,
+        bytes_total: r.get(14)?,
+        volumes: r.get(15)?,
+        created: r.get(16)?,
+        updated: r.get(17)?,
+    })
+}
+
+pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> {
+    let now = now_rfc3339();
+    conn.execute(
+        "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
+                          created, updated)
+         VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![
+            job.collection,
+            job.priority,
+            job.copies,
+            job.profile,
+            job.burner,
+            job.capacity_mb,
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn job(conn: &Connection, id: i64) -> Result<Option<JobRow>, ArchiveError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {JOB_COLUMNS} FROM job WHERE id = ?1"),
+            params![id],
+            job_row,
+        )
+        .optional()?)
+}
+
+pub fn jobs(conn: &Connection) -> Result<Vec<JobRow>, ArchiveError> {
+    let mut stmt = conn.prepare(&format!("SELECT {JOB_COLUMNS} FROM job ORDER BY id"))?;
+    let rows = stmt.query_map([], job_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Jobs in any of `states`, in the order the worker takes them: priority high, normal, low,
+/// then the oldest first.
+pub fn jobs_in(conn: &Connection, states: &[&str]) -> Result<Vec<JobRow>, ArchiveError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {JOB_COLUMNS} FROM job ORDER BY
+            CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, id"
+    ))?;
+    let rows = stmt.query_map([], job_row)?;
+    let all: Vec<JobRow> = rows.collect::<Result<_, _>>()?;
+    Ok(all
+        .into_iter()
+        .filter(|j| states.contains(&j.state.as_str()))
+        .collect())
+}
+
+/// Sets the state (and its reason and next action, cleared when `None`), only when the job
+/// is in one of `from`; answers whether it was.
+pub fn set_job_state(
+    conn: &Connection,
+    id: i64,
+    from: &[&str],
+    state: &str,
+    error: Option<&str>,
+    next_action: Option<&str>,
+) -> Result<bool, ArchiveError> {
+    let tx = conn.unchecked_transaction()?;
+    let current: Option<String> = tx
+        .query_row("SELECT state FROM job WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(current) = current else {
+        return Ok(false);
+    };
+    if !from.contains(&current.as_str()) {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE job SET state = ?2, error = ?3, next_action = ?4, updated = ?5 WHERE id = ?1",
+        params![id, state, error, next_action, now_rfc3339()],
+    )?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// The current phase's counters.
+pub fn set_job_progress(
+    conn: &Connection,
+    id: i64,
+    stage: &str,
+    items: (u64, u64),
+    bytes: (u64, u64),
+) -> Result<(), ArchiveError> {
+    conn.prepare_cached(
+        "UPDATE job SET stage = ?2, items_done = ?3, items_total = ?4, bytes_done = ?5,
+                        bytes_total = ?6, updated = ?7 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        stage,
+        items.0,
+        items.1,
+        bytes.0,
+        bytes.1,
+        now_rfc3339()
+    ])?;
+    Ok(())
+}
+
+pub fn set_job_volumes(conn: &Connection, id: i64, volumes: u32) -> Result<(), ArchiveError> {
+    conn.execute(
+        "UPDATE job SET volumes = ?2, updated = ?3 WHERE id = ?1",
+        params![id, volumes, now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// Records that a burner took a disc for (volume, copy), before anything is written to it.
+pub fn begin_disc(
+    conn: &Connection,
+    job: i64,
+    volume: u32,
+    copy: u32,
+    burner: &str,
+) -> Result<i64, ArchiveError> {
+    conn.execute(
+        "INSERT INTO job_disc (job, volume, copy, burner, outcome, time)
+         VALUES (?1, ?2, ?3, ?4, 'burning', ?5)",
+        params![job, volume, copy, burner, now_rfc3339()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The outcome of a disc begun with [`begin_disc`].
+pub fn finish_disc(
+    conn: &Connection,
+    disc: i64,
+    outcome: &str,
+    reason: &str,
+    sha256: &str,
+    image: &str,
+) -> Result<(), ArchiveError> {
+    conn.execute(
+        "UPDATE job_disc SET outcome = ?2, reason = ?3, sha256 = ?4, image = ?5, time = ?6
+         WHERE id = ?1",
+        params![disc, outcome, reason, sha256, image, now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// A job's discs in the order they were taken.
+pub fn discs(conn: &Connection, job: i64) -> Result<Vec<DiscRow>, ArchiveError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, job, volume, copy, burner, outcome, reason, sha256, image, time
+         FROM job_disc WHERE job = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![job], |r| {
+        Ok(DiscRow {
+            id: r.get(0)?,
+            job: r.get(1)?,
+            volume: r.get(2)?,
+            copy: r.get(3)?,
+            burner: r.get(4)?,
+            outcome: r.get(5)?,
+            reason: r.get(6)?,
+            sha256: r.get(7)?,
+            image: r.get(8)?,
+            time: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every disc still `burning` (a crash interrupted it) becomes rejected with `reason`;
+/// answers how many.
+pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, ArchiveError> {
+    Ok(conn.execute(
+        "UPDATE job_disc SET outcome = 'rejected', reason = ?1, time = ?2
+         WHERE outcome = 'burning'",
+        params![reason, now_rfc3339()],
+    )?)
+}
+
+/// The outcomes of every disc `burner` took, in order (its count is the simulator's position
+/// in its stack; the last ones say whether it is paused).
+pub fn burner_outcomes(conn: &Connection, burner: &str) -> Result<Vec<String>, ArchiveError> {
+    let mut stmt = conn.prepare("SELECT outcome FROM job_disc WHERE burner = ?1 ORDER BY id")?;
+    let rows = stmt.query_map(params![burner], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
