@@ -49,6 +49,17 @@ options_of() {
     esac
 }
 
+# AddressSanitizer options per target. pdata's server threads (tokio runtime, association
+# threads) are alive when the process exits, so LeakSanitizer's check at exit reports their
+# allocations as leaks (seen: 92 bytes in 3 allocations, on an empty input, after 35k runs):
+# libFuzzer's -detect_leaks=0 covers only its per-input check, so it is switched off here too.
+asan_of() {
+    case $1 in
+        pdata) echo "detect_leaks=0" ;;
+        *) echo "${ASAN_OPTIONS:-}" ;;
+    esac
+}
+
 export RUSTC_BOOTSTRAP=1
 # The fuzz build (sanitizer flags, its own lock file) never shares the workspace's target dir.
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$root/fuzz/target}
@@ -83,8 +94,9 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$artifacts"
     status=0
     # shellcheck disable=SC2046
-    (cd fuzz && TMPDIR=$fuzz_tmp cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
-        -print_final_stats=1 $(options_of "$t")) >"$out" 2>&1 || status=$?
+    (cd fuzz && TMPDIR=$fuzz_tmp ASAN_OPTIONS=$(asan_of "$t") cargo fuzz run "$t" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -print_final_stats=1 $(options_of "$t")) \
+        >"$out" 2>&1 || status=$?
     grep -E '(INITED|DONE|pulse|NEW) ' "$out" | tail -n 3 >&2 || true
     # The last status line: "#<execs> DONE cov: N ft: N corp: N/Nb ... exec/s: N rss: NMb".
     last=$(grep -E '^#[0-9]+.*cov: ' "$out" | tail -n 1 || true)
