@@ -17,10 +17,8 @@ impl Item<'_> {
     }
 }
 
-const ITEM: u32 = 0xFFFE_E000;
-const ITEM_END: u32 = 0xFFFE_E00D;
-const SEQ_END: u32 = 0xFFFE_E0DD;
-const UNDEFINED: u32 = 0xFFFF_FFFF;
+use crate::tag::{ITEM, ITEM_DELIMITATION_ITEM as ITEM_END, SEQUENCE_DELIMITATION_ITEM as SEQ_END};
+use crate::vr::UNDEFINED_LENGTH as UNDEFINED;
 /// The header walk refuses deeper nesting; this only bounds the recursion here.
 const MAX_DEPTH: usize = 64;
 

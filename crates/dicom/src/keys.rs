@@ -16,9 +16,8 @@ const KEPT_SEQUENCES: [u32; 6] = [
     tag::REFERENCED_IMAGE_EVIDENCE_SEQUENCE,
     tag::CONCEPT_NAME_CODE_SEQUENCE,
     tag::BLENDING_SEQUENCE,
-    CONTENT_SEQUENCE,
+    tag::CONTENT_SEQUENCE,
 ];
-const CONTENT_SEQUENCE: u32 = 0x0040_A730;
 /// A longer sequence is not kept: the index row and the record stay small (a large SR's
 /// Content Sequence then gives its record no HAS CONCEPT MOD items).
 const MAX_KEPT_SEQUENCE: u64 = 64 * 1024;

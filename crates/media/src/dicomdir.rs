@@ -11,6 +11,21 @@ use dcmdisc_dicom::uid::EXPLICIT_VR_LE;
 
 pub use dcmdisc_dicom::uid::MEDIA_STORAGE_DIRECTORY;
 
+/// Basic Directory elements (PS3.3 F.5), short names for the dictionary's.
+pub mod tags {
+    pub use dcmdisc_dicom::tag::{
+        DIRECTORY_RECORD_SEQUENCE as RECORD_SEQUENCE, DIRECTORY_RECORD_TYPE as RECORD_TYPE,
+        FILE_SET_CONSISTENCY_FLAG as CONSISTENCY_FLAG, FILE_SET_ID,
+        OFFSET_OF_REFERENCED_LOWER_LEVEL_DIRECTORY_ENTITY as LOWER,
+        OFFSET_OF_THE_FIRST_DIRECTORY_RECORD_OF_THE_ROOT_DIRECTORY_ENTITY as FIRST_ROOT,
+        OFFSET_OF_THE_LAST_DIRECTORY_RECORD_OF_THE_ROOT_DIRECTORY_ENTITY as LAST_ROOT,
+        OFFSET_OF_THE_NEXT_DIRECTORY_RECORD as NEXT, RECORD_IN_USE_FLAG as IN_USE,
+        REFERENCED_FILE_ID as FILE_ID, REFERENCED_SOP_CLASS_UID_IN_FILE as REFERENCED_SOP_CLASS,
+        REFERENCED_SOP_INSTANCE_UID_IN_FILE as REFERENCED_SOP_INSTANCE,
+        REFERENCED_TRANSFER_SYNTAX_UID_IN_FILE as REFERENCED_TRANSFER_SYNTAX,
+    };
+}
+
 /// One element of a record, already encoded as value bytes (caller pads nothing: we do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct El {
@@ -116,16 +131,28 @@ fn flatten(records: &[Record], out: &mut Vec<Flat>) -> Result<Option<usize>, Dic
 
 fn encode_record(r: &Record) -> Result<Vec<u8>, DicomdirError> {
     let mut els = vec![
-        El::new(0x0004_1400, b"UL", 0u32.to_le_bytes()),
-        El::new(0x0004_1410, b"US", 0xFFFFu16.to_le_bytes()),
-        El::new(0x0004_1420, b"UL", 0u32.to_le_bytes()),
-        El::text(0x0004_1430, b"CS", &r.record_type),
+        El::new(tags::NEXT, b"UL", 0u32.to_le_bytes()),
+        El::new(tags::IN_USE, b"US", 0xFFFFu16.to_le_bytes()),
+        El::new(tags::LOWER, b"UL", 0u32.to_le_bytes()),
+        El::text(tags::RECORD_TYPE, b"CS", &r.record_type),
     ];
     if let Some(f) = &r.file {
-        els.push(El::text(0x0004_1500, b"CS", &f.file_id.join("\\")));
-        els.push(El::text(0x0004_1510, b"UI", &f.sop_class_uid));
-        els.push(El::text(0x0004_1511, b"UI", &f.sop_instance_uid));
-        els.push(El::text(0x0004_1512, b"UI", &f.transfer_syntax_uid));
+        els.push(El::text(tags::FILE_ID, b"CS", &f.file_id.join("\\")));
+        els.push(El::text(
+            tags::REFERENCED_SOP_CLASS,
+            b"UI",
+            &f.sop_class_uid,
+        ));
+        els.push(El::text(
+            tags::REFERENCED_SOP_INSTANCE,
+            b"UI",
+            &f.sop_instance_uid,
+        ));
+        els.push(El::text(
+            tags::REFERENCED_TRANSFER_SYNTAX,
+            b"UI",
+            &f.transfer_syntax_uid,
+        ));
     }
     els.extend(r.keys.iter().cloned());
     els.sort_by_key(|e| e.tag);
@@ -174,10 +201,14 @@ pub fn encode(meta: &DicomdirMeta<'_>, roots: &[Record]) -> Result<Vec<u8>, Dico
     };
     let seq_len: usize = flat.iter().map(|f| 8 + f.body.len()).sum();
     let head = [
-        El::text(0x0004_1130, b"CS", meta.fileset_id),
-        El::new(0x0004_1200, b"UL", 0u32.to_le_bytes()),
-        El::new(0x0004_1202, b"UL", 0u32.to_le_bytes()),
-        El::new(0x0004_1212, b"US", meta.consistency_flag.to_le_bytes()),
+        El::text(tags::FILE_SET_ID, b"CS", meta.fileset_id),
+        El::new(tags::FIRST_ROOT, b"UL", 0u32.to_le_bytes()),
+        El::new(tags::LAST_ROOT, b"UL", 0u32.to_le_bytes()),
+        El::new(
+            tags::CONSISTENCY_FLAG,
+            b"US",
+            meta.consistency_flag.to_le_bytes(),
+        ),
     ];
     let head_len: usize = head.iter().map(El::encoded_len).sum::<usize>() + 12;
     // Offsets count from the first byte of the file (the preamble), PS3.3 F.3.2.1.

@@ -15,22 +15,8 @@ use dcmdisc_dicom::tag::{ITEM, ITEM_DELIMITATION_ITEM, SEQUENCE_DELIMITATION_ITE
 use dcmdisc_dicom::uid::{self, EXPLICIT_VR_LE, MEDIA_STORAGE_DIRECTORY};
 use dcmdisc_dicom::vr::{has_long_length, looks_like_vr, UNDEFINED_LENGTH};
 
-/// Basic Directory elements (PS3.3 F.5).
-pub mod tags {
-    pub const FILE_SET_ID: u32 = 0x0004_1130;
-    pub const FIRST_ROOT: u32 = 0x0004_1200;
-    pub const LAST_ROOT: u32 = 0x0004_1202;
-    pub const CONSISTENCY_FLAG: u32 = 0x0004_1212;
-    pub const RECORD_SEQUENCE: u32 = 0x0004_1220;
-    pub const NEXT: u32 = 0x0004_1400;
-    pub const IN_USE: u32 = 0x0004_1410;
-    pub const LOWER: u32 = 0x0004_1420;
-    pub const RECORD_TYPE: u32 = 0x0004_1430;
-    pub const FILE_ID: u32 = 0x0004_1500;
-    pub const REFERENCED_SOP_CLASS: u32 = 0x0004_1510;
-    pub const REFERENCED_SOP_INSTANCE: u32 = 0x0004_1511;
-    pub const REFERENCED_TRANSFER_SYNTAX: u32 = 0x0004_1512;
-}
+/// Basic Directory elements (PS3.3 F.5): the writer's names.
+pub use crate::dicomdir::tags;
 
 /// Nesting inside a record (sequences in SR or presentation records) deeper than this is a
 /// broken file; the hierarchy itself (PATIENT, STUDY, SERIES, IMAGE...) is much shallower.

@@ -5,16 +5,11 @@
 use dcmdisc_dicom::items::{split_items, Item};
 use dcmdisc_dicom::tag;
 
-pub(crate) const CONTENT_SEQUENCE: u32 = 0x0040_A730;
-const RELATIONSHIP_TYPE: u32 = 0x0040_A010;
-const VALUE_TYPE: u32 = 0x0040_A040;
-const CODE_VALUE: u32 = 0x0008_0100;
-const CODING_SCHEME_DESIGNATOR: u32 = 0x0008_0102;
-const CODE_MEANING: u32 = 0x0008_0104;
-const LONG_CODE_VALUE: u32 = 0x0008_0119;
-const URN_CODE_VALUE: u32 = 0x0008_0120;
-const REFERENCED_SOP_CLASS_UID: u32 = 0x0008_1150;
-const REFERENCED_SOP_INSTANCE_UID: u32 = 0x0008_1155;
+pub(crate) use dcmdisc_dicom::tag::CONTENT_SEQUENCE;
+use dcmdisc_dicom::tag::{
+    CODE_MEANING, CODE_VALUE, CODING_SCHEME_DESIGNATOR, LONG_CODE_VALUE, REFERENCED_SOP_CLASS_UID,
+    REFERENCED_SOP_INSTANCE_UID, RELATIONSHIP_TYPE, URN_CODE_VALUE, VALUE_TYPE,
+};
 
 /// What each item of the sequence `seq` must hold: every group needs one of its tags with a
 /// value (Type 1 in the record's macro).

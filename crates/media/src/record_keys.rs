@@ -30,8 +30,7 @@ fn generated(tag: u32, vr: [u8; 2], today: &(String, String), instance_no: usize
 }
 
 /// Verifying Observer Sequence and Completion Flag of SR documents.
-const VERIFYING_OBSERVER_SEQUENCE: u32 = 0x0040_A073;
-const VERIFICATION_FLAG: u32 = 0x0040_A493;
+use tag::{VERIFICATION_FLAG, VERIFYING_OBSERVER_SEQUENCE};
 
 fn needs_charset(els: &[El]) -> bool {
     els.iter()
