@@ -38,5 +38,6 @@ mod store;
 pub use contexts::ContextTable;
 pub use server::{serve, ServerConfig};
 pub use services::{
-    AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest, StoreStatus,
+    AssociationEnd, AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest,
+    StoreStatus,
 };

@@ -25,7 +25,8 @@ use crate::socket::{linger_close, Inbound};
 pub use crate::establish::DICOM_APPLICATION_CONTEXT;
 // The service traits used to live here; their old paths still work.
 pub use crate::services::{
-    AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest, StoreStatus,
+    AssociationEnd, AssociationInfo, CallingCheck, InstanceSink, Services, StoreRequest,
+    StoreStatus,
 };
 
 #[derive(Debug, Clone)]
@@ -240,6 +241,7 @@ fn connection<S: Services>(
     if reader.get_mut().idle_timeout(cfg.dimse_timeout).is_err() {
         return;
     }
+    shared.services.association_opened(&info);
     let mut assoc = Association::new(
         &shared.services,
         cfg.max_pdu_length,
@@ -251,6 +253,11 @@ fn connection<S: Services>(
     let end = assoc.run(&mut reader);
     drop(assoc);
     drop(slot);
+    let how = match end {
+        End::Released => AssociationEnd::Released,
+        End::Gone(_) | End::Abort(..) => AssociationEnd::Aborted,
+    };
+    shared.services.association_closed(&info, how);
     match end {
         End::Released => {
             info!(assoc = id, "association released");

@@ -13,6 +13,15 @@ pub struct AssociationInfo {
     pub peer: SocketAddr,
 }
 
+/// How an accepted association ended, for `Services::association_closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssociationEnd {
+    /// A-RELEASE: the sender says it is done (a rule may start a disc job on it).
+    Released,
+    /// Aborted, by the peer or by us (timeout, protocol error), or the socket failed.
+    Aborted,
+}
+
 /// Result of checking the calling AE against the remote AE configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallingCheck {
@@ -68,6 +77,10 @@ pub trait Services: Send + Sync + 'static {
     fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Self::Sink, StoreStatus>;
     /// Every C-STORE outcome, for the extended log.
     fn record_store(&self, req: &StoreRequest<'_>, status: &StoreStatus);
+    /// An association was accepted (for the list of associations now, and job triggers).
+    fn association_opened(&self, _info: &AssociationInfo) {}
+    /// An accepted association ended; called once per `association_opened`.
+    fn association_closed(&self, _info: &AssociationInfo, _end: AssociationEnd) {}
 }
 
 /// Receives the dataset bytes of one instance. Dropping it without `finish` must discard

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dcmdisc_net::{
-    serve, CallingCheck, ContextTable, InstanceSink, ServerConfig, Services, StoreRequest,
-    StoreStatus,
+    serve, AssociationEnd, AssociationInfo, CallingCheck, ContextTable, InstanceSink, ServerConfig,
+    Services, StoreRequest, StoreStatus,
 };
 
 use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
@@ -21,6 +21,9 @@ pub struct State {
     pub records: Vec<(String, u16)>,
     /// Sinks dropped without finish (what they held is discarded).
     pub discarded: Vec<String>,
+    /// Every association_opened / association_closed call: (calling AE, None when opened,
+    /// Some(how it ended) when closed).
+    pub lifecycle: Vec<(String, Option<AssociationEnd>)>,
 }
 
 #[derive(Clone, Default)]
@@ -147,6 +150,16 @@ impl Services for Fake {
         self.state()
             .records
             .push((req.sop_instance_uid.to_string(), status.code));
+    }
+
+    fn association_opened(&self, info: &AssociationInfo) {
+        self.state().lifecycle.push((info.calling_ae.clone(), None));
+    }
+
+    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        self.state()
+            .lifecycle
+            .push((info.calling_ae.clone(), Some(end)));
     }
 }
 

@@ -17,7 +17,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use dcmdisc_net::dimse::{self, Command};
-use dcmdisc_net::StoreStatus;
+use dcmdisc_net::{AssociationEnd, StoreStatus};
 use dicom_ul::pdu::{Pdu, PresentationContextResultReason, UserVariableItem};
 
 use fake::{start, start_with};
@@ -206,6 +206,40 @@ fn c_echo_is_answered_and_release_is_confirmed() {
     send(&mut c, &pdata(&[pdv(1, true, true, &echo_rq(42))]));
     assert_echo_rsp(&read_response(&mut c, 1), 42);
     release(&mut c);
+}
+
+/// The services hear of each accepted association once when it opens and once when it ends,
+/// with how it ended; a refused one is never opened.
+#[test]
+fn services_hear_associations_open_and_close() {
+    let server = start();
+    let mut c = associated(&server);
+    release(&mut c);
+    drop(c);
+    let mut c = associated(&server);
+    send(&mut c, &[0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+    drop(c);
+    let rq = request(
+        "UNKNOWN",
+        OUR_AE,
+        vec![proposed(1, VERIFICATION, &[IMPLICIT])],
+    );
+    assert_eq!(rejection(&server, rq), [PERMANENT, SERVICE_USER, 3]);
+    let want = [
+        ("SENDER".to_string(), None),
+        ("SENDER".to_string(), Some(AssociationEnd::Released)),
+        ("SENDER".to_string(), None),
+        ("SENDER".to_string(), Some(AssociationEnd::Aborted)),
+    ];
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen = server.fake.state().lifecycle.clone();
+        if seen.len() >= want.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(seen, want);
 }
 
 #[test]
