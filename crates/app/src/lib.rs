@@ -33,6 +33,7 @@ pub mod export;
 pub mod jobs;
 mod output;
 pub mod progress;
+pub mod retention;
 pub mod service;
 mod shutdown;
 #[cfg(test)]

@@ -378,7 +378,12 @@ fn serde_plain(d: &crate::config::jobs::SimDisc) -> String {
 
 /// The job's own folder: its images and their manifest.
 pub(crate) fn job_dir(data_dir: &Path, id: i64) -> PathBuf {
-    data_dir.join("jobs").join(format!("job{id}"))
+    data_dir.join(job_dir_rel(id))
+}
+
+/// The job's folder relative to the data folder (retention removes it with the collection).
+pub(crate) fn job_dir_rel(id: i64) -> String {
+    format!("jobs/job{id}")
 }
 
 #[cfg(test)]
