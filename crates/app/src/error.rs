@@ -57,6 +57,16 @@ pub enum AppError {
         state: String,
         action: &'static str,
     },
+    #[error(
+        "job {job} cannot be made again: retention removed collection {collection} from the \
+         temporary store at {when}, and the job's images are gone ({images})"
+    )]
+    CollectionRemoved {
+        job: i64,
+        collection: i64,
+        when: String,
+        images: String,
+    },
     #[error("copies must be 1 to 99")]
     Copies,
     #[error("job {id}: {what}")]

@@ -768,6 +768,12 @@ impl Control {
         retention::finish_pending(&mut lock(&self.conn), &self.data_dir)
     }
 
+    /// Job `job` holds the images job `from` composed (another copy): it gets `from`'s
+    /// composing date, which retention's rule reads.
+    pub fn inherit_composing(&self, job: i64, from: i64) -> Result<(), ArchiveError> {
+        retention::inherit_composing(&lock(&self.conn), job, from)
+    }
+
     pub fn set_pinned(&self, collection: i64, pinned: bool) -> Result<bool, ArchiveError> {
         retention::set_pinned(&lock(&self.conn), collection, pinned)
     }

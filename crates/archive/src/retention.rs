@@ -216,6 +216,16 @@ pub fn guard(f: &CollectionFacts) -> Option<String> {
     None
 }
 
+/// A copy of job `from` made from its images holds what `from` composed: it gets its date.
+pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
+    conn.execute(
+        "UPDATE job SET composing_started = (SELECT composing_started FROM job WHERE id = ?2)
+         WHERE id = ?1",
+        params![job, from],
+    )?;
+    Ok(())
+}
+
 /// Pins or unpins a collection; answers whether it exists.
 pub fn set_pinned(conn: &Connection, collection: i64, pinned: bool) -> Result<bool, ArchiveError> {
     Ok(conn.execute(

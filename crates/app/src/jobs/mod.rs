@@ -7,6 +7,7 @@
 //! This file: the states, priorities, and the operator's operations (create, list, show,
 //! cancel, retry, the burners' listing) over the control database.
 
+mod copy;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::config::{Config, Profile};
 use crate::control::ControlDb;
 use crate::error::AppError;
 
+pub use copy::{copy, JobCopy};
 pub use worker::Worker;
 
 /// A job's states. `failed` carries a reason and the next action; `done`, `failed` and
