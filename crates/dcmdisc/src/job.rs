@@ -90,6 +90,9 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
                 job.burned,
                 job.burner
             );
+            if let Some(eta) = job.eta_secs {
+                println!("eta {eta} s");
+            }
             if let Some(e) = &job.error {
                 println!("error: {e}");
             }
