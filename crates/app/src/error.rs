@@ -59,13 +59,14 @@ pub enum AppError {
     },
     #[error(
         "job {job} cannot be made again: retention removed collection {collection} from the \
-         temporary store at {when}, and the job's images are gone ({images})"
+         temporary store at {when}{detail}"
     )]
     CollectionRemoved {
         job: i64,
         collection: i64,
         when: String,
-        images: String,
+        /// More of the story (`; its images are gone too (...)`), or empty.
+        detail: String,
     },
     #[error("copies must be 1 to 99")]
     Copies,

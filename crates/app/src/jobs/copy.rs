@@ -75,7 +75,7 @@ pub fn copy(cfg: &Config, db: &ControlDb, id: i64, copies: u32) -> Result<JobCop
                     job: id,
                     collection: job.collection,
                     when,
-                    images: why,
+                    detail: format!("; its images are gone too ({why})"),
                 });
             }
             if !db.patients()?.iter().any(|p| p.id == job.collection) {

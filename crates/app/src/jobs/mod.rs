@@ -358,6 +358,15 @@ pub fn cancel(db: &ControlDb, id: i64) -> Result<(), AppError> {
 /// already burned are kept. A burner paused by this job's rejects is resumed by the retry.
 pub fn retry(db: &ControlDb, id: i64) -> Result<(), AppError> {
     let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;
+    // Its collection removed by retention since, the id may now be another patient's.
+    if let Some(when) = db.control().removed_since(job.collection, &job.created)? {
+        return Err(AppError::CollectionRemoved {
+            job: id,
+            collection: job.collection,
+            when,
+            detail: String::new(),
+        });
+    }
     if !db
         .control()
         .set_job_state(id, &["failed"], "queued", None, None)?

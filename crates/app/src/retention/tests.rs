@@ -252,3 +252,22 @@ fn a_pass_keeps_pinned_and_busy_collections() {
     assert_eq!(decision(&report, 1).outcome.as_deref(), Some("removed"));
     assert_eq!(db.patients().unwrap().len(), 1);
 }
+
+#[test]
+fn a_failed_job_of_a_removed_collection_cannot_be_retried() {
+    let tmp = TempDir::new("retention-retry");
+    let (cfg, db) = setup(&tmp, 1);
+    let failed = make_job(&cfg, &db, 1);
+    assert!(db
+        .control()
+        .set_job_state(failed, &["queued"], "failed", Some("x"), None)
+        .unwrap());
+    make_job(&cfg, &db, 1);
+    run_jobs(&cfg);
+    let report = pass(&cfg, &db, false).unwrap();
+    assert_eq!(decision(&report, 1).outcome.as_deref(), Some("removed"));
+    // Collection 1's id may be given to another patient: the retry must not compose that.
+    let e = jobs::retry(&db, failed).unwrap_err();
+    assert!(matches!(e, AppError::CollectionRemoved { .. }), "{e}");
+    assert_eq!(jobs::show(&cfg, &db, failed).unwrap().state, "failed");
+}
