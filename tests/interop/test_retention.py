@@ -18,7 +18,9 @@ from helpers import STORESCU, make_dataset, wait_until, write_dataset
 FINAL = {"done", "failed", "cancelled"}
 
 
-def retention_server(factory, tmp_path: Path):
+def retention_server(factory, tmp_path: Path, keep_hours: int = 0, high_water_percent: int = 100):
+    """high_water_percent = 100: the test machine's disk is as full as it is, a mark it cannot
+    reach; 1: one it is always above."""
     d = factory("retention", start=False)
     with open(d.config_path, "a", encoding="utf-8") as f:
         f.write(f"""
@@ -27,10 +29,9 @@ poll_interval_ms = 100
 
 [retention]
 keep_forever = false
-keep_hours = 0
+keep_hours = {keep_hours}
 interval_secs = 1
-# The test machine's disk is as full as it is: a mark it cannot reach.
-high_water_percent = 100
+high_water_percent = {high_water_percent}
 
 [[burners]]
 name = "sim"
@@ -162,3 +163,24 @@ def test_a_done_job_is_copied_from_its_images(dcmdisc_factory, tmp_path):
     assert len(got) == 2 * job["volumes"] and {x["sha256"] for x in got} == want
     for x in got:
         assert Path(x["image"]).is_file()
+
+
+def test_at_the_high_water_mark_done_collections_go_early_and_never_burned_ones_raise_an_alert(
+        dcmdisc_factory, tmp_path):
+    # Kept 1000 h, but the disk is above a 1 % mark: the done collection goes at once.
+    d = retention_server(dcmdisc_factory, tmp_path, keep_hours=1000, high_water_percent=1)
+    c = store_patients(d, tmp_path, ["DONE", "NEVER"])
+    time.sleep(2.2)  # the arrival margin, as above
+    job = create_job(d, c["DONE"], "sim")
+    assert wait_state(d, job, FINAL)["state"] == "done"
+    assert wait_until(lambda: c["DONE"] not in {p["id"] for p in d.patients()}, timeout=60,
+                      interval=0.2), d.cli("retention", "--dry-run").stdout
+    assert [p["patient_id"] for p in d.patients()] == ["NEVER"]
+    report = d.cli_json("retention", "--dry-run")
+    assert report["above_high_water"] is True and report["disk_percent"] >= 1, report
+    (never,) = report["decisions"]
+    assert (never["action"], never["never_burned"]) == ("keep", True)
+    assert f"never burned: {c['NEVER']}" in report["alert"], report["alert"]
+    assert "ALERT:" in d.cli("retention", "--dry-run").stdout
+    assert wait_until(lambda: "retention: disk" in d.log_text(), timeout=30, interval=0.2)
+    assert " WARN " in next(line for line in d.log_text().splitlines() if "retention: disk" in line)
