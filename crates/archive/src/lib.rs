@@ -731,66 +731,7 @@ impl Control {
         jobs::burner_outcomes(&lock(&self.conn), burner)
     }
 
-    // Retention (retention.rs).
-
-    /// What retention knows of each collection (or one); `finals`: the final job states.
-    pub fn retention_facts(
-        &self,
-        only: Option<i64>,
-        finals: &[&str],
-    ) -> Result<Vec<CollectionFacts>, ArchiveError> {
-        retention::facts(&lock(&self.conn), only, finals)
-    }
-
-    /// Removes a collection if retention's guard allows it (see retention.rs); the hook sees
-    /// each step and may stop there (tests).
-    pub fn remove_collection(
-        &self,
-        collection: i64,
-        finals: &[&str],
-        job_dirs: &[String],
-        reason: &str,
-        hook: &mut dyn FnMut(RemovalStep) -> std::ops::ControlFlow<()>,
-    ) -> Result<Removal, ArchiveError> {
-        retention::remove(
-            &mut lock(&self.conn),
-            &self.data_dir,
-            collection,
-            finals,
-            job_dirs,
-            reason,
-            hook,
-        )
-    }
-
-    /// Finishes removals a crash interrupted; answers how many.
-    pub fn finish_removals(&self) -> Result<usize, ArchiveError> {
-        retention::finish_pending(&mut lock(&self.conn), &self.data_dir)
-    }
-
-    /// Job `job` holds the images job `from` composed (another copy): it gets `from`'s
-    /// composing date, which retention's rule reads.
-    pub fn inherit_composing(&self, job: i64, from: i64) -> Result<(), ArchiveError> {
-        retention::inherit_composing(&lock(&self.conn), job, from)
-    }
-
-    pub fn set_pinned(&self, collection: i64, pinned: bool) -> Result<bool, ArchiveError> {
-        retention::set_pinned(&lock(&self.conn), collection, pinned)
-    }
-
-    /// Removals, newest first.
-    pub fn removed_collections(&self, limit: u32) -> Result<Vec<RemovedRow>, ArchiveError> {
-        retention::removed(&lock(&self.conn), limit)
-    }
-
-    /// When retention removed `collection` after `since`, if it did.
-    pub fn removed_since(
-        &self,
-        collection: i64,
-        since: &str,
-    ) -> Result<Option<String>, ArchiveError> {
-        retention::removed_since(&lock(&self.conn), collection, since)
-    }
+    // Retention: see the `impl Control` in retention.rs.
 
     /// Discs left `burning` by a crash become rejected with `reason`.
     pub fn reject_interrupted(&self, reason: &str) -> Result<usize, ArchiveError> {

@@ -36,7 +36,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::db::now_rfc3339;
-use crate::ArchiveError;
+use crate::{lock, ArchiveError};
 use dcmdisc_dicom::charset::decode_text;
 
 /// Where removed files wait for their deletion, beside `archive/` (same file system, so a
@@ -504,6 +504,69 @@ pub fn removed_since(
         }
     }
     Ok(None)
+}
+
+/// Retention's calls on the admin connection (synced commits: the mark is on disk before a
+/// file moves).
+impl crate::Control {
+    /// What retention knows of each collection (or one); `finals`: the final job states.
+    pub fn retention_facts(
+        &self,
+        only: Option<i64>,
+        finals: &[&str],
+    ) -> Result<Vec<CollectionFacts>, ArchiveError> {
+        facts(&lock(&self.conn), only, finals)
+    }
+
+    /// Removes a collection if retention's guard allows it (see retention.rs); the hook sees
+    /// each step and may stop there (tests).
+    pub fn remove_collection(
+        &self,
+        collection: i64,
+        finals: &[&str],
+        job_dirs: &[String],
+        reason: &str,
+        hook: &mut dyn FnMut(Step) -> std::ops::ControlFlow<()>,
+    ) -> Result<Removal, ArchiveError> {
+        remove(
+            &mut lock(&self.conn),
+            &self.data_dir,
+            collection,
+            finals,
+            job_dirs,
+            reason,
+            hook,
+        )
+    }
+
+    /// Finishes removals a crash interrupted; answers how many.
+    pub fn finish_removals(&self) -> Result<usize, ArchiveError> {
+        finish_pending(&mut lock(&self.conn), &self.data_dir)
+    }
+
+    /// Job `job` holds the images job `from` composed (another copy): it gets `from`'s
+    /// composing date, which retention's rule reads.
+    pub fn inherit_composing(&self, job: i64, from: i64) -> Result<(), ArchiveError> {
+        inherit_composing(&lock(&self.conn), job, from)
+    }
+
+    pub fn set_pinned(&self, collection: i64, pinned: bool) -> Result<bool, ArchiveError> {
+        set_pinned(&lock(&self.conn), collection, pinned)
+    }
+
+    /// Removals, newest first.
+    pub fn removed_collections(&self, limit: u32) -> Result<Vec<RemovedRow>, ArchiveError> {
+        removed(&lock(&self.conn), limit)
+    }
+
+    /// When retention removed `collection` after `since`, if it did.
+    pub fn removed_since(
+        &self,
+        collection: i64,
+        since: &str,
+    ) -> Result<Option<String>, ArchiveError> {
+        removed_since(&lock(&self.conn), collection, since)
+    }
 }
 
 #[cfg(test)]
