@@ -57,6 +57,17 @@ pub enum AppError {
         state: String,
         action: &'static str,
     },
+    #[error(
+        "job {job} cannot be made again: retention removed collection {collection} from the \
+         temporary store at {when}{detail}"
+    )]
+    CollectionRemoved {
+        job: i64,
+        collection: i64,
+        when: String,
+        /// More of the story (`; its images are gone too (...)`), or empty.
+        detail: String,
+    },
     #[error("copies must be 1 to 99")]
     Copies,
     #[error("job {id}: {what}")]

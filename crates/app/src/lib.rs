@@ -6,7 +6,8 @@
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
-//! ([`jobs`]: the queue's operations and the worker) with their [`burners`].
+//! ([`jobs`]: the queue's operations and the worker) with their [`burners`], and the
+//! temporary store's [`retention`] (the pass, the sweeper, pinning).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -33,6 +34,7 @@ pub mod export;
 pub mod jobs;
 mod output;
 pub mod progress;
+pub mod retention;
 pub mod service;
 mod shutdown;
 #[cfg(test)]

@@ -125,6 +125,8 @@ pub struct Service {
     created: Option<PathBuf>,
     /// The disc job worker (`[jobs] worker`), started by `run`.
     worker: Option<crate::jobs::Worker>,
+    /// For the parts `run` starts (the retention sweeper).
+    cfg: Config,
 }
 
 /// How a service run ended.
@@ -182,6 +184,7 @@ impl Service {
             data_dir,
             created,
             worker,
+            cfg: cfg.clone(),
         })
     }
 
@@ -245,7 +248,23 @@ impl Listening {
             let stop = shutdown.clone();
             std::thread::spawn(move || w.run(&stop))
         });
+        // The retention sweeper (a pass every `[retention] interval_secs`), likewise.
+        let sweeper = {
+            let (cfg, stop) = (service.cfg.clone(), shutdown.clone());
+            std::thread::Builder::new()
+                .name("retention".into())
+                .spawn(move || crate::retention::sweep(&cfg, &stop))
+                .map_err(|e| error!(error = %e, "the retention sweeper did not start"))
+                .ok()
+        };
         let served = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait()).await;
+        if let Some(handle) = sweeper {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("the retention sweeper panicked");
+            }
+        }
         if let Some(handle) = worker {
             shutdown.trigger();
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -69,3 +69,73 @@ pub fn ct_file(path: &Path, name: &str, id: &str, study: &str, n: u32, pixels: u
     file.extend_from_slice(&ds);
     std::fs::write(path, file).unwrap();
 }
+
+/// A data folder with collections 1 (patient P1) and 2 (P2), `n` CT instances each, arrived
+/// long ago (under `archive/00`, indexed), a simulator burner `sim` of 8 blank discs, and
+/// retention removing done collections at once (a high-water mark it cannot reach).
+pub fn two_collections(tmp: &TempDir, n: u32) -> (crate::Config, crate::ControlDb) {
+    use crate::config::jobs::{BurnerConfig, BurnerKind, SimDisc};
+    use crate::{Config, ControlDb, Open};
+    let mut cfg = Config::default();
+    cfg.archive.data_dir = tmp.path().join("data");
+    cfg.archive.durable = false;
+    cfg.burners = vec![BurnerConfig {
+        name: "sim".into(),
+        kind: BurnerKind::Simulator,
+        dir: None,
+        discs: vec![SimDisc::Blank; 8],
+        speed_mb_s: 0,
+    }];
+    cfg.retention.keep_forever = false;
+    cfg.retention.keep_hours = 0;
+    // The test's disk is whatever it is: a mark it cannot reach.
+    cfg.retention.high_water_percent = 100;
+    cfg.validate().unwrap();
+    let db = ControlDb::open(&cfg, Open::CreateIfMissing).unwrap();
+    let src = cfg.archive.data_dir.join("archive").join("00");
+    std::fs::create_dir_all(&src).unwrap();
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    for p in 1..=2i64 {
+        conn.execute(
+            "INSERT INTO patient (id, patient_name, patient_id, patient_id_generated, charset)
+             VALUES (?1, CAST(?2 AS BLOB), ?3, 0, '')",
+            rusqlite::params![p, format!("DOE^{p}"), format!("P{p}")],
+        )
+        .unwrap();
+        for k in 1..=n {
+            let rel = format!("archive/00/p{p}-{k}.dcm");
+            let path = cfg.archive.data_dir.join(&rel);
+            let study = format!("2.25.7{p}");
+            ct_file(
+                &path,
+                &format!("DOE^{p}"),
+                &format!("P{p}"),
+                &study,
+                k,
+                2000,
+            );
+            let size = std::fs::metadata(&path).unwrap().len();
+            conn.execute(
+                "INSERT INTO instance (sop_instance_uid, sop_class_uid, transfer_syntax, patient,
+                    patient_name, charset, patient_id, patient_id_generated, study_instance_uid,
+                    series_instance_uid, instance_number, size, path, received, calling_ae, keys)
+                 VALUES (?1, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1', ?2,
+                    CAST(?3 AS BLOB), '', ?4, 0, ?5, ?6, ?7, ?8, ?9,
+                    '2025-01-01T00:00:00.000Z', 'CT', X'')",
+                rusqlite::params![
+                    format!("{study}.{k}"),
+                    p,
+                    format!("DOE^{p}"),
+                    format!("P{p}"),
+                    study,
+                    format!("{study}.0"),
+                    k.to_string(),
+                    size,
+                    rel
+                ],
+            )
+            .unwrap();
+        }
+    }
+    (cfg, db)
+}

@@ -111,6 +111,8 @@ pub struct Collection {
     pub patient_name: String,
     pub patient_id: String,
     pub patient_id_generated: bool,
+    /// Kept by retention whatever its rules say (`dcmdisc patient pin`).
+    pub pinned: bool,
     pub studies: u64,
     pub series: u64,
     pub instances: u64,
@@ -121,8 +123,9 @@ pub fn collections(conn: &Connection) -> Result<Vec<Collection>, ArchiveError> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.patient_name, p.charset, p.patient_id, p.patient_id_generated,
                 COUNT(DISTINCT i.study_instance_uid), COUNT(DISTINCT i.series_instance_uid),
-                COUNT(i.id), COALESCE(SUM(i.size), 0)
+                COUNT(i.id), COALESCE(SUM(i.size), 0), p.pinned
          FROM patient p JOIN instance i ON i.patient = p.id
+         WHERE NOT EXISTS (SELECT 1 FROM removal_file r WHERE r.instance = i.id)
          GROUP BY p.id ORDER BY p.id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -137,6 +140,7 @@ pub fn collections(conn: &Connection) -> Result<Vec<Collection>, ArchiveError> {
             series: r.get::<_, i64>(6)? as u64,
             instances: r.get::<_, i64>(7)? as u64,
             bytes: r.get::<_, i64>(8)? as u64,
+            pinned: r.get(9)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -168,7 +172,8 @@ pub fn instances(
         "SELECT patient, sop_instance_uid, sop_class_uid, transfer_syntax, path, size, patient_name,
                 charset, patient_id, study_instance_uid, series_instance_uid, modality, calling_ae,
                 received
-         FROM instance WHERE ?1 IS NULL OR patient = ?1
+         FROM instance WHERE (?1 IS NULL OR patient = ?1)
+            AND NOT EXISTS (SELECT 1 FROM removal_file r WHERE r.instance = instance.id)
          ORDER BY patient, study_instance_uid, series_instance_uid,
                   CAST(instance_number AS INTEGER), sop_instance_uid",
     )?;

@@ -43,6 +43,11 @@ pub struct JobRow {
     pub volumes: u32,
     pub created: String,
     pub updated: String,
+    /// When it last started composing before its first disc was burned: its discs hold every
+    /// instance indexed before then (retention's rule, see retention.rs).
+    pub composing_started: Option<String>,
+    /// When its current stage began (the rate of an ETA).
+    pub stage_started: Option<String>,
 }
 
 /// One disc a burner took for a job.
@@ -62,7 +67,7 @@ pub struct DiscRow {
 
 const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
     capacity_mb, error, next_action, stage, items_done, items_total, bytes_done, bytes_total, \
-    volumes, created, updated";
+    volumes, created, updated, composing_started, stage_started";
 
 fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
@@ -84,6 +89,8 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         volumes: r.get(15)?,
         created: r.get(16)?,
         updated: r.get(17)?,
+        composing_started: r.get(18)?,
+        stage_started: r.get(19)?,
     })
 }
 
@@ -159,8 +166,14 @@ pub fn set_job_state(
     if !from.contains(&current.as_str()) {
         return Ok(false);
     }
+    // Entering `composing` before any disc is burned dates what the discs will hold; once a
+    // disc is burned a later compose (images lost) must not move that date past its content.
     tx.execute(
-        "UPDATE job SET state = ?2, error = ?3, next_action = ?4, updated = ?5 WHERE id = ?1",
+        "UPDATE job SET state = ?2, error = ?3, next_action = ?4, updated = ?5,
+            composing_started = CASE WHEN ?2 = 'composing' AND NOT EXISTS
+                (SELECT 1 FROM job_disc WHERE job = ?1 AND outcome = 'burned')
+                THEN ?5 ELSE composing_started END
+         WHERE id = ?1",
         params![id, state, error, next_action, now_rfc3339()],
     )?;
     tx.commit()?;
@@ -176,7 +189,9 @@ pub fn set_job_progress(
     bytes: (u64, u64),
 ) -> Result<(), ArchiveError> {
     conn.prepare_cached(
-        "UPDATE job SET stage = ?2, items_done = ?3, items_total = ?4, bytes_done = ?5,
+        "UPDATE job SET stage_started = CASE WHEN stage = ?2 AND stage_started IS NOT NULL
+                            THEN stage_started ELSE ?7 END,
+                        stage = ?2, items_done = ?3, items_total = ?4, bytes_done = ?5,
                         bytes_total = ?6, updated = ?7 WHERE id = ?1",
     )?
     .execute(params![

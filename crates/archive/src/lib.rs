@@ -13,6 +13,7 @@ mod file;
 pub mod index;
 pub mod jobs;
 pub mod recover;
+pub mod retention;
 mod schema;
 pub mod seal;
 mod spares;
@@ -36,6 +37,7 @@ pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
+pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
 pub use schema::SCHEMA_VERSION;
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
@@ -728,6 +730,8 @@ impl Control {
     pub fn burner_outcomes(&self, burner: &str) -> Result<Vec<String>, ArchiveError> {
         jobs::burner_outcomes(&lock(&self.conn), burner)
     }
+
+    // Retention: see the `impl Control` in retention.rs.
 
     /// Discs left `burning` by a crash become rejected with `reason`.
     pub fn reject_interrupted(&self, reason: &str) -> Result<usize, ArchiveError> {

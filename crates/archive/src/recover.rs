@@ -44,6 +44,9 @@ pub fn recover(
     archive_dir: &str,
 ) -> Result<Recovered, ArchiveError> {
     let mut out = Recovered::default();
+    // First: a removal a crash interrupted is finished, so that no row of it is dropped
+    // alone and none of its files is re-indexed below (see retention.rs).
+    crate::retention::finish_pending(conn, data_dir)?;
     let rows: Vec<(i64, String)> = conn
         .prepare("SELECT id, path FROM instance")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

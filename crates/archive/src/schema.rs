@@ -113,8 +113,39 @@ CREATE TABLE job_disc (
 CREATE INDEX job_disc_job ON job_disc(job);
 "#;
 
+/// Version 3: retention of the temporary store (issue 10, item 6; see retention.rs).
+/// `patient.pinned` keeps a collection whatever the rules say; `job.composing_started` is
+/// when the job last started composing before its first disc was burned (its discs hold
+/// every instance that arrived before it), `job.stage_started` when its current stage began
+/// (the ETA's rate); `removal_file` lists the files of a collection being removed (written
+/// before the first file moves, cleared with the index rows), `removed_collection` every
+/// removal, with the job folders that go with it.
+const V3: &str = r#"
+ALTER TABLE patient ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job ADD COLUMN composing_started TEXT;
+ALTER TABLE job ADD COLUMN stage_started TEXT;
+CREATE TABLE removal_file (
+    instance INTEGER PRIMARY KEY,
+    collection INTEGER NOT NULL,
+    path TEXT NOT NULL
+);
+CREATE INDEX removal_file_collection ON removal_file(collection);
+CREATE TABLE removed_collection (
+    id INTEGER PRIMARY KEY,
+    collection INTEGER NOT NULL,
+    patient_name TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    instances INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    job_dirs TEXT NOT NULL DEFAULT '',
+    started TEXT NOT NULL,
+    finished TEXT
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -246,14 +246,32 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
-    // job tables.
+    // job tables, version 3 the removal tables and one column to `patient` (its version 1
+    // columns come first, unchanged).
     let after: Vec<_> = table_sql(dir)
         .into_iter()
-        .filter(|(n, _)| !n.starts_with("job"))
+        .filter(|(n, _)| !n.starts_with("job") && !n.starts_with("remov"))
+        .map(|(n, sql)| {
+            let sql = sql.replace(", pinned INTEGER NOT NULL DEFAULT 0", "");
+            (n, sql)
+        })
         .collect();
     assert_eq!(after, before);
+    let removal_tables: Vec<String> = table_sql(dir)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("remov"))
+        .collect();
+    assert_eq!(
+        removal_tables,
+        [
+            "removal_file",
+            "removal_file_collection",
+            "removed_collection"
+        ]
+    );
     let job_tables: Vec<String> = table_sql(dir)
         .into_iter()
         .map(|(n, _)| n)
@@ -337,6 +355,9 @@ fn an_empty_folder_gets_the_latest_schema() {
             "job_state",
             "patient",
             "remote_ae",
+            "removal_file",
+            "removal_file_collection",
+            "removed_collection",
             "store_log"
         ]
     );
@@ -377,7 +398,7 @@ fn a_version_1_database_gets_the_job_tables_and_keeps_its_rows() {
         .pragma_update(None, "user_version", 1)
         .unwrap();
     let control = Control::open(dir).unwrap();
-    assert_eq!(user_version(dir), 2);
+    assert_eq!(user_version(dir), SCHEMA_VERSION);
     let root = std::fs::canonicalize(dir).unwrap();
     check_rows(&control, &root);
     assert!(control.jobs().unwrap().is_empty());

@@ -1,4 +1,4 @@
-//! `dcmdisc job create|show|cancel|retry`: one disc job.
+//! `dcmdisc job create|show|cancel|retry|copy`: one disc job.
 
 use anyhow::Result;
 use dcmdisc_app::config::Profile;
@@ -38,6 +38,14 @@ pub enum Command {
     Cancel { id: i64 },
     /// Queue a failed job again (copies already burned are kept).
     Retry { id: i64 },
+    /// Make more copies of a done job: its validated images again when they are still
+    /// there (SHA-256 checked), else composed again from the archive; prints the new job id.
+    Copy {
+        id: i64,
+        /// Copies of each volume.
+        #[arg(long, default_value_t = 1)]
+        copies: u32,
+    },
 }
 
 pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
@@ -82,6 +90,9 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
                 job.burned,
                 job.burner
             );
+            if let Some(eta) = job.eta_secs {
+                println!("eta {eta} s");
+            }
             if let Some(e) = &job.error {
                 println!("error: {e}");
             }
@@ -111,6 +122,17 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
         Command::Cancel { id } => {
             jobs::cancel(&crate::open_control(cfg, Open::Existing)?, id)?;
             println!("job {id} cancelled");
+        }
+        Command::Copy { id, copies } => {
+            let made = jobs::copy(cfg, &crate::open_control(cfg, Open::Existing)?, id, copies)?;
+            if !made.reused_images {
+                eprintln!(
+                    "dcmdisc: job {id}'s images cannot be burned again; job {} composes the \
+                     discs anew from the archive",
+                    made.id
+                );
+            }
+            println!("{}", made.id);
         }
         Command::Retry { id } => {
             jobs::retry(&crate::open_control(cfg, Open::Existing)?, id)?;

@@ -8,8 +8,10 @@ mod instances;
 mod job;
 mod jobs;
 mod log;
+mod patient;
 mod patients;
 mod remote;
+mod retention;
 mod serve;
 mod signals;
 mod table;
@@ -62,6 +64,11 @@ enum Command {
     Jobs(jobs::Args),
     /// List the configured burners and their state.
     Burners(burners::Args),
+    /// Pin or unpin a patient collection (retention never removes a pinned one).
+    #[command(subcommand)]
+    Patient(patient::Command),
+    /// Run one retention pass of the temporary store, or explain one (--dry-run).
+    Retention(retention::Args),
 }
 
 fn main() {
@@ -93,6 +100,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Job(cmd) => job::run(&cfg, cmd),
         Command::Jobs(args) => jobs::run(&cfg, args),
         Command::Burners(args) => burners::run(&cfg, args),
+        Command::Patient(cmd) => patient::run(&cfg, cmd),
+        Command::Retention(args) => retention::run(&cfg, args),
     }
 }
 

@@ -4,6 +4,7 @@
 //! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
 
 pub mod jobs;
+pub mod retention;
 pub mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -77,6 +78,7 @@ pub struct Config {
     pub jobs: jobs::JobsSection,
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
+    pub retention: retention::RetentionSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,6 +333,7 @@ impl Config {
             });
         }
         jobs::validate(&self.jobs, &self.burners)?;
+        retention::validate(&self.retention)?;
         self.contexts()?;
         Ok(())
     }

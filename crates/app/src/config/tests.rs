@@ -346,3 +346,26 @@ fn burners_are_typed_and_checked() {
         .to_string();
     assert!(e.contains("[jobs] poll_interval_ms"), "{e}");
 }
+
+#[test]
+fn retention_defaults_remove_nothing_and_bad_values_name_their_key() {
+    let c = Config::parse("").unwrap();
+    assert!(c.retention.keep_forever);
+    assert_eq!(c.retention.high_water_percent, 90);
+    let c = Config::parse("[retention]\nkeep_forever = false\nkeep_hours = 0\n").unwrap();
+    c.validate().unwrap();
+    assert_eq!(
+        (c.retention.keep_forever, c.retention.keep_hours),
+        (false, 0)
+    );
+    let e = err("[retention]\nhigh_water_percent = 0\n");
+    assert!(e.contains("[retention] high_water_percent"), "{e}");
+    let e = err("[retention]\nhigh_water_percent = 101\n");
+    assert!(e.contains("[retention] high_water_percent"), "{e}");
+    let e = err("[retention]\ninterval_secs = 0\n");
+    assert!(e.contains("[retention] interval_secs"), "{e}");
+    let e = err("[retention]\nkeep_hours = -1\n");
+    assert!(e.contains("[retention] keep_hours"), "{e}");
+    let e = err("[retention]\nkeep_days = 3\n");
+    assert!(e.contains("[retention]") && e.contains("keep_days"), "{e}");
+}

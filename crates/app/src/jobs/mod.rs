@@ -7,6 +7,8 @@
 //! This file: the states, priorities, and the operator's operations (create, list, show,
 //! cancel, retry, the burners' listing) over the control database.
 
+mod copy;
+pub mod eta;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use crate::config::{Config, Profile};
 use crate::control::ControlDb;
 use crate::error::AppError;
 
+pub use copy::{copy, JobCopy};
 pub use worker::Worker;
 
 /// A job's states. `failed` carries a reason and the next action; `done`, `failed` and
@@ -169,6 +172,8 @@ pub struct JobView {
     pub next_action: Option<String>,
     pub created: String,
     pub updated: String,
+    /// Seconds until done, estimated (see `eta.rs`); `None` when unknown.
+    pub eta_secs: Option<u64>,
     pub discs: Vec<DiscView>,
 }
 
@@ -231,6 +236,7 @@ fn view(cfg: &Config, job: JobRow, discs: Vec<DiscRow>) -> JobView {
         next_action: job.next_action,
         created: job.created,
         updated: job.updated,
+        eta_secs: None,
         discs: discs
             .into_iter()
             .map(|d| DiscView {
@@ -283,16 +289,52 @@ pub fn create(cfg: &Config, db: &ControlDb, req: &JobRequest) -> Result<i64, App
 pub fn show(cfg: &Config, db: &ControlDb, id: i64) -> Result<JobView, AppError> {
     let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;
     let discs = db.control().discs(id)?;
-    Ok(view(cfg, job, discs))
+    let eta = job_eta(cfg, db, &job, &discs, &mut None)?;
+    let mut v = view(cfg, job, discs);
+    v.eta_secs = eta;
+    Ok(v)
 }
 
 pub fn list(cfg: &Config, db: &ControlDb) -> Result<Vec<JobView>, AppError> {
     let mut out = Vec::new();
+    let mut sizes = None;
     for job in db.control().jobs()? {
         let discs = db.control().discs(job.id)?;
-        out.push(view(cfg, job, discs));
+        let eta = job_eta(cfg, db, &job, &discs, &mut sizes)?;
+        let mut v = view(cfg, job, discs);
+        v.eta_secs = eta;
+        out.push(v);
     }
     Ok(out)
+}
+
+/// The job's ETA now; `sizes` caches the collections' sizes (read once, when a composing job
+/// needs them).
+fn job_eta(
+    cfg: &Config,
+    db: &ControlDb,
+    job: &JobRow,
+    discs: &[DiscRow],
+    sizes: &mut Option<Vec<(i64, u64)>>,
+) -> Result<Option<u64>, AppError> {
+    let composing = matches!(
+        JobState::parse(&job.state),
+        Some(JobState::Composing | JobState::Imaging | JobState::Validating)
+    );
+    let bytes = if composing {
+        if sizes.is_none() {
+            *sizes = Some(db.patients()?.iter().map(|p| (p.id, p.bytes)).collect());
+        }
+        sizes
+            .as_ref()
+            .and_then(|s| s.iter().find(|(id, _)| *id == job.collection))
+            .map_or(0, |(_, b)| *b)
+    } else {
+        0
+    };
+    let now = dcmdisc_archive::retention::rfc3339_millis(&dcmdisc_archive::db::now_rfc3339())
+        .unwrap_or(0);
+    Ok(eta::eta_secs(&eta::input(cfg, job, discs, bytes, now)))
 }
 
 /// Cancels a job that is not final; the worker stops it before its next step.
@@ -316,6 +358,15 @@ pub fn cancel(db: &ControlDb, id: i64) -> Result<(), AppError> {
 /// already burned are kept. A burner paused by this job's rejects is resumed by the retry.
 pub fn retry(db: &ControlDb, id: i64) -> Result<(), AppError> {
     let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;
+    // Its collection removed by retention since, the id may now be another patient's.
+    if let Some(when) = db.control().removed_since(job.collection, &job.created)? {
+        return Err(AppError::CollectionRemoved {
+            job: id,
+            collection: job.collection,
+            when,
+            detail: String::new(),
+        });
+    }
     if !db
         .control()
         .set_job_state(id, &["failed"], "queued", None, None)?
@@ -378,7 +429,12 @@ fn serde_plain(d: &crate::config::jobs::SimDisc) -> String {
 
 /// The job's own folder: its images and their manifest.
 pub(crate) fn job_dir(data_dir: &Path, id: i64) -> PathBuf {
-    data_dir.join("jobs").join(format!("job{id}"))
+    data_dir.join(job_dir_rel(id))
+}
+
+/// The job's folder relative to the data folder (retention removes it with the collection).
+pub(crate) fn job_dir_rel(id: i64) -> String {
+    format!("jobs/job{id}")
 }
 
 #[cfg(test)]

@@ -31,10 +31,10 @@ pub const MAX_REJECTS_IN_A_ROW: u32 = 3;
 
 /// One validated image of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Volume {
-    number: u32,
-    image: PathBuf,
-    sha256: String,
+pub(super) struct Volume {
+    pub(super) number: u32,
+    pub(super) image: PathBuf,
+    pub(super) sha256: String,
 }
 
 pub struct Worker {
@@ -456,7 +456,7 @@ const MANIFEST: &str = "volumes.tsv";
 
 /// `number \t sha256 \t image path`, one line per volume; written to a temporary name and
 /// renamed, so a manifest that exists is complete.
-fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<()> {
+pub(super) fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<()> {
     let mut text = String::new();
     for v in volumes {
         text.push_str(&format!(
@@ -478,7 +478,7 @@ fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
-fn read_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
+pub(super) fn read_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad volumes.tsv line");
     let text = fs::read_to_string(dir.join(MANIFEST))?;
     let mut out = Vec::new();
