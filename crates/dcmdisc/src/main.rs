@@ -1,6 +1,7 @@
 //! dcmdisc: the DICOM media center binary. It parses the command line, calls the application
 //! layer (crates/app) and prints; one module per subcommand. The work is the libraries'.
 
+mod burner;
 mod burners;
 mod convert;
 mod export;
@@ -62,6 +63,9 @@ enum Command {
     Jobs(jobs::Args),
     /// List the configured burners and their state.
     Burners(burners::Args),
+    /// One burner: pause, resume.
+    #[command(subcommand)]
+    Burner(burner::Command),
 }
 
 fn main() {
@@ -93,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Job(cmd) => job::run(&cfg, cmd),
         Command::Jobs(args) => jobs::run(&cfg, args),
         Command::Burners(args) => burners::run(&cfg, args),
+        Command::Burner(cmd) => burner::run(&cfg, cmd),
     }
 }
 

@@ -16,6 +16,7 @@ fn setup(tmp: &TempDir, n: u32, pixels: usize, discs: &[SimDisc]) -> (Config, Co
         dir: None,
         discs: discs.to_vec(),
         speed_mb_s: 0,
+        ..BurnerConfig::default()
     }];
     cfg.validate().unwrap();
     let db = ControlDb::open(&cfg, Open::CreateIfMissing).unwrap();
@@ -153,28 +154,106 @@ fn worker_manifest(cfg: &Config, id: i64) -> Vec<(PathBuf, String)> {
 }
 
 #[test]
-fn three_rejects_in_a_row_pause_the_burner_and_hold_the_job_until_retried() {
+fn three_rejects_in_a_row_pause_the_burner_and_hold_the_job_until_resumed() {
     use SimDisc::*;
     let tmp = TempDir::new("jobs-pause");
     let (cfg, db) = setup(&tmp, 1, 1000, &[Written, Faulty, BadVerify, Blank]);
     let id = create(&cfg, &db, &request(1)).unwrap();
     run_until_idle(&cfg, &Shutdown::new());
     let job = show(&cfg, &db, id).unwrap();
-    assert_eq!(job.state, "failed");
-    let error = job.error.unwrap_or_default();
-    assert!(error.contains("rejected 3 discs in a row"), "{error}");
-    assert!(job.next_action.unwrap_or_default().contains("retry"));
+    assert_eq!(job.state, "burning", "held, not failed");
+    assert_eq!(job.error, None);
+    let next = job.next_action.unwrap_or_default();
+    assert!(next.contains("dcmdisc burner resume sim"), "{next}");
+    assert!(next.contains("rejected 3 discs in a row"), "{next}");
     assert_eq!(job.discs.len(), 3, "the fourth disc is not taken");
-    assert_eq!(burners(&cfg, &db).unwrap()[0].state, "paused");
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!((b.state.as_str(), b.rejects_in_a_row), ("paused", 3));
+    assert!(
+        b.reason.contains("rejected 3 discs in a row"),
+        "{}",
+        b.reason
+    );
+    // Persisted: another worker (a restart) does not take the held job either.
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().discs.len(), 3);
 
-    retry(&db, id).unwrap();
+    resume_burner(&cfg, &db, "sim").unwrap();
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!(
+        (b.state.as_str(), b.rejects_in_a_row, b.reason.as_str()),
+        ("ready", 0, "")
+    );
     run_until_idle(&cfg, &Shutdown::new());
     let job = show(&cfg, &db, id).unwrap();
     assert_eq!(job.state, "done");
+    assert_eq!(job.next_action, None);
     assert_eq!(job.burned, 1);
     assert_eq!(job.discs.len(), 4);
     assert_eq!(burners(&cfg, &db).unwrap()[0].state, "ready");
-    assert!(matches!(retry(&db, id), Err(AppError::JobState { .. })));
+}
+
+#[test]
+fn a_paused_burner_holds_its_jobs_and_resume_lets_them_finish() {
+    let tmp = TempDir::new("jobs-op-pause");
+    let (cfg, db) = setup(&tmp, 1, 1000, &[SimDisc::Blank; 4]);
+    pause_burner(&cfg, &db, "sim", "  out of labels ").unwrap();
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!(
+        (b.state.as_str(), b.reason.as_str()),
+        ("paused", "out of labels")
+    );
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    // Composed and validated, then held before any disc is taken.
+    assert_eq!(job.state, "burning");
+    assert!(job.discs.is_empty());
+    assert!(job
+        .next_action
+        .unwrap_or_default()
+        .contains("out of labels"));
+    assert!(matches!(
+        pause_burner(&cfg, &db, "nope", ""),
+        Err(AppError::NoSuchBurner(_))
+    ));
+    assert!(matches!(
+        resume_burner(&cfg, &db, "nope"),
+        Err(AppError::NoSuchBurner(_))
+    ));
+    resume_burner(&cfg, &db, "sim").unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().state, "done");
+    // An empty reason is recorded in plain words.
+    pause_burner(&cfg, &db, "sim", "").unwrap();
+    assert_eq!(
+        burners(&cfg, &db).unwrap()[0].reason,
+        "paused by the operator"
+    );
+}
+
+#[test]
+fn a_job_without_its_own_burner_goes_to_the_first_one_not_paused() {
+    let tmp = TempDir::new("jobs-free-burner");
+    let (mut cfg, db) = setup(&tmp, 1, 1000, &[SimDisc::Blank; 2]);
+    let mut second = cfg.burners[0].clone();
+    second.name = "sim2".into();
+    cfg.burners.push(second);
+    cfg.validate().unwrap();
+    pause_burner(&cfg, &db, "sim", "").unwrap();
+    let id = create(
+        &cfg,
+        &db,
+        &JobRequest {
+            burner: None,
+            ..request(1)
+        },
+    )
+    .unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    assert_eq!(job.discs[0].burner, "sim2");
 }
 
 #[test]
