@@ -69,3 +69,27 @@ pub fn ct_file(path: &Path, name: &str, id: &str, study: &str, n: u32, pixels: u
     file.extend_from_slice(&ds);
     std::fs::write(path, file).unwrap();
 }
+
+/// A scripted stand-in for xorriso (`tests/fixtures/xorriso_standin.py`) holding `discs`:
+/// writes its state folder and a wrapper program under `dir`, answers the wrapper's path.
+pub fn xorriso_standin(dir: &Path, discs: &[&str]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/xorriso_standin.py"
+    );
+    let state = dir.join("standin");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("discs"), discs.join("\n") + "\n").unwrap();
+    let wrapper = dir.join("xorriso");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec python3 '{fixture}' '{}' \"$@\"\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}

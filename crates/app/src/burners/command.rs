@@ -242,21 +242,4 @@ impl Burner for CommandBurner {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_replaced_by_our_values_only() {
-        let v: [(&str, &OsStr); 2] = [
-            ("image", OsStr::new("/a b/x.iso")),
-            ("job", OsStr::new("7")),
-        ];
-        assert_eq!(expand("--in={image}", &v), "--in=/a b/x.iso");
-        assert_eq!(expand("{job}-{job}", &v), "7-7");
-        assert_eq!(expand("{other}{", &v), "{other}{");
-        assert_eq!(parse_progress("PROGRESS 0.42"), Some(0.42));
-        assert_eq!(parse_progress("PROGRESS 7"), Some(1.0));
-        assert_eq!(parse_progress("PROGRESS NaN"), None);
-        assert_eq!(parse_progress("progress 0.1"), None);
-    }
-}
+mod tests;

@@ -195,12 +195,11 @@ pub fn run(
             }
         }
         match exited {
-            Some((status, at)) => {
-                if at.elapsed() > DRAIN {
-                    output.end = killed.unwrap_or(End::Exited(status));
-                    break;
-                }
+            Some((status, at)) if at.elapsed() > DRAIN => {
+                output.end = killed.unwrap_or(End::Exited(status));
+                break;
             }
+            Some(_) => {}
             None if killed.is_none() && stop.is_triggered() => {
                 kill_group(&child);
                 killed = Some(End::Stopped);

@@ -171,6 +171,97 @@ pub(super) fn check(b: &BurnerConfig) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::placeholders;
+    use crate::config::jobs::BurnerKind;
+    use crate::config::Config;
+
+    fn err(toml: &str) -> String {
+        match Config::parse(toml).and_then(|c| c.validate()) {
+            Ok(()) => panic!("accepted:\n{toml}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn drive_and_command_burners_are_read_with_their_defaults() {
+        let cfg = Config::parse(
+            r#"
+            [[burners]]
+            name = "dvd"
+            kind = "drive"
+            device = "/dev/sr0"
+            speed = 8
+
+            [[burners]]
+            name = "robot"
+            kind = "command"
+            argv = ["/usr/local/bin/robot", "--image={image}", "--label", "{label}", "{job}"]
+            verify = ["/usr/local/bin/check", "{name}", "{sha256}"]
+            reject_exit_code = 3
+            timeout_secs = 600
+            "#,
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        let b = cfg.burners();
+        assert_eq!(b[0].kind, BurnerKind::Drive);
+        assert_eq!(b[0].device.as_deref(), Some("/dev/sr0"));
+        assert_eq!((b[0].eject, b[0].blank_rewritable), (None, None));
+        assert_eq!(b[0].timeout().as_secs(), 3600);
+        assert_eq!(b[1].kind, BurnerKind::Command);
+        assert_eq!(b[1].argv.len(), 5);
+        assert_eq!(b[1].timeout().as_secs(), 600);
+    }
+
+    #[test]
+    fn wrong_drive_and_command_entries_are_refused_naming_the_key() {
+        let head = "[[burners]]\nname = \"b\"\n";
+        let e = err(&format!("{head}kind = \"drive\"\n"));
+        assert!(e.contains("[[burners]] \"b\": device is required"), "{e}");
+        let e = err(&format!("{head}kind = \"drive\"\ndevice = \"\"\n"));
+        assert!(e.contains("device is required"), "{e}");
+        let e = err(&format!("{head}kind = \"drive\"\ndevice = \"-blank\"\n"));
+        assert!(e.contains("not a device path"), "{e}");
+        let e = err(&format!(
+            "{head}kind = \"drive\"\ndevice = \"/dev/sr0\"\nspeed = 0\n"
+        ));
+        assert!(e.contains("speed = 0"), "{e}");
+        let e = err(&format!("{head}kind = \"command\"\n"));
+        assert!(e.contains("argv is required"), "{e}");
+        let e = err(&format!("{head}kind = \"command\"\nargv = [\"\"]\n"));
+        assert!(e.contains("argv: the program"), "{e}");
+        let e = err(&format!(
+            "{head}kind = \"command\"\nargv = [\"x\", \"{{patient}}\"]\n"
+        ));
+        assert!(e.contains("unknown placeholder {patient}"), "{e}");
+        // {sha256} is the verify's only.
+        let e = err(&format!(
+            "{head}kind = \"command\"\nargv = [\"x\", \"{{sha256}}\"]\n"
+        ));
+        assert!(e.contains("argv: unknown placeholder {sha256}"), "{e}");
+        let e = err(&format!(
+            "{head}kind = \"command\"\nargv = [\"x\"]\nreject_exit_code = 0\n"
+        ));
+        assert!(e.contains("reject_exit_code = 0"), "{e}");
+        let e = err(&format!(
+            "{head}kind = \"command\"\nargv = [\"x\"]\ntimeout_secs = 0\n"
+        ));
+        assert!(e.contains("timeout_secs = 0"), "{e}");
+        // One kind's keys on another kind.
+        let e = err(&format!("{head}kind = \"folder\"\ndevice = \"/dev/sr0\"\n"));
+        assert!(e.contains("device is for kind = \"drive\" only"), "{e}");
+        let e = err(&format!(
+            "{head}kind = \"drive\"\ndevice = \"/dev/sr0\"\nargv = [\"x\"]\n"
+        ));
+        assert!(e.contains("argv is for kind = \"command\" only"), "{e}");
+        let e = err(&format!("{head}kind = \"simulator\"\ntimeout_secs = 5\n"));
+        assert!(e.contains("timeout_secs is for"), "{e}");
+        let e = err(&format!("{head}kind = \"folder\"\ndiscs = [\"blank\"]\n"));
+        assert!(e.contains("discs is for kind = \"simulator\" only"), "{e}");
+        // Names stay unique across kinds.
+        let two =
+            format!("{head}kind = \"folder\"\n{head}kind = \"drive\"\ndevice = \"/dev/sr0\"\n");
+        assert!(err(&two).contains("two burners"));
+    }
 
     #[test]
     fn placeholders_are_found_and_unclosed_ones_refused() {

@@ -383,3 +383,58 @@ fn a_shutdown_during_a_slow_burn_rejects_that_disc_and_the_next_run_finishes() {
         ]
     );
 }
+
+/// The `setup` collection with a drive burner `dvd` on the xorriso stand-in holding `discs`
+/// (its disc a `stdio:` file); answers the disc file.
+fn drive_setup(tmp: &TempDir, discs: &[&str]) -> (Config, ControlDb, PathBuf) {
+    let (mut cfg, db) = setup(tmp, 3, 400_000, &[]);
+    let wrapper = crate::testutil::xorriso_standin(tmp.path(), discs);
+    let disc = tmp.path().join("disc.img");
+    cfg.burners = vec![BurnerConfig {
+        name: "dvd".into(),
+        kind: BurnerKind::Drive,
+        device: Some(format!("stdio:{}", disc.display())),
+        xorriso: Some(wrapper),
+        ..BurnerConfig::default()
+    }];
+    cfg.validate().unwrap();
+    (cfg, db, disc)
+}
+
+#[test]
+fn a_drive_job_rejects_the_written_disc_and_burns_the_next_blank_one() {
+    let tmp = TempDir::new("jobs-drive");
+    let (cfg, db, disc) = drive_setup(&tmp, &["written", "blank"]);
+    let id = create(
+        &cfg,
+        &db,
+        &JobRequest {
+            burner: Some("dvd".into()),
+            ..request(1)
+        },
+    )
+    .unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    // Two volumes at 1 MB; the stand-in holds two discs only, so after the reject and the
+    // first volume's disc the drive is empty and the job fails with "no disc".
+    let got = outcomes(&job);
+    assert_eq!(got[0].2, "rejected");
+    assert!(
+        got[0].3.contains("already written (closed, CD-R)"),
+        "{}",
+        got[0].3
+    );
+    assert_eq!((got[1].0, got[1].2.as_str()), (1, "burned"));
+    let volumes = worker_manifest(&cfg, id);
+    let image = std::fs::read(&volumes[0].0).unwrap();
+    let bytes = std::fs::read(&disc).unwrap();
+    assert_eq!(&bytes[..image.len()], &image[..], "the disc holds volume 1");
+    assert_eq!(job.state, "failed");
+    assert!(job.error.unwrap_or_default().contains("has no disc"));
+    assert!(job
+        .next_action
+        .unwrap_or_default()
+        .contains("load discs into dvd"));
+    assert_eq!(job.discs.len(), 2, "an empty drive is not a reject");
+}

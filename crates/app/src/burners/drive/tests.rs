@@ -8,11 +8,6 @@ use super::*;
 use crate::burners::sha256_file;
 use crate::testutil::TempDir;
 
-const STANDIN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/xorriso_standin.py"
-);
-
 /// Under CI a missing xorriso fails the test; elsewhere it is skipped with a note.
 fn xorriso_available() -> bool {
     let ok = std::process::Command::new("xorriso")
@@ -151,21 +146,9 @@ struct StandIn {
 
 impl StandIn {
     fn new(tag: &str, discs: &[&str]) -> StandIn {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = TempDir::new(tag);
-        let state = tmp.path().join("state");
-        std::fs::create_dir_all(&state).unwrap();
-        std::fs::write(state.join("discs"), discs.join("\n") + "\n").unwrap();
-        let wrapper = tmp.path().join("xorriso");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nexec python3 '{STANDIN}' '{}' \"$@\"\n",
-                state.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let wrapper = crate::testutil::xorriso_standin(tmp.path(), discs);
+        let state = tmp.path().join("standin");
         let disc = tmp.path().join("disc.img");
         let image = image(tmp.path(), 2_500_000);
         let cfg = cfg(format!("stdio:{}", disc.display()), Some(wrapper));
