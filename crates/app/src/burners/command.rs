@@ -33,6 +33,8 @@ pub struct CommandBurner {
     timeout: Duration,
     /// The disc of the last burn and its image, for the verify.
     current: Option<(DiscId, PathBuf, PathBuf)>,
+    /// The stop signal of the last burn: its verify ends at shutdown too.
+    stop: Shutdown,
 }
 
 /// `arg` with each `{key}` replaced by its value; unknown ones (refused by the config check)
@@ -91,6 +93,7 @@ impl CommandBurner {
             reject_code: cfg.reject_exit_code.unwrap_or(DEFAULT_REJECT_EXIT_CODE),
             timeout: cfg.timeout(),
             current: None,
+            stop: Shutdown::new(),
         }
     }
 
@@ -166,6 +169,7 @@ impl Burner for CommandBurner {
                 BurnError::Failed(format!("cannot write the label {}: {e}", label.display()))
             })?;
         self.current = Some((*disc, image.to_path_buf(), label.clone()));
+        self.stop = stop.clone();
         let (job, volume, copy) = (
             disc.job.to_string(),
             disc.volume.to_string(),
@@ -226,7 +230,7 @@ impl Burner for CommandBurner {
             "the verify command",
             &self.verify,
             &values,
-            &Shutdown::new(),
+            &self.stop,
             &mut |_| {},
         )?;
         if out.success() {

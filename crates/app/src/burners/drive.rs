@@ -37,6 +37,8 @@ pub struct DriveBurner {
     timeout: Duration,
     /// The byte length of the image last written, for its verify.
     written_len: Option<u64>,
+    /// The stop signal of the last burn: its verify and eject end at shutdown too.
+    stop: Shutdown,
 }
 
 /// What the verify reads: the file behind a `stdio:` pseudo-drive, else the device node.
@@ -82,6 +84,7 @@ impl DriveBurner {
             speed: cfg.speed,
             timeout: cfg.timeout(),
             written_len: None,
+            stop: Shutdown::new(),
         }
     }
 
@@ -177,7 +180,7 @@ impl DriveBurner {
             "-eject",
             "all",
         ]);
-        match self.call("the eject", argv, SHORT_CALL, &Shutdown::new(), &mut |_| {}) {
+        match self.call("the eject", argv, SHORT_CALL, &self.stop, &mut |_| {}) {
             Ok(out) if out.success() => {}
             Ok(out) => warn!(
                 burner = %self.name,
@@ -273,6 +276,7 @@ impl Burner for DriveBurner {
         progress: &mut dyn FnMut(f64),
     ) -> Result<Written, BurnError> {
         self.written_len = None;
+        self.stop = stop.clone();
         let len = std::fs::metadata(image)
             .map_err(|e| BurnError::Failed(format!("cannot read {}: {e}", image.display())))?
             .len();
@@ -311,22 +315,39 @@ impl Burner for DriveBurner {
             return Err(BurnError::Failed("verify without a burn".into()));
         };
         // A damaged disc can stall a read for minutes: the read runs on its own thread and
-        // is given up at the deadline (the thread ends when the drive answers).
+        // is given up at the deadline or the shutdown (the thread ends when the drive
+        // answers).
         let (tx, rx) = mpsc::channel();
         let path = written.image.clone();
         std::thread::spawn(move || {
             let _ = tx.send(sha256_prefix(&path, len));
         });
-        let result = match rx.recv_timeout(self.timeout) {
-            Ok(Ok(got)) if got == sha256 => Ok(()),
-            Ok(Ok(got)) => Err(BurnError::Rejected(format!(
+        let deadline = std::time::Instant::now() + self.timeout;
+        let answer = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(a) => break Some(a),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break Some(Err("the read stopped".to_string()))
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if self.stop.is_triggered() {
+                return Err(BurnError::Stopped);
+            }
+            if std::time::Instant::now() >= deadline {
+                break None;
+            }
+        };
+        let result = match answer {
+            Some(Ok(got)) if got == sha256 => Ok(()),
+            Some(Ok(got)) => Err(BurnError::Rejected(format!(
                 "verification failed: the disc reads back with SHA-256 {got}, the image has \
                  {sha256}"
             ))),
-            Ok(Err(why)) => Err(BurnError::Rejected(format!(
+            Some(Err(why)) => Err(BurnError::Rejected(format!(
                 "reading the disc back failed: {why}"
             ))),
-            Err(_) => Err(BurnError::Rejected(format!(
+            None => Err(BurnError::Rejected(format!(
                 "reading the disc back did not finish within {} s",
                 self.timeout.as_secs()
             ))),

@@ -280,3 +280,19 @@ fn too_small_unreadable_and_rewritable_discs() {
         .iter()
         .any(|c| c.contains(&"cdrecord".to_string()) && c.contains(&"speed=4".to_string())));
 }
+
+#[test]
+fn a_shutdown_during_the_burn_kills_xorriso_and_answers_stopped() {
+    let s = StandIn::new("drive-stop", &["slow"]);
+    let mut b = s.burner();
+    let stop = Shutdown::new();
+    let trigger = stop.clone();
+    let mut seen = 0;
+    // The stop comes with the first progress line: xorriso is then surely writing.
+    let r = b.burn(&s.image, &DISC, &stop, &mut |_| {
+        seen += 1;
+        trigger.trigger();
+    });
+    assert!(matches!(r, Err(BurnError::Stopped)), "{r:?}");
+    assert!(seen >= 1);
+}
