@@ -253,28 +253,49 @@ mod tests {
         assert_eq!(seen, 2);
     }
 
+    /// Whether process `pid` is gone (or a zombie nobody reaped yet).
+    fn gone(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        }
+    }
+
     #[test]
-    fn the_deadline_and_the_stop_kill_the_whole_group() {
-        // The shell's child `sleep` holds the pipes: killing only the shell would leave it.
+    fn the_deadline_kills_the_program() {
         let out = run(
             &argv(&["sh", "-c", "sleep 30; echo late"]),
-            Duration::from_millis(200),
+            Duration::from_millis(300),
             &Shutdown::new(),
             &mut |_, _| {},
         )
         .unwrap();
         assert_eq!(out.end, End::TimedOut);
         assert!(out.stdout.is_empty());
+    }
+
+    #[test]
+    fn the_stop_kills_the_whole_group() {
+        // The script's child `sleep` would outlive a kill of the shell alone. The stop comes
+        // when the script has said its child's pid.
         let stop = Shutdown::new();
-        stop.trigger();
+        let mut pid = String::new();
         let out = run(
-            &argv(&["sh", "-c", "sleep 30"]),
-            Duration::from_secs(30),
+            &argv(&["sh", "-c", "sleep 30 & echo $!; wait; echo late"]),
+            Duration::from_secs(60),
             &stop,
-            &mut |_, _| {},
+            &mut |_, l| {
+                pid = l.to_string();
+                stop.trigger();
+            },
         )
         .unwrap();
         assert_eq!(out.end, End::Stopped);
+        assert_eq!(out.stdout, [pid.clone()], "nothing after the kill");
+        assert!(gone(&pid), "the script's child {pid} was killed with it");
     }
 
     #[test]

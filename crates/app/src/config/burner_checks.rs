@@ -212,6 +212,39 @@ mod tests {
         assert_eq!(b[1].timeout().as_secs(), 600);
     }
 
+    /// The commented-out `[[burners]]` examples of dcmdisc.example.toml, uncommented, are a
+    /// valid configuration: the documented keys and values are the ones we read.
+    #[test]
+    fn the_example_files_burners_are_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dcmdisc.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [[burners]]").unwrap();
+        let mut toml = String::new();
+        for line in text[start..].lines() {
+            let Some(l) = line.strip_prefix('#') else {
+                break;
+            };
+            let l = l.strip_prefix(' ').unwrap_or(l);
+            if !l.starts_with('#') {
+                toml.push_str(l);
+                toml.push('\n');
+            }
+        }
+        let cfg = Config::parse(&toml).unwrap();
+        cfg.validate().unwrap();
+        let kinds: Vec<BurnerKind> = cfg.burners().iter().map(|b| b.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                BurnerKind::Folder,
+                BurnerKind::Simulator,
+                BurnerKind::Drive,
+                BurnerKind::Command
+            ]
+        );
+    }
+
     #[test]
     fn wrong_drive_and_command_entries_are_refused_naming_the_key() {
         let head = "[[burners]]\nname = \"b\"\n";
