@@ -229,3 +229,43 @@ fn property_channel_prefixes_and_foreign_lines_change_nothing() {
         assert_ne!(plain.state, MediumState::Unreadable);
     }
 }
+
+#[test]
+fn property_raw_bytes_through_the_line_splitter_parse_without_panic() {
+    use crate::burners::process::{LineSplitter, MAX_LINE};
+    let text = format!("{BLANK_FILE}{WRITTEN_FILE}xorriso : UPDATE :    4 of   20 MB written\n");
+    for seed in 1..=3_000u64 {
+        let mut g = Gen(seed.wrapping_mul(0xA24B_AED4_963E_E407) | 1);
+        // A real report with bytes flipped, cut and inserted (invalid UTF-8 included), fed
+        // in chunks of any size, as a pipe delivers it.
+        let mut bytes = text.as_bytes().to_vec();
+        for _ in 0..g.below(40) {
+            let at = g.below(bytes.len());
+            match g.below(3) {
+                0 => bytes[at] = g.next() as u8,
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, [0xC3, 0xFF, b'\r', b':', 0xE2][g.below(5)]),
+            }
+        }
+        let mut lines = Vec::new();
+        let mut split = LineSplitter::default();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let n = (1 + g.below(64)).min(rest.len());
+            split.push(&rest[..n], &mut |l| lines.push(l));
+            rest = &rest[n..];
+        }
+        split.finish(&mut |l| lines.push(l));
+        for l in &lines {
+            // Lossy decoding may widen a byte to U+FFFD (3 bytes), never more.
+            assert!(l.len() <= 3 * MAX_LINE, "seed {seed}");
+            if let Some(p) = parse_progress(l) {
+                assert!((0.0..=1.0).contains(&p), "seed {seed}: {l:?}");
+            }
+        }
+        let _ = parse_medium(lines.iter().map(String::as_str));
+        let _ = failure_reason(lines.iter().map(String::as_str));
+    }
+}
