@@ -438,3 +438,24 @@ fn a_drive_job_rejects_the_written_disc_and_burns_the_next_blank_one() {
         .contains("load discs into dvd"));
     assert_eq!(job.discs.len(), 2, "an empty drive is not a reject");
 }
+
+#[test]
+fn a_drive_whose_xorriso_cannot_run_fails_the_job_without_taking_a_disc() {
+    let tmp = TempDir::new("jobs-drive-broken");
+    let (mut cfg, db, _) = drive_setup(&tmp, &["blank"]);
+    cfg.burners[0].xorriso = Some(tmp.path().join("no-such-xorriso"));
+    let id = create(&cfg, &db, &request_on("dvd")).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "failed");
+    let error = job.error.unwrap_or_default();
+    assert!(error.contains("cannot run"), "{error}");
+    assert!(job.discs.is_empty(), "no disc was taken");
+}
+
+fn request_on(burner: &str) -> JobRequest {
+    JobRequest {
+        burner: Some(burner.into()),
+        ..request(1)
+    }
+}

@@ -440,13 +440,25 @@ impl Worker {
             let Some(burner) = self.burners.get_mut(name) else {
                 return Ok(Err(Halt::Ended));
             };
-            if let Err(BurnError::NoDisc(why)) = burner.ready() {
-                self.fail(
-                    id,
-                    &format!("burner {name} has no disc to take: {why}"),
-                    &format!("load discs into {name}, then `dcmdisc job retry {id}`"),
-                )?;
-                return Ok(Err(Halt::Ended));
+            match burner.ready() {
+                Err(BurnError::NoDisc(why)) => {
+                    self.fail(
+                        id,
+                        &format!("burner {name} has no disc to take: {why}"),
+                        &format!("load discs into {name}, then `dcmdisc job retry {id}`"),
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+                // The burner cannot even look (a drive's xorriso missing): no disc was taken.
+                Err(BurnError::Failed(why)) => {
+                    self.fail(
+                        id,
+                        &format!("burner {name} failed: {why}"),
+                        &format!("check burner {name}, then `dcmdisc job retry {id}`"),
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+                _ => {}
             }
             let disc = control.begin_disc(id, v.number, copy, name)?;
             let result = match burner.burn(&v.image, &disc_id, shutdown, &mut progress) {
