@@ -151,3 +151,66 @@ discs = ["blank", "blank"]
     assert [x["outcome"] for x in job["discs"]] == ["burned"]
     [b] = d.cli_json("burners")
     assert (b["state"], b["reason"]) == ("ready", "")
+
+
+ROBOT = """#!/usr/bin/env python3
+# A disc robot's client: the first disc fails its media check (exit 2), later ones get the
+# image copied into OUT, with progress lines.
+import shutil, sys
+from pathlib import Path
+image, label, name, out = sys.argv[1:5]
+count = Path(out) / "count"
+n = int(count.read_text()) if count.exists() else 0
+count.write_text(str(n + 1))
+if n == 0:
+    print("REJECT: media check failed in bin 1", file=sys.stderr)
+    sys.exit(2)
+print("PROGRESS 0.5", flush=True)
+shutil.copyfile(image, Path(out) / name)
+Path(out, name + ".label").write_text(Path(label).read_text())
+print("PROGRESS 1", flush=True)
+"""
+
+CHECK = """#!/usr/bin/env python3
+import hashlib, sys
+path, want = sys.argv[1:3]
+got = hashlib.sha256(open(path, "rb").read()).hexdigest()
+if got != want:
+    print(f"read back {got}", file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+def test_a_command_burner_runs_the_robot_per_disc_and_its_reject_takes_the_next(
+        dcmdisc_factory, tmp_path):
+    out = tmp_path / "robot-out"
+    out.mkdir()
+    robot, check = tmp_path / "robot", tmp_path / "check"
+    for path, text in ((robot, ROBOT), (check, CHECK)):
+        path.write_text(text)
+        path.chmod(0o755)
+    d = jobs_server(dcmdisc_factory, f"""
+[jobs]
+poll_interval_ms = 100
+
+[[burners]]
+name = "robot"
+kind = "command"
+argv = ["{robot}", "{{image}}", "{{label}}", "{{name}}", "{out}"]
+verify = ["{check}", "{out}/{{name}}", "{{sha256}}"]
+timeout_secs = 120
+""")
+    collection = store_collection(d, tmp_path, n=2, pixel_bytes=100_000)
+    job_id = int(d.cli("job", "create", str(collection)).stdout.strip())
+    job = wait_state(d, job_id, {"done", "failed"})
+    assert job["state"] == "done", job
+    rejected, burned = job["discs"]
+    assert (rejected["outcome"], rejected["reason"]) == ("rejected",
+                                                         "REJECT: media check failed in bin 1")
+    assert burned["outcome"] == "burned"
+    copy = out / f"job{job_id}-vol1-copy1.iso"
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == burned["sha256"]
+    label = (out / f"job{job_id}-vol1-copy1.iso.label").read_text()
+    assert label == f"dcmdisc job {job_id} volume 1 copy 1\n"
+    [b] = d.cli_json("burners")
+    assert (b["kind"], b["state"], b["device"]) == ("command", "ready", str(robot))
