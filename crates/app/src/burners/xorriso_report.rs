@@ -116,7 +116,13 @@ pub fn parse_medium<'a>(lines: impl IntoIterator<Item = &'a str>) -> Medium {
     let mut status: Option<&str> = None;
     let mut current: Option<&str> = None;
     let mut space: Option<u64> = None;
+    // A drive that cannot be probed for want of a disc may say so only in a message.
+    let mut says_no_medium = false;
     for line in lines {
+        let lower = line.to_ascii_lowercase();
+        if lower.contains("no media") || lower.contains("no medium") {
+            says_no_medium = true;
+        }
         if let Some(v) = field(line, "Media status") {
             status = Some(v);
         } else if let Some(v) = field(line, "Media current") {
@@ -129,6 +135,7 @@ pub fn parse_medium<'a>(lines: impl IntoIterator<Item = &'a str>) -> Medium {
     let state = match (status, current) {
         (Some(s), _) => state_of(s),
         (None, Some(c)) if state_of(c) == MediumState::None => MediumState::None,
+        (None, _) if says_no_medium => MediumState::None,
         _ => MediumState::Unreadable,
     };
     Medium {

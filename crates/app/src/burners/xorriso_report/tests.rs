@@ -62,6 +62,9 @@ fn drive_reports_without_channel_prefixes_are_read() {
         medium("Media current: is not present\n").state,
         MediumState::None
     );
+    // Only a message saying so (a drive acquired without a disc).
+    let msg = "libburn : SORRY : No medium detected\nxorriso : FAILURE : Cannot acquire drive\n";
+    assert_eq!(medium(msg).state, MediumState::None);
     let odd = "Media current: DVD-ROM\nMedia status : is not recognizable\n";
     assert_eq!(medium(odd).state, MediumState::Unreadable);
     // Nothing understood: never taken for blank.
