@@ -85,6 +85,7 @@ pub fn two_collections(tmp: &TempDir, n: u32) -> (crate::Config, crate::ControlD
         dir: None,
         discs: vec![SimDisc::Blank; 8],
         speed_mb_s: 0,
+        ..BurnerConfig::default()
     }];
     cfg.retention.keep_forever = false;
     cfg.retention.keep_hours = 0;
@@ -138,4 +139,28 @@ pub fn two_collections(tmp: &TempDir, n: u32) -> (crate::Config, crate::ControlD
         }
     }
     (cfg, db)
+}
+
+/// A scripted stand-in for xorriso (`tests/fixtures/xorriso_standin.py`) holding `discs`:
+/// writes its state folder and a wrapper program under `dir`, answers the wrapper's path.
+pub fn xorriso_standin(dir: &Path, discs: &[&str]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/xorriso_standin.py"
+    );
+    let state = dir.join("standin");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("discs"), discs.join("\n") + "\n").unwrap();
+    let wrapper = dir.join("xorriso");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec python3 '{fixture}' '{}' \"$@\"\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
 }

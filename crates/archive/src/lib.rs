@@ -7,6 +7,7 @@
 //! here and never derived from a UID or a name received from the network.
 
 mod admission;
+pub mod burners;
 mod conversion;
 pub mod db;
 mod file;
@@ -32,6 +33,7 @@ use file::{FileWriter, PrefixedFile, Workers};
 use spares::Spares;
 
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
+pub use burners::BurnerState;
 pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
 pub use db::{LogEntry, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;

@@ -144,8 +144,21 @@ CREATE TABLE removed_collection (
 );
 "#;
 
+/// Version 4: a burner's pause (issue 10): `paused` with the operator's or the worker's
+/// reason, and the rejects in a row that pause it at three. A burner without a row is
+/// ready with no rejects; resume clears both.
+const V4: &str = r#"
+CREATE TABLE burner_state (
+    name TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+    reason TEXT NOT NULL DEFAULT '',
+    rejects_in_a_row INTEGER NOT NULL DEFAULT 0,
+    updated TEXT NOT NULL
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -18,13 +18,20 @@ pub fn run(cfg: &Config, args: Args) -> Result<()> {
     }
     for b in rows {
         let kind = serde_json::to_value(b.kind)?;
+        let place = match &b.device {
+            Some(d) => d.clone(),
+            None => b.dir.display().to_string(),
+        };
         println!(
             "{}  {}  {}  {}",
             b.name,
             kind.as_str().unwrap_or(""),
             b.state,
-            b.dir.display()
+            place
         );
+        if !b.reason.is_empty() {
+            println!("  paused: {}", b.reason);
+        }
         for (i, d) in b.discs.iter().enumerate() {
             println!(
                 "  disc {:>3} {:<10} {:<8} {}",

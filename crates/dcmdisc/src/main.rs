@@ -1,6 +1,7 @@
 //! dcmdisc: the DICOM media center binary. It parses the command line, calls the application
 //! layer (crates/app) and prints; one module per subcommand. The work is the libraries'.
 
+mod burner;
 mod burners;
 mod convert;
 mod export;
@@ -69,6 +70,9 @@ enum Command {
     Patient(patient::Command),
     /// Run one retention pass of the temporary store, or explain one (--dry-run).
     Retention(retention::Args),
+    /// One burner: pause, resume.
+    #[command(subcommand)]
+    Burner(burner::Command),
 }
 
 fn main() {
@@ -102,6 +106,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Burners(args) => burners::run(&cfg, args),
         Command::Patient(cmd) => patient::run(&cfg, cmd),
         Command::Retention(args) => retention::run(&cfg, args),
+        Command::Burner(cmd) => burner::run(&cfg, cmd),
     }
 }
 

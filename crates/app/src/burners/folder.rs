@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{verify_file, BurnError, Burner, Written};
+use super::{verify_file, BurnError, Burner, DiscId, Written};
 use crate::config::jobs::BurnerKind;
 use crate::shutdown::Shutdown;
 
@@ -46,8 +46,15 @@ impl Burner for FolderBurner {
         BurnerKind::Folder
     }
 
-    fn burn(&mut self, image: &Path, name: &str, _stop: &Shutdown) -> Result<Written, BurnError> {
-        let target = self.dir.join(name);
+    fn burn(
+        &mut self,
+        image: &Path,
+        disc: &DiscId,
+        _stop: &Shutdown,
+        _progress: &mut dyn FnMut(f64),
+    ) -> Result<Written, BurnError> {
+        let name = disc.file_name();
+        let target = self.dir.join(&name);
         let tmp = self.dir.join(format!(".{name}.partial"));
         match self.copy(image, &target, &tmp) {
             Ok(()) => Ok(Written { image: target }),

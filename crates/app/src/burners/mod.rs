@@ -1,11 +1,17 @@
 //! Burners: where a validated volume image becomes a disc. One trait, one file per kind:
-//! `folder` (the default: the image copied into a directory) and `simulator` (a configured
-//! stack of discs, for tests and demos). A burner takes one disc per `burn`; a disc it finds
+//! `folder` (the default: the image copied into a directory), `simulator` (a configured
+//! stack of discs, for tests and demos), `drive` (an optical drive through xorriso; its
+//! report parser in `xorriso_report.rs`) and `command` (a disc robot's client or a site
+//! script); `process.rs` runs their external programs. A burner takes one disc per `burn`; a disc it finds
 //! unusable, or that fails verification, is rejected with a reason and never counts as a
 //! copy: the job worker takes the next one.
 
+mod command;
+mod drive;
 mod folder;
+mod process;
 mod simulator;
+pub mod xorriso_report;
 
 use std::fs::File;
 use std::io::Read;
@@ -16,6 +22,8 @@ use sha2::{Digest, Sha256};
 use crate::config::jobs::{BurnerConfig, BurnerKind};
 use crate::shutdown::Shutdown;
 
+pub use command::CommandBurner;
+pub use drive::DriveBurner;
 pub use folder::FolderBurner;
 pub use simulator::SimulatorBurner;
 
@@ -42,8 +50,27 @@ pub struct Written {
     pub image: PathBuf,
 }
 
-/// One burner. `name` is the file name a disc image should get where the burner keeps one
-/// (`job<ID>-vol<N>-copy<M>.iso`); it is ours, never from the data.
+/// Which disc of which job a burn makes: ours, never from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscId {
+    pub job: i64,
+    pub volume: u32,
+    pub copy: u32,
+}
+
+impl DiscId {
+    /// `job<ID>-vol<N>-copy<M>`.
+    pub fn stem(&self) -> String {
+        format!("job{}-vol{}-copy{}", self.job, self.volume, self.copy)
+    }
+
+    /// The file name a disc image gets where a burner keeps one: `<stem>.iso`.
+    pub fn file_name(&self) -> String {
+        format!("{}.iso", self.stem())
+    }
+}
+
+/// One burner.
 pub trait Burner: Send {
     fn name(&self) -> &str;
     fn kind(&self) -> BurnerKind;
@@ -51,8 +78,15 @@ pub trait Burner: Send {
     fn ready(&self) -> Result<(), BurnError> {
         Ok(())
     }
-    /// Takes the next disc and writes `image` onto it.
-    fn burn(&mut self, image: &Path, name: &str, stop: &Shutdown) -> Result<Written, BurnError>;
+    /// Takes the next disc and writes `image` onto it; `progress` hears the fraction written
+    /// (0 to 1) where the burner can tell.
+    fn burn(
+        &mut self,
+        image: &Path,
+        disc: &DiscId,
+        stop: &Shutdown,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Written, BurnError>;
     /// Reads the disc back; `Rejected` when its SHA-256 is not `sha256`.
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError>;
 }
@@ -70,6 +104,8 @@ pub fn open(cfg: &BurnerConfig, data_dir: &Path, taken: usize) -> Box<dyn Burner
             cfg.speed_mb_s,
             taken,
         )),
+        BurnerKind::Drive => Box::new(DriveBurner::new(cfg)),
+        BurnerKind::Command => Box::new(CommandBurner::new(cfg, dir)),
     }
 }
 

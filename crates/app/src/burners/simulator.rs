@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{verify_file, BurnError, Burner, Written};
+use super::{verify_file, BurnError, Burner, DiscId, Written};
 use crate::config::jobs::{BurnerKind, SimDisc};
 use crate::shutdown::Shutdown;
 
@@ -55,10 +55,17 @@ impl SimulatorBurner {
     }
 
     /// Writes at the configured speed, checking `stop` between chunks.
-    fn write(&self, image: &Path, to: &Path, stop: &Shutdown) -> Result<(), BurnError> {
+    fn write(
+        &self,
+        image: &Path,
+        to: &Path,
+        stop: &Shutdown,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(), BurnError> {
         let fail = |e: io::Error| BurnError::Failed(format!("simulator {}: {e}", self.name));
         fs::create_dir_all(&self.dir).map_err(fail)?;
         let mut from = File::open(image).map_err(fail)?;
+        let total = from.metadata().map_err(fail)?.len().max(1);
         let mut out = File::create(to).map_err(fail)?;
         let mut buf = vec![0u8; 256 * 1024];
         let start = Instant::now();
@@ -73,6 +80,7 @@ impl SimulatorBurner {
             }
             out.write_all(&buf[..n]).map_err(fail)?;
             written += n as u64;
+            progress(written as f64 / total as f64);
             if self.speed_mb_s > 0 {
                 let due = Duration::from_secs_f64(written as f64 / (self.speed_mb_s as f64 * 1e6));
                 if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -104,7 +112,13 @@ impl Burner for SimulatorBurner {
         }
     }
 
-    fn burn(&mut self, image: &Path, name: &str, stop: &Shutdown) -> Result<Written, BurnError> {
+    fn burn(
+        &mut self,
+        image: &Path,
+        id: &DiscId,
+        stop: &Shutdown,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Written, BurnError> {
         let n = self.next;
         let Some(&disc) = self.discs.get(n) else {
             return Err(BurnError::NoDisc(format!(
@@ -120,8 +134,8 @@ impl Burner for SimulatorBurner {
             SimDisc::Blank | SimDisc::BadVerify => {}
         }
         let to = self.disc_path(n, "iso");
-        self.label(n, name);
-        self.write(image, &to, stop)?;
+        self.label(n, &id.file_name());
+        self.write(image, &to, stop, progress)?;
         if disc == SimDisc::BadVerify {
             // The medium "loses" a byte: what a bad disc does, so verify must catch it.
             let mut bytes = fs::read(&to).map_err(|e| BurnError::Failed(e.to_string()))?;

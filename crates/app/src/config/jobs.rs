@@ -33,6 +33,10 @@ pub enum BurnerKind {
     Folder,
     /// A stack of simulated discs, for tests and demos.
     Simulator,
+    /// A real optical drive, through xorriso.
+    Drive,
+    /// An external command: a disc robot's client or a site script.
+    Command,
 }
 
 /// One simulated disc of a simulator's stack.
@@ -48,7 +52,8 @@ pub enum SimDisc {
     BadVerify,
 }
 
-/// `[[burners]]`.
+/// `[[burners]]`. Each kind's own keys are refused on the other kinds
+/// (`burner_checks.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BurnerConfig {
@@ -63,6 +68,36 @@ pub struct BurnerConfig {
     /// Simulator only: write speed in MB/s (0: as fast as the disk).
     #[serde(default)]
     pub speed_mb_s: u64,
+    /// Drive only: the device xorriso writes to, `/dev/sr0` or `stdio:/path/file` (a file as
+    /// a pseudo-drive, for tests).
+    pub device: Option<String>,
+    /// Drive only: the xorriso program (default `xorriso`, looked up in `PATH`).
+    pub xorriso: Option<PathBuf>,
+    /// Drive only: blank a written rewritable disc before writing it (default false: it is
+    /// rejected like any written disc).
+    pub blank_rewritable: Option<bool>,
+    /// Drive only: eject the disc after its verify (default true).
+    pub eject: Option<bool>,
+    /// Drive only: the write speed passed to xorriso (`speed=N`, in the medium's x units).
+    pub speed: Option<u32>,
+    /// Command only: the program and its arguments, with placeholders `{image}`, `{label}`,
+    /// `{job}`, `{volume}`, `{copy}`, `{name}` (see `burners/command.rs`).
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// Command only: a program that reads the disc back, same placeholders plus `{sha256}`;
+    /// empty: the robot's own verify is trusted.
+    #[serde(default)]
+    pub verify: Vec<String>,
+    /// Command only: the exit status meaning "this disc is rejected" (default 2).
+    pub reject_exit_code: Option<i32>,
+    /// Drive and command: how long one burn (or verify) may take, in seconds (default 3600).
+    pub timeout_secs: Option<u64>,
+}
+
+impl Default for BurnerConfig {
+    fn default() -> Self {
+        BurnerConfig::default_folder()
+    }
 }
 
 impl BurnerConfig {
@@ -74,7 +109,21 @@ impl BurnerConfig {
             dir: None,
             discs: Vec::new(),
             speed_mb_s: 0,
+            device: None,
+            xorriso: None,
+            blank_rewritable: None,
+            eject: None,
+            speed: None,
+            argv: Vec::new(),
+            verify: Vec::new(),
+            reject_exit_code: None,
+            timeout_secs: None,
         }
+    }
+
+    /// The burn (and verify) timeout.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.unwrap_or(3600))
     }
 
     /// The output folder, absolute when `data_dir` is.
@@ -83,6 +132,10 @@ impl BurnerConfig {
             (Some(d), _) => data_dir.join(d),
             (None, BurnerKind::Folder) => data_dir.join("discs"),
             (None, BurnerKind::Simulator) => data_dir.join("simulator").join(&self.name),
+            // Where the command burner writes each disc's label file; the drive keeps nothing.
+            (None, BurnerKind::Drive | BurnerKind::Command) => {
+                data_dir.join("burners").join(&self.name)
+            }
         }
     }
 }
@@ -114,12 +167,7 @@ pub(super) fn validate(jobs: &JobsSection, burners: &[BurnerConfig]) -> Result<(
                 b.name
             )));
         }
-        if b.kind == BurnerKind::Folder && (!b.discs.is_empty() || b.speed_mb_s != 0) {
-            return Err(ConfigError::Burner(format!(
-                "{:?}: discs and speed_mb_s are for kind = \"simulator\" only",
-                b.name
-            )));
-        }
+        super::burner_checks::check(b)?;
         if b.speed_mb_s > 100_000 {
             return Err(ConfigError::Burner(format!(
                 "{:?}: speed_mb_s = {}: allowed range is 0..=100000",

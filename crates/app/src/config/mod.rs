@@ -3,6 +3,7 @@
 //! ([`values`]), so a wrong value is refused while the file is read, with its key; the plain
 //! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
 
+mod burner_checks;
 pub mod jobs;
 pub mod retention;
 pub mod values;

@@ -7,6 +7,7 @@
 //! This file: the states, priorities, and the operator's operations (create, list, show,
 //! cancel, retry, the burners' listing) over the control database.
 
+mod burner_ops;
 mod copy;
 pub mod eta;
 mod worker;
@@ -22,6 +23,7 @@ use crate::config::{Config, Profile};
 use crate::control::ControlDb;
 use crate::error::AppError;
 
+pub use burner_ops::{pause_burner, resume_burner};
 pub use copy::{copy, JobCopy};
 pub use worker::Worker;
 
@@ -182,8 +184,15 @@ pub struct JobView {
 pub struct BurnerView {
     pub name: String,
     pub kind: BurnerKind,
-    /// `ready`, or `paused` after three rejects in a row (a retry of the held job resumes it).
+    /// `ready`, or `paused` (by `dcmdisc burner pause`, or after three rejects in a row):
+    /// it takes no disc until `dcmdisc burner resume`.
     pub state: String,
+    /// Why it is paused (empty when ready).
+    pub reason: String,
+    /// Rejects since its last burned disc (three pause it).
+    pub rejects_in_a_row: u32,
+    /// Drive: its device; command: its program.
+    pub device: Option<String>,
     pub dir: PathBuf,
     /// Simulator: its stack, with what became of each disc taken.
     pub discs: Vec<SimDiscView>,
@@ -355,7 +364,7 @@ pub fn cancel(db: &ControlDb, id: i64) -> Result<(), AppError> {
 }
 
 /// Queues a failed job again. It restarts from the start of the phase it failed in: copies
-/// already burned are kept. A burner paused by this job's rejects is resumed by the retry.
+/// already burned are kept.
 pub fn retry(db: &ControlDb, id: i64) -> Result<(), AppError> {
     let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;
     // Its collection removed by retention since, the id may now be another patient's.
@@ -385,7 +394,7 @@ pub fn burners(cfg: &Config, db: &ControlDb) -> Result<Vec<BurnerView>, AppError
     let mut out = Vec::new();
     for b in cfg.burners() {
         let outcomes = db.control().burner_outcomes(&b.name)?;
-        let paused = outcomes.len() >= 3 && outcomes.iter().rev().take(3).all(|o| o == "rejected");
+        let st = db.control().burner_state(&b.name)?;
         let dir = b.dir(&cfg.archive.data_dir);
         let discs = b
             .discs
@@ -408,7 +417,14 @@ pub fn burners(cfg: &Config, db: &ControlDb) -> Result<Vec<BurnerView>, AppError
         out.push(BurnerView {
             name: b.name.clone(),
             kind: b.kind,
-            state: if paused { "paused" } else { "ready" }.to_string(),
+            state: if st.paused { "paused" } else { "ready" }.to_string(),
+            reason: st.reason,
+            rejects_in_a_row: st.rejects_in_a_row,
+            device: match b.kind {
+                BurnerKind::Drive => b.device.clone(),
+                BurnerKind::Command => b.argv.first().cloned(),
+                _ => None,
+            },
             dir,
             discs,
         });

@@ -16,6 +16,7 @@ fn setup(tmp: &TempDir, n: u32, pixels: usize, discs: &[SimDisc]) -> (Config, Co
         dir: None,
         discs: discs.to_vec(),
         speed_mb_s: 0,
+        ..BurnerConfig::default()
     }];
     cfg.validate().unwrap();
     let db = ControlDb::open(&cfg, Open::CreateIfMissing).unwrap();
@@ -153,28 +154,106 @@ fn worker_manifest(cfg: &Config, id: i64) -> Vec<(PathBuf, String)> {
 }
 
 #[test]
-fn three_rejects_in_a_row_pause_the_burner_and_hold_the_job_until_retried() {
+fn three_rejects_in_a_row_pause_the_burner_and_hold_the_job_until_resumed() {
     use SimDisc::*;
     let tmp = TempDir::new("jobs-pause");
     let (cfg, db) = setup(&tmp, 1, 1000, &[Written, Faulty, BadVerify, Blank]);
     let id = create(&cfg, &db, &request(1)).unwrap();
     run_until_idle(&cfg, &Shutdown::new());
     let job = show(&cfg, &db, id).unwrap();
-    assert_eq!(job.state, "failed");
-    let error = job.error.unwrap_or_default();
-    assert!(error.contains("rejected 3 discs in a row"), "{error}");
-    assert!(job.next_action.unwrap_or_default().contains("retry"));
+    assert_eq!(job.state, "burning", "held, not failed");
+    assert_eq!(job.error, None);
+    let next = job.next_action.unwrap_or_default();
+    assert!(next.contains("dcmdisc burner resume sim"), "{next}");
+    assert!(next.contains("rejected 3 discs in a row"), "{next}");
     assert_eq!(job.discs.len(), 3, "the fourth disc is not taken");
-    assert_eq!(burners(&cfg, &db).unwrap()[0].state, "paused");
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!((b.state.as_str(), b.rejects_in_a_row), ("paused", 3));
+    assert!(
+        b.reason.contains("rejected 3 discs in a row"),
+        "{}",
+        b.reason
+    );
+    // Persisted: another worker (a restart) does not take the held job either.
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().discs.len(), 3);
 
-    retry(&db, id).unwrap();
+    resume_burner(&cfg, &db, "sim").unwrap();
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!(
+        (b.state.as_str(), b.rejects_in_a_row, b.reason.as_str()),
+        ("ready", 0, "")
+    );
     run_until_idle(&cfg, &Shutdown::new());
     let job = show(&cfg, &db, id).unwrap();
     assert_eq!(job.state, "done");
+    assert_eq!(job.next_action, None);
     assert_eq!(job.burned, 1);
     assert_eq!(job.discs.len(), 4);
     assert_eq!(burners(&cfg, &db).unwrap()[0].state, "ready");
-    assert!(matches!(retry(&db, id), Err(AppError::JobState { .. })));
+}
+
+#[test]
+fn a_paused_burner_holds_its_jobs_and_resume_lets_them_finish() {
+    let tmp = TempDir::new("jobs-op-pause");
+    let (cfg, db) = setup(&tmp, 1, 1000, &[SimDisc::Blank; 4]);
+    pause_burner(&cfg, &db, "sim", "  out of labels ").unwrap();
+    let b = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!(
+        (b.state.as_str(), b.reason.as_str()),
+        ("paused", "out of labels")
+    );
+    let id = create(&cfg, &db, &request(1)).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    // Composed and validated, then held before any disc is taken.
+    assert_eq!(job.state, "burning");
+    assert!(job.discs.is_empty());
+    assert!(job
+        .next_action
+        .unwrap_or_default()
+        .contains("out of labels"));
+    assert!(matches!(
+        pause_burner(&cfg, &db, "nope", ""),
+        Err(AppError::NoSuchBurner(_))
+    ));
+    assert!(matches!(
+        resume_burner(&cfg, &db, "nope"),
+        Err(AppError::NoSuchBurner(_))
+    ));
+    resume_burner(&cfg, &db, "sim").unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().state, "done");
+    // An empty reason is recorded in plain words.
+    pause_burner(&cfg, &db, "sim", "").unwrap();
+    assert_eq!(
+        burners(&cfg, &db).unwrap()[0].reason,
+        "paused by the operator"
+    );
+}
+
+#[test]
+fn a_job_without_its_own_burner_goes_to_the_first_one_not_paused() {
+    let tmp = TempDir::new("jobs-free-burner");
+    let (mut cfg, db) = setup(&tmp, 1, 1000, &[SimDisc::Blank; 2]);
+    let mut second = cfg.burners[0].clone();
+    second.name = "sim2".into();
+    cfg.burners.push(second);
+    cfg.validate().unwrap();
+    pause_burner(&cfg, &db, "sim", "").unwrap();
+    let id = create(
+        &cfg,
+        &db,
+        &JobRequest {
+            burner: None,
+            ..request(1)
+        },
+    )
+    .unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done");
+    assert_eq!(job.discs[0].burner, "sim2");
 }
 
 #[test]
@@ -303,4 +382,80 @@ fn a_shutdown_during_a_slow_burn_rejects_that_disc_and_the_next_run_finishes() {
             (1, 1, "burned".into(), String::new())
         ]
     );
+}
+
+/// The `setup` collection with a drive burner `dvd` on the xorriso stand-in holding `discs`
+/// (its disc a `stdio:` file); answers the disc file.
+fn drive_setup(tmp: &TempDir, discs: &[&str]) -> (Config, ControlDb, PathBuf) {
+    let (mut cfg, db) = setup(tmp, 3, 400_000, &[]);
+    let wrapper = crate::testutil::xorriso_standin(tmp.path(), discs);
+    let disc = tmp.path().join("disc.img");
+    cfg.burners = vec![BurnerConfig {
+        name: "dvd".into(),
+        kind: BurnerKind::Drive,
+        device: Some(format!("stdio:{}", disc.display())),
+        xorriso: Some(wrapper),
+        ..BurnerConfig::default()
+    }];
+    cfg.validate().unwrap();
+    (cfg, db, disc)
+}
+
+#[test]
+fn a_drive_job_rejects_the_written_disc_and_burns_the_next_blank_one() {
+    let tmp = TempDir::new("jobs-drive");
+    let (cfg, db, disc) = drive_setup(&tmp, &["written", "blank"]);
+    let id = create(
+        &cfg,
+        &db,
+        &JobRequest {
+            burner: Some("dvd".into()),
+            ..request(1)
+        },
+    )
+    .unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    // Two volumes at 1 MB; the stand-in holds two discs only, so after the reject and the
+    // first volume's disc the drive is empty and the job fails with "no disc".
+    let got = outcomes(&job);
+    assert_eq!(got[0].2, "rejected");
+    assert!(
+        got[0].3.contains("already written (closed, CD-R)"),
+        "{}",
+        got[0].3
+    );
+    assert_eq!((got[1].0, got[1].2.as_str()), (1, "burned"));
+    let volumes = worker_manifest(&cfg, id);
+    let image = std::fs::read(&volumes[0].0).unwrap();
+    let bytes = std::fs::read(&disc).unwrap();
+    assert_eq!(&bytes[..image.len()], &image[..], "the disc holds volume 1");
+    assert_eq!(job.state, "failed");
+    assert!(job.error.unwrap_or_default().contains("has no disc"));
+    assert!(job
+        .next_action
+        .unwrap_or_default()
+        .contains("load discs into dvd"));
+    assert_eq!(job.discs.len(), 2, "an empty drive is not a reject");
+}
+
+#[test]
+fn a_drive_whose_xorriso_cannot_run_fails_the_job_without_taking_a_disc() {
+    let tmp = TempDir::new("jobs-drive-broken");
+    let (mut cfg, db, _) = drive_setup(&tmp, &["blank"]);
+    cfg.burners[0].xorriso = Some(tmp.path().join("no-such-xorriso"));
+    let id = create(&cfg, &db, &request_on("dvd")).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "failed");
+    let error = job.error.unwrap_or_default();
+    assert!(error.contains("cannot run"), "{error}");
+    assert!(job.discs.is_empty(), "no disc was taken");
+}
+
+fn request_on(burner: &str) -> JobRequest {
+    JobRequest {
+        burner: Some(burner.into()),
+        ..request(1)
+    }
 }

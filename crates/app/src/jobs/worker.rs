@@ -7,6 +7,11 @@
 //! empty job folder; one in `burning` or `verifying` keeps its validated images (their
 //! SHA-256 in the job folder's `volumes.tsv`, written before the state became `burning`) and
 //! burns only the (volume, copy) pairs that have no `burned` disc yet: nothing is done twice.
+//!
+//! A paused burner (the operator's `burner pause`, or three rejects in a row) takes no disc:
+//! the job that reaches it waits in `burning` with a note in its next action, and is not
+//! taken again until the burner is resumed (a job without a burner of its own goes to the
+//! first configured burner that is not paused).
 
 use std::collections::HashMap;
 use std::fs;
@@ -17,7 +22,7 @@ use dcmdisc_archive::JobRow;
 use tracing::{error, info, warn};
 
 use super::{job_dir, JobState};
-use crate::burners::{self, BurnError, Burner};
+use crate::burners::{self, BurnError, Burner, DiscId};
 use crate::config::jobs::BurnerConfig;
 use crate::config::{Config, Profile};
 use crate::control::{ControlDb, Open};
@@ -41,7 +46,6 @@ pub struct Worker {
     cfg: Config,
     db: ControlDb,
     burners: HashMap<String, Box<dyn Burner>>,
-    rejects: HashMap<String, u32>,
 }
 
 fn state_of(job: &JobRow) -> JobState {
@@ -52,6 +56,8 @@ fn state_of(job: &JobRow) -> JobState {
 enum Halt {
     /// Shutdown: the state stays as it is, the next start resumes it.
     Stopped,
+    /// Its burner is paused: the state stays as it is until the burner is resumed.
+    Held,
     /// Cancelled by the operator, or failed with its reason recorded.
     Ended,
 }
@@ -72,7 +78,6 @@ impl Worker {
             cfg: cfg.clone(),
             db,
             burners: HashMap::new(),
-            rejects: HashMap::new(),
         })
     }
 
@@ -96,7 +101,8 @@ impl Worker {
     /// final or `shutdown` stops it; answers its id, `None` when there is none.
     pub fn run_next(&mut self, shutdown: &Shutdown) -> Result<Option<i64>, AppError> {
         let active = JobState::active_names();
-        let Some(job) = self.db.control().jobs_in(&active)?.into_iter().next() else {
+        let jobs = self.db.control().jobs_in(&active)?;
+        let Some(job) = jobs.into_iter().find(|j| !self.held(j)) else {
             return Ok(None);
         };
         let id = job.id;
@@ -153,7 +159,9 @@ impl Worker {
             },
             _ => return Ok(()),
         };
-        if let Err(Halt::Stopped | Halt::Ended) = self.burn_all(&job, &volumes, shutdown)? {
+        if let Err(Halt::Stopped | Halt::Held | Halt::Ended) =
+            self.burn_all(&job, &volumes, shutdown)?
+        {
             return Ok(());
         }
         if self.set(
@@ -297,12 +305,47 @@ impl Worker {
         }
     }
 
+    fn paused(&self, burner: &str) -> bool {
+        matches!(self.db.control().burner_state(burner), Ok(s) if s.paused)
+    }
+
+    /// A job waiting at a paused burner: not taken until it is resumed.
+    fn held(&self, job: &JobRow) -> bool {
+        matches!(state_of(job), JobState::Burning | JobState::Verifying)
+            && self
+                .burner_config(job)
+                .is_some_and(|b| self.paused(&b.name))
+    }
+
+    /// The job's own burner, else the first configured one that is not paused (else the
+    /// first: the job then waits for it).
     fn burner_config(&self, job: &JobRow) -> Option<BurnerConfig> {
         let all = self.cfg.burners();
         match &job.burner {
             Some(name) => all.into_iter().find(|b| &b.name == name),
-            None => all.into_iter().next(),
+            None => {
+                let free = all.iter().position(|b| !self.paused(&b.name)).unwrap_or(0);
+                all.into_iter().nth(free)
+            }
         }
+    }
+
+    /// Holds the job at its paused burner, saying why and what to do.
+    fn hold(&self, id: i64, name: &str) -> Result<Result<(), Halt>, AppError> {
+        let reason = self.db.control().burner_state(name)?.reason;
+        let note = format!(
+            "waiting: burner {name} is paused ({reason}); `dcmdisc burner resume {name}` \
+             lets the job go on"
+        );
+        info!(job = id, burner = name, "job held: the burner is paused");
+        self.db.control().set_job_state(
+            id,
+            &["burning", "verifying"],
+            "burning",
+            None,
+            Some(&note),
+        )?;
+        Ok(Err(Halt::Held))
     }
 
     /// Burning and verifying: every (volume, copy) without a burned disc.
@@ -330,6 +373,7 @@ impl Worker {
             let b = burners::open(&bcfg, &self.cfg.archive.data_dir, taken);
             self.burners.insert(name.clone(), b);
         }
+        let wanted = u64::from(job.copies) * volumes.len() as u64;
         for v in volumes {
             for copy in 1..=job.copies {
                 let done = self
@@ -341,7 +385,12 @@ impl Worker {
                 if done {
                     continue;
                 }
-                if let Err(h) = self.burn_one(id, &name, v, copy, shutdown)? {
+                let disc = DiscId {
+                    job: id,
+                    volume: v.number,
+                    copy,
+                };
+                if let Err(h) = self.burn_one(&name, v, disc, wanted, shutdown)? {
                     return Ok(Err(h));
                 }
             }
@@ -349,38 +398,70 @@ impl Worker {
         Ok(Ok(()))
     }
 
-    /// One copy of one volume: discs taken until one is burned and verified.
+    /// One copy of one volume: discs taken until one is burned and verified (`wanted`: the
+    /// job's discs in all, for its progress counters).
     fn burn_one(
         &mut self,
-        id: i64,
         name: &str,
         v: &Volume,
-        copy: u32,
+        disc_id: DiscId,
+        wanted: u64,
         shutdown: &Shutdown,
     ) -> Result<Result<(), Halt>, AppError> {
+        let (id, copy) = (disc_id.job, disc_id.copy);
         let both = [JobState::Burning, JobState::Verifying];
         loop {
             if shutdown.is_triggered() {
                 return Ok(Err(Halt::Stopped));
             }
+            if self.paused(name) {
+                return self.hold(id, name);
+            }
             if !self.set(id, &both, JobState::Burning)? {
                 return Ok(Err(Halt::Ended));
             }
-            let file = format!("job{id}-vol{}-copy{copy}.iso", v.number);
             let control = self.db.control();
+            let burned = control
+                .discs(id)?
+                .iter()
+                .filter(|d| d.outcome == "burned")
+                .count() as u64;
+            let len = fs::metadata(&v.image).map(|m| m.len()).unwrap_or(0);
+            let mut last: Option<Instant> = None;
+            // The burner's fraction as the job's byte counters, at most once a second.
+            let mut progress = |f: f64| {
+                if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                    return;
+                }
+                last = Some(Instant::now());
+                let done = (f.clamp(0.0, 1.0) * len as f64) as u64;
+                let _ = control.set_job_progress(id, "burning", (burned, wanted), (done, len));
+            };
             let Some(burner) = self.burners.get_mut(name) else {
                 return Ok(Err(Halt::Ended));
             };
-            if let Err(BurnError::NoDisc(why)) = burner.ready() {
-                self.fail(
-                    id,
-                    &format!("burner {name} has no disc to take: {why}"),
-                    &format!("load discs into {name}, then `dcmdisc job retry {id}`"),
-                )?;
-                return Ok(Err(Halt::Ended));
+            match burner.ready() {
+                Err(BurnError::NoDisc(why)) => {
+                    self.fail(
+                        id,
+                        &format!("burner {name} has no disc to take: {why}"),
+                        &format!("load discs into {name}, then `dcmdisc job retry {id}`"),
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+                // The burner cannot even look (a drive's xorriso missing): no disc was taken.
+                Err(BurnError::Failed(why)) => {
+                    self.fail(
+                        id,
+                        &format!("burner {name} failed: {why}"),
+                        &format!("check burner {name}, then `dcmdisc job retry {id}`"),
+                    )?;
+                    return Ok(Err(Halt::Ended));
+                }
+                _ => {}
             }
             let disc = control.begin_disc(id, v.number, copy, name)?;
-            let result = match burner.burn(&v.image, &file, shutdown) {
+            let result = match burner.burn(&v.image, &disc_id, shutdown, &mut progress) {
                 Ok(written) => {
                     let image = written.image.to_string_lossy().into_owned();
                     if !control.set_job_state(id, &["burning"], "verifying", None, None)? {
@@ -397,7 +478,7 @@ impl Worker {
             match result {
                 Ok(image) => {
                     control.finish_disc(disc, "burned", "", &v.sha256, &image)?;
-                    self.rejects.insert(name.to_string(), 0);
+                    control.clear_burner_rejects(name)?;
                     info!(
                         job = id,
                         volume = v.number,
@@ -420,22 +501,21 @@ impl Worker {
                         burner = name,
                         "REJECT: {why}"
                     );
-                    let n = self.rejects.entry(name.to_string()).or_insert(0);
-                    *n += 1;
-                    if *n >= MAX_REJECTS_IN_A_ROW {
-                        *n = 0;
-                        self.fail(
-                            id,
+                    if control.count_burner_reject(name)? >= MAX_REJECTS_IN_A_ROW {
+                        // Paused instead of eating the stack; the operator's resume clears
+                        // the count.
+                        warn!(
+                            burner = name,
+                            "burner paused after {MAX_REJECTS_IN_A_ROW} rejects in a row"
+                        );
+                        control.pause_burner(
+                            name,
                             &format!(
-                                "burner {name} rejected {MAX_REJECTS_IN_A_ROW} discs in a row \
-                                 (last: {why}); it is paused"
-                            ),
-                            &format!(
-                                "check the discs in {name}, then `dcmdisc job retry {id}` \
-                                 (copies already burned are kept)"
+                                "rejected {MAX_REJECTS_IN_A_ROW} discs in a row (last: {why}); \
+                                 check its discs"
                             ),
                         )?;
-                        return Ok(Err(Halt::Ended));
+                        return self.hold(id, name);
                     }
                 }
                 Err((e @ (BurnError::Failed(_) | BurnError::NoDisc(_)), image)) => {
