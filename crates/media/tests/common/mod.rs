@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use dcmdisc_media::export::{
-    export_patient, ExportError, ExportOptions, NoConverter, Profile, SourceFile, VolumeSummary,
+    export_patient, ExportError, ExportOptions, NoConverter, PdiOptions, Profile, SourceFile,
+    VolumeSummary,
 };
 pub use dcmdisc_testkit::Scratch;
 
@@ -112,6 +113,7 @@ pub fn options(out: &Path, tree: bool) -> ExportOptions {
         implementation_class_uid: "2.25.99".to_string(),
         implementation_version_name: "TEST".to_string(),
         now: SystemTime::now(),
+        pdi: PdiOptions::default(),
     }
 }
 
