@@ -48,8 +48,9 @@ fn worst_disc(options: &PdiOptions, profile: &'static str) -> Disc {
             institution: w.clone(),
             contact: w.clone(),
             web_content: options.web_content,
-            // The left-out lines are known before planning: their own lengths, each cut.
-            left_out: options.left_out.iter().map(|_| w.clone()).collect(),
+            // The left-out lines are known before planning and the same on every volume:
+            // they are sized as they are.
+            left_out: options.left_out.clone(),
         },
         patients: vec![PatientEntry {
             name: w.clone(),
