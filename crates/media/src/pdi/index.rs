@@ -98,19 +98,29 @@ pub(crate) fn patient(p: &PatientEntry) -> String {
 /// heading and the start of its series table (closed by [`STUDY_END`]).
 pub(crate) fn study(n: usize, s: &StudyEntry, series: usize, instances: usize) -> String {
     format!(
-        "<h3>Study {n}: {} {} {}</h3>\r\n\
-         <p>Accession number {}, study ID {}: {} series, {} instances on this disc.</p>\r\n\
+        "<h3>Study {n}: {}</h3>\r\n\
+         <p>Date {} {}, accession number {}, study ID {}: {} series, {} instances on this \
+         disc.</p>\r\n\
          <table border=\"1\" cellpadding=\"4\" summary=\"Series of the study\">\r\n\
          <tr><th>Series</th><th>Modality</th><th>Description</th><th>Instances</th>\
          <th>Folder</th></tr>\r\n",
-        xhtml(&date(&s.date), SHORT_CHARS),
+        xhtml(or_none(&s.description, "(no description)"), VALUE_CHARS),
+        xhtml(or_none(&date(&s.date), "none"), SHORT_CHARS),
         xhtml(&time(&s.time), SHORT_CHARS),
-        xhtml(&s.description, VALUE_CHARS),
-        xhtml(&s.accession, SHORT_CHARS),
-        xhtml(&s.study_id, SHORT_CHARS),
+        xhtml(or_none(&s.accession, "none"), SHORT_CHARS),
+        xhtml(or_none(&s.study_id, "none"), SHORT_CHARS),
         series,
         instances,
     )
+}
+
+/// `v`, or `none` when it is empty.
+fn or_none<'a>(v: &'a str, none: &'a str) -> &'a str {
+    if v.trim().is_empty() {
+        none
+    } else {
+        v
+    }
 }
 
 pub(crate) const STUDY_END: &str = "</table>\r\n";

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use super::catalog::Disc;
+use super::report::clock;
 use super::text::{ascii, date};
 use super::{entries, INDEX};
 
@@ -71,11 +72,9 @@ pub(crate) fn render(disc: &Disc) -> String {
     ));
     line(&format!("Written by:   {}", ascii(&disc.application, 60)));
     line(&format!(
-        "Created:      {} {}:{}:{} UTC",
+        "Created:      {} {} UTC",
         date(&disc.created.0),
-        disc.created.1.get(..2).unwrap_or(""),
-        disc.created.1.get(2..4).unwrap_or(""),
-        disc.created.1.get(4..6).unwrap_or("")
+        clock(&disc.created.1)
     ));
     line(&format!("Disc:         {} of {}", disc.number, disc.count));
     line(&format!(

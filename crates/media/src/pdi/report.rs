@@ -10,23 +10,31 @@ use super::catalog::Disc;
 use super::text::{ascii, date};
 use super::{MANIFEST, REPORT};
 
+/// `HHMMSS` as `HH:MM:SS`.
+pub(crate) fn clock(tm: &str) -> String {
+    match (tm.get(..2), tm.get(2..4), tm.get(4..6)) {
+        (Some(h), Some(m), Some(s)) => format!("{h}:{m}:{s}"),
+        _ => ascii(tm, 8),
+    }
+}
+
 pub(crate) fn render(disc: &Disc, r: &ValidationReport) -> String {
     let mut t = String::new();
     let mut line = |s: &str| {
         let _ = write!(t, "{s}\r\n");
     };
     line(&format!("{REPORT}: CHECKS OF THIS DISC'S CONTENT"));
-    line("=====================================");
+    line("===========================================");
     line("");
     line(&format!(
-        "Made by {} on {} {} UTC, disc {} of {}, File-set ID {}.",
+        "Made by {} on {} {} UTC, disc {} of {},",
         ascii(&disc.application, 40),
         date(&disc.created.0),
-        disc.created.1,
+        clock(&disc.created.1),
         disc.number,
         disc.count,
-        ascii(&disc.fileset_id, 16)
     ));
+    line(&format!("File-set ID {}.", ascii(&disc.fileset_id, 16)));
     line("Read by dcmdisc's own DICOMDIR reader, not by the code that wrote the DICOMDIR,");
     line("from the files exactly as they went into the disc image.");
     line("");
