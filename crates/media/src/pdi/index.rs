@@ -99,19 +99,23 @@ pub(crate) fn patient(p: &PatientEntry) -> String {
 pub(crate) fn study(n: usize, s: &StudyEntry, series: usize, instances: usize) -> String {
     format!(
         "<h3>Study {n}: {}</h3>\r\n\
-         <p>Date {} {}, accession number {}, study ID {}: {} series, {} instances on this \
+         <p>Date {}, accession number {}, study ID {}: {} series, {} instances on this \
          disc.</p>\r\n\
          <table border=\"1\" cellpadding=\"4\" summary=\"Series of the study\">\r\n\
          <tr><th>Series</th><th>Modality</th><th>Description</th><th>Instances</th>\
          <th>Folder</th></tr>\r\n",
         xhtml(or_none(&s.description, "(no description)"), VALUE_CHARS),
-        xhtml(or_none(&date(&s.date), "none"), SHORT_CHARS),
-        xhtml(&time(&s.time), SHORT_CHARS),
+        xhtml(or_none(&when(&s.date, &s.time), "none"), 2 * SHORT_CHARS),
         xhtml(or_none(&s.accession, "none"), SHORT_CHARS),
         xhtml(or_none(&s.study_id, "none"), SHORT_CHARS),
         series,
         instances,
     )
+}
+
+/// A study's date and time for display (either may be empty).
+fn when(da: &str, tm: &str) -> String {
+    format!("{} {}", date(da), time(tm)).trim().to_string()
 }
 
 /// `v`, or `none` when it is empty.
