@@ -35,7 +35,7 @@ use crate::records;
 mod files;
 mod rules;
 
-use files::{check_manifest, hash_file, FileHashes};
+use files::{check_manifest, hash_file, HashThread};
 pub use files::{validate_planned, Planned};
 use rules::check_records;
 
@@ -141,14 +141,14 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
     // One pass over the image: the hash, the first bytes of every file on the way, and, to
     // hold them against the manifest, each file's hash.
     let mut hasher = Sha256::new();
-    let mut per_file = manifest.as_ref().map(|_| FileHashes::new(iso.files()));
+    let per_file = manifest.as_ref().map(|_| HashThread::start(iso.files()));
     let mut found = Found::new();
     let mut again = Vec::new();
     let pass = iso.read_through(
         META_PREFIX,
         &mut |chunk| {
             hasher.update(chunk);
-            if let Some(h) = per_file.as_mut() {
+            if let Some(h) = &per_file {
                 h.feed(chunk);
             }
         },
@@ -178,7 +178,12 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
     }
     check(dicomdir.as_deref(), &found, expected, &mut report);
     if let (Some(m), Some(h)) = (manifest, per_file) {
-        check_manifest(&m, &h.finish(), &mut report.problems);
+        match h.finish() {
+            Some(hashes) => check_manifest(&m, &hashes, &mut report.problems),
+            None => report.problems.push(format!(
+                "the files' hashes for {MANIFEST} could not be computed"
+            )),
+        }
     }
     report
 }
