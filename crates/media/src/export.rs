@@ -94,6 +94,16 @@ pub enum ExportError {
         path: PathBuf,
         problems: Vec<String>,
     },
+    /// The files of a volume failed the checks made before imaging
+    /// (`validate::validate_planned`); nothing of the volume was written.
+    #[error(
+        "volume {volume} failed the checks before imaging and was not written:\n  {}",
+        problems.join("\n  ")
+    )]
+    Unsound {
+        volume: usize,
+        problems: Vec<String>,
+    },
     /// The volume's own files came out larger than the planner's reserve for them: a defect
     /// of the size bounds (`pdi/budget.rs`), caught before the volume is written.
     #[error(

@@ -138,9 +138,7 @@ pub(crate) fn write_volume(
         profile: profile.to_string(),
         files: Vec::new(),
     };
-    let extras = own_files(&disc, &dicomdir, &order, &mut expected, cx.reserve, || {
-        opts.out_dir.join(&vol_name)
-    })?;
+    let extras = own_files(&disc, &dicomdir, &order, &mut expected, cx.reserve)?;
     let mut summary = VolumeSummary {
         number,
         count,
@@ -210,7 +208,6 @@ fn own_files(
     order: &[(PathBuf, String, u64)],
     expected: &mut ExpectedVolume,
     reserve: &Reserve,
-    volume_path: impl Fn() -> PathBuf,
 ) -> Result<Vec<ExtraFile>, ExportError> {
     let mut extras = pdi::front_files(disc);
     expected.files = extras.iter().map(|f| f.name.to_string()).collect();
@@ -231,9 +228,8 @@ fn own_files(
             source,
         })?;
     if !report.is_valid() {
-        return Err(ExportError::Invalid {
+        return Err(ExportError::Unsound {
             volume: disc.number,
-            path: volume_path(),
             problems: report.problems,
         });
     }
