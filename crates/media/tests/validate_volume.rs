@@ -257,8 +257,8 @@ fn a_tree_missing_a_file_is_caught() {
 }
 
 /// A source whose File Meta names another SOP Instance than its data set: the DICOMDIR
-/// record (from the data set) and the file on the volume disagree, validation says so, the
-/// export fails naming it and leaves no image.
+/// record (from the data set) and the file on the volume disagree; the checks before
+/// imaging say so, the export fails naming it and writes no image.
 #[test]
 fn the_export_fails_and_removes_a_volume_that_fails() {
     let scratch = Scratch::new("fail");
@@ -269,10 +269,7 @@ fn the_export_fails_and_removes_a_volume_that_fails() {
     files.push(odd);
     let out = scratch.0.join("out");
     let e = export(&files, &out, false).unwrap_err();
-    let ExportError::Invalid {
-        volume, problems, ..
-    } = &e
-    else {
+    let ExportError::Unsound { volume, problems } = &e else {
         panic!("{e}");
     };
     assert_eq!(*volume, 1);
@@ -283,6 +280,9 @@ fn the_export_fails_and_removes_a_volume_that_fails() {
         "{problems:#?}"
     );
     let text = e.to_string();
-    assert!(text.contains("volume 1 failed validation"), "{text}");
+    assert!(
+        text.contains("volume 1 failed the checks before imaging and was not written"),
+        "{text}"
+    );
     assert!(!out.join("VOL001.iso").exists());
 }
