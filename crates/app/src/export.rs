@@ -184,6 +184,12 @@ fn run(
         implementation_class_uid: sp.implementation_class_uid.to_string(),
         implementation_version_name: sp.implementation_version_name.to_string(),
         now: SystemTime::now(),
+        pdi: media::PdiOptions {
+            institution: cfg.media.institution.to_string(),
+            contact: cfg.media.contact.to_string(),
+            web_content: cfg.media.web_content,
+            left_out: Vec::new(),
+        },
     };
     let converter = MediaConverter(cfg.identity());
     let output = Output::prepare(&opts.out_dir)?;

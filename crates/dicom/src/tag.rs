@@ -45,6 +45,8 @@ tags!(
     CONCEPT_NAME_CODE_SEQUENCE,
     BLENDING_SEQUENCE,
     PIXEL_DATA,
+    // What a volume's INDEX.HTM shows of a series besides its record keys.
+    SERIES_DESCRIPTION,
     // The Basic Directory (PS3.3 F.3): what the DICOMDIR writer and reader share.
     FILE_SET_ID,
     OFFSET_OF_THE_FIRST_DIRECTORY_RECORD_OF_THE_ROOT_DIRECTORY_ENTITY,

@@ -13,10 +13,13 @@ use dcmdisc_dicom::datetime::dicom_date_time;
 use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{self, FileRef, Record};
+use crate::pdi::budget;
 use crate::plan::{self, PlanItem};
 use crate::record_keys::record_keys;
 use crate::records;
-use crate::volume::{write_volume, Placed};
+use crate::volume::{write_volume, Placed, VolumeContext};
+
+pub use crate::pdi::PdiOptions;
 
 pub use crate::profile::{Profile, CD_650_MB_SECTORS, CD_700_MB_SECTORS, SECTOR};
 pub use crate::source::{read_sources, scan_folder, PatientFiles, Skipped, SourceFile};
@@ -91,6 +94,27 @@ pub enum ExportError {
         path: PathBuf,
         problems: Vec<String>,
     },
+    /// The files of a volume failed the checks made before imaging
+    /// (`validate::validate_planned`); nothing of the volume was written.
+    #[error(
+        "volume {volume} failed the checks before imaging and was not written:\n  {}",
+        problems.join("\n  ")
+    )]
+    Unsound {
+        volume: usize,
+        problems: Vec<String>,
+    },
+    /// The volume's own files came out larger than the planner's reserve for them: a defect
+    /// of the size bounds (`pdi/budget.rs`), caught before the volume is written.
+    #[error(
+        "volume {volume}: its README, INDEX, report and MANIFEST take {used} bytes, more than \
+         the {allowed} the planner kept for them"
+    )]
+    OwnFilesOverReserve {
+        volume: usize,
+        used: u64,
+        allowed: u64,
+    },
     /// Validation could not open what was just written.
     #[error("validating volume {volume}: {source}")]
     Validation {
@@ -129,6 +153,8 @@ pub struct ExportOptions {
     pub implementation_version_name: String,
     /// The clock of the whole export (recording dates, generated Study Date/Time).
     pub now: SystemTime,
+    /// What the volume's own files (README.TXT, INDEX.HTM...) say and hold.
+    pub pdi: PdiOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +352,9 @@ fn export_inner(
 
     // Plan volumes. Costs are conservative: data in whole sectors, one directory record and
     // the DICOMDIR leaf record per instance; a study or series costs its record plus folders.
+    // The volume's own files (`pdi`) are sized first: a fixed part per volume, INDEX.HTM's
+    // block per study or series and a MANIFEST.TXT line per instance.
+    let reserve = budget::reserve(&opts.pdi, profile.name());
     let items: Vec<PlanItem> = placed
         .iter()
         .map(|p| {
@@ -333,29 +362,26 @@ fn export_inner(
             Ok(PlanItem {
                 study: p.study.clone(),
                 series: p.series.clone(),
-                cost: plan::item_cost(p.src.size, leaf_len + 8),
+                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance,
             })
         })
         .collect::<Result<_, ExportError>>()?;
     let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
-    let per_volume = 64 * SECTOR;
-    let per_group = 4 * SECTOR;
+    let per_volume = 64 * SECTOR + reserve.per_volume;
+    let per_group = 4 * SECTOR + reserve.per_group;
     let volumes = plan::plan(&items, capacity, per_volume, per_group)?;
     let count = volumes.len();
     let mut summaries = Vec::with_capacity(count);
+    let cx = VolumeContext {
+        table,
+        opts,
+        today: &today,
+        patient_id: &patient_id,
+        reserve: &reserve,
+    };
     for (v, members) in volumes.iter().enumerate() {
         let number = v + 1;
-        let summary = write_volume(
-            table,
-            &placed,
-            members,
-            number,
-            count,
-            opts,
-            &today,
-            &patient_id,
-            progress,
-        )?;
+        let summary = write_volume(&cx, &placed, members, number, count, progress)?;
         if summary.bytes > capacity {
             return Err(ExportError::OverCapacity {
                 volume: number,

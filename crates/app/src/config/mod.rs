@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use values::{
-    AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, FilesetIdPattern, InvalidValue, Profile,
-    RemoteHost, Uid, VersionName,
+    AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, DiscText, FilesetIdPattern,
+    InvalidValue, Profile, RemoteHost, Uid, VersionName,
 };
 
 /// Our Implementation Class UID: a UUID-derived UID (PS3.5 B.2), not the statement's vendor one.
@@ -160,6 +160,12 @@ pub struct MediaSection {
     /// File-set Consistency Flag (0004,1212). 0 = no known inconsistencies, which is true of
     /// a File-set we write in one go; the statement's FFFFH would tell readers to distrust it.
     pub fileset_consistency_flag: u16,
+    /// Who made the disc and whom to ask, in README.TXT and INDEX.HTM (IHE PDI).
+    pub institution: DiscText,
+    pub contact: DiscText,
+    /// IHE_PDI web content on each volume (the renderings; INDEX.HTM and README.TXT are
+    /// written either way).
+    pub web_content: bool,
 }
 
 impl Default for MediaSection {
@@ -169,6 +175,9 @@ impl Default for MediaSection {
             cd_capacity_mb: CdCapacity::Mb700,
             fileset_id_pattern: FilesetIdPattern::builtin("DCMDISC_{n}OF{m}"),
             fileset_consistency_flag: 0,
+            institution: DiscText::builtin(""),
+            contact: DiscText::builtin(""),
+            web_content: true,
         }
     }
 }

@@ -53,6 +53,32 @@ fn defaults_are_valid() {
         pattern.parse::<FilesetIdPattern>().unwrap(),
         c.media.fileset_id_pattern
     );
+    for text in [&c.media.institution, &c.media.contact] {
+        assert_eq!(text.as_str().parse::<DiscText>().unwrap(), *text);
+    }
+    assert!(c.media.web_content);
+}
+
+#[test]
+fn disc_texts_are_read_and_wrong_ones_refused_with_their_key() {
+    let c = Config::parse(
+        "[media]\ninstitution = \"Example Hospital\"\ncontact = \"+1 555 0100\"\n\
+         web_content = false",
+    )
+    .unwrap();
+    assert_eq!(c.media.institution.as_str(), "Example Hospital");
+    assert_eq!(c.media.contact.as_str(), "+1 555 0100");
+    assert!(!c.media.web_content);
+    let err = |t: &str| Config::parse(t).unwrap_err().to_string();
+    assert_eq!(
+        err("[media]\ninstitution = \"Klinikum M\u{fc}nchen\""),
+        "[media] institution: \"Klinikum M\u{fc}nchen\" is not a disc text (0-64 printable \
+         ASCII characters: README.TXT is 7-bit ASCII) (line 2)"
+    );
+    assert!(
+        err(&format!("[media]\ncontact = \"{}\"", "x".repeat(65))).starts_with("[media] contact: ")
+    );
+    assert!(err("[media]\nweb_content = \"yes\"").starts_with("[media] web_content: "));
 }
 
 #[test]

@@ -159,6 +159,26 @@ impl FilesetIdPattern {
 }
 string_value!(FilesetIdPattern);
 
+/// A line the volume's own files show (`[media] institution`, `contact`): up to 64
+/// printable ASCII characters, empty for none. ASCII because README.TXT is 7-bit ASCII (IHE
+/// PDI, DRG): a value it could not show as written is refused here rather than altered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DiscText(String);
+
+impl DiscText {
+    pub const RULE: &'static str =
+        "a disc text (0-64 printable ASCII characters: README.TXT is 7-bit ASCII)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        if s.len() > 64 || !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(s.trim().to_string())
+    }
+}
+string_value!(DiscText);
+
 /// Declares a closed set of names as an enum: parsing (case-insensitive, with aliases), its
 /// canonical name, serde through the name, and an error listing the allowed names.
 macro_rules! name_enum {
