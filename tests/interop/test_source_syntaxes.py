@@ -142,6 +142,8 @@ def generated(bits: int, pixel_vr: str) -> Dataset:
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName, ds.PatientID = "Big^Endian", "BE1"
     ds.Modality = "OT"
+    ds.StudyDate, ds.StudyTime, ds.StudyID = "20260101", "120000", "1"
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
     ds.add_new(0x00181063, "DS", "33.3")                     # odd-length string
     ds.add_new(0x00209165, "AT", [0x00100010, 0x7FE00010])   # Dimension Index Pointer
     ds.add_new(0x00209157, "UL", [1, 70000])
@@ -162,6 +164,7 @@ def generated(bits: int, pixel_vr: str) -> Dataset:
     item = Dataset()
     item.add_new(0x00282000, "OB", b"\x01\x02\x03\x04")      # ICC Profile (OB: no swap)
     item.add_new(0x00081150, "UI", ds.SOPClassUID)
+    item.add_new(0x00081155, "UI", generate_uid())
     item.add_new(0x00082112, "SQ", Sequence([inner, Dataset()]))
     ds.add_new(0x00081140, "SQ", Sequence([item]))
     ds.Rows, ds.Columns = 2, 3
@@ -226,3 +229,134 @@ def test_broken_deflate_stream_is_refused(tmp_path: Path):
     assert r.returncode != 0 and "inflate" in r.stderr.lower(), r.stderr
     assert not (tmp_path / "ours.dcm").exists()
     assert not list(tmp_path.glob(".*inflated")), "scratch file left behind"
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export(*args) -> subprocess.CompletedProcess:
+    return run(dcmdisc_bin(), "export", *args, check=False)
+
+
+def sample(name: str) -> Path:
+    for p in SAMPLES:
+        if p.name == name:
+            return p
+    pytest.skip(f"{name} not installed")
+
+
+def volume_id(iso: Path) -> str:
+    out = run("isoinfo", "-d", "-i", iso).stdout
+    return next(l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Volume id:"))
+
+
+def test_export_converts_big_endian_and_deflated(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    names = {"MR_small_bigendian.dcm": "be.dcm", "image_dfl.dcm": "dfl.dcm"}
+    for name, to in names.items():
+        shutil.copy(sample(name), src / to)
+    le = tmp_path / "le.dcm"
+    generated(16, "OW").save_as(le, enforce_file_format=True)
+    run(DCMCONV, "+tb", "-e", le, src / "gen_be.dcm")
+    out = tmp_path / "out"
+    r = export("--from-folder", src, "--out", out, "--tree")
+    assert r.returncode == 0, r.stderr
+    assert "skipped" not in r.stderr and "warning" not in r.stderr, r.stderr
+    trees = sorted(out.rglob("VOL001"))
+    on_disc = {}
+    for tree in trees:
+        for f in (tree / "DICOM").rglob("*"):
+            if f.is_file():
+                ds = read(f)
+                assert ds.file_meta.TransferSyntaxUID == ELE, f
+                on_disc[str(ds.SOPInstanceUID)] = f
+    sources = [src / n for n in (*names.values(), "gen_be.dcm")]
+    assert len(on_disc) == len(sources), (on_disc, r.stdout)
+    for s in sources:
+        orig = read(s)
+        ours = read(on_disc[str(orig.SOPInstanceUID)])
+        ref = tmp_path / f"{s.stem}.dcmtk.dcm"
+        run(DCMCONV, "+te", s, ref)
+        compare(orig, ours, read(ref))
+        assert np.array_equal(orig.pixel_array, ours.pixel_array), s
+    for iso in out.rglob("VOL001.iso"):
+        assert read(iso.with_suffix("") / "DICOMDIR").DirectoryRecordSequence
+
+
+def test_export_fails_naming_an_instance_that_cannot_go_on_the_disc(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(sample("MR_small_bigendian.dcm"), src / "good.dcm")
+    bad = src / "bad.dcm"
+    data = sample("MR_small_bigendian.dcm").read_bytes()
+    ds = generated(16, "OW")
+    ds.file_meta.TransferSyntaxUID = BE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.add_new(0x00091010, "UN", b"\x00\x01\x02\x03")
+        ds.add_new(0x00090010, "LO", "ACME")
+        ds.save_as(bad, enforce_file_format=True, little_endian=False, implicit_vr=False)
+    (src / "notes.txt").write_text("not DICOM")
+    out = tmp_path / "out"
+    r = export("--from-folder", src, "--out", out)
+    assert r.returncode != 0, r.stdout
+    assert str(bad) in r.stderr and "cannot be converted exactly" in r.stderr, r.stderr
+    assert "--leave-out-unreadable" in r.stderr, r.stderr
+    assert not out.exists() or not any(out.iterdir())
+    assert data  # the good file was not the reason
+
+    out2 = tmp_path / "out2"
+    r = export("--from-folder", src, "--out", out2, "--tree", "--leave-out-unreadable")
+    assert r.returncode == 0, r.stderr
+    assert f"left out {bad}" in r.stderr, r.stderr
+    readmes = list(out2.rglob("README.TXT"))
+    assert readmes
+    listed = [p for p in readmes if "Left out of this disc" in p.read_text()]
+    # The conversion refused the bad file, so its patient is not known: every volume lists it.
+    assert listed, [p.read_text() for p in readmes]
+    text = listed[0].read_text()
+    assert f"SOP Instance UID {ds.SOPInstanceUID}" in text and "bad.dcm" not in text, text
+
+
+def test_a_foreign_dicomdir_is_reported_as_one(tmp_path: Path):
+    src = tmp_path / "src"
+    (src / "IMG").mkdir(parents=True)
+    le = src / "IMG" / "IM1"
+    generated(16, "OW").save_as(le, enforce_file_format=True)
+    run("dcmmkdir", "-Pgp", "--output-file", src / "DICOMDIR", "+id", src, "IMG/IM1")
+    assert (src / "DICOMDIR").exists()
+    out = tmp_path / "out"
+    r = export("--from-folder", src, "--out", out, "--tree")
+    assert r.returncode == 0, r.stderr
+    assert f"{src / 'DICOMDIR'} is a DICOMDIR of another File-set" in r.stderr, r.stderr
+    files = [f for f in (out / "VOL001" / "DICOM").rglob("*") if f.is_file()]
+    assert len(files) == 1, files
+
+
+def test_volume_ids_tell_discs_apart_without_patient_data(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    generated(16, "OW").save_as(src / "a.dcm", enforce_file_format=True)
+    out = tmp_path / "out"
+    r = export("--from-folder", src, "--out", out)
+    assert r.returncode == 0, r.stderr
+    vid = volume_id(out / "VOL001.iso")
+    import re
+    assert re.fullmatch(r"DCM20\d{6}_T\d{6}_1OF1", vid), vid
+    assert "BIG" not in vid and "BE1" not in vid
+
+
+def test_a_volume_id_pattern_that_could_be_invalid_is_refused_at_start(tmp_path: Path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[media]\nvolume_id = "DISC-{n}"\n')
+    src = tmp_path / "src"
+    src.mkdir()
+    generated(16, "OW").save_as(src / "a.dcm", enforce_file_format=True)
+    r = run(dcmdisc_bin(), "--config", cfg, "export", "--from-folder", src, "--out", tmp_path / "o",
+            check=False)
+    assert r.returncode != 0 and "[media] volume_id" in r.stderr, r.stderr
+    cfg.write_text('[media]\nvolume_id = "WARD7_{date}_{n}"\n')
+    r = run(dcmdisc_bin(), "--config", cfg, "export", "--from-folder", src, "--out", tmp_path / "o")
+    vid = volume_id(tmp_path / "o" / "VOL001.iso")
+    assert vid.startswith("WARD7_20") and vid.endswith("_1"), vid

@@ -16,6 +16,7 @@
 pub mod dicomdir;
 pub mod dicomdir_read;
 pub mod export;
+mod left_out;
 pub mod plan;
 mod profile;
 mod record_items;

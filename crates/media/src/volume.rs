@@ -5,7 +5,7 @@ use std::fs;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
 
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
@@ -103,9 +103,11 @@ pub(crate) fn write_volume(
          Instances: {}\r\n\
          Profile: {profile}\r\n\
          Open DICOMDIR with any DICOM viewer.\r\n\
-         Written by dcmdisc {}.\r\n",
+         Written by dcmdisc {}.\r\n{}",
         members.len(),
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        // What was left out at the operator's request (`left_out.rs`).
+        crate::left_out::readme_section(&opts.left_out)
     );
     if progress("writing", (number - 1) as u64, count as u64).is_break() {
         return Err(ExportError::Cancelled);
@@ -121,6 +123,7 @@ pub(crate) fn write_volume(
         instances: members.len(),
         sha256: None,
         warnings: Vec::new(),
+        left_out: opts.left_out.clone(),
     };
     if opts.tree || !opts.profile.makes_iso() {
         let root = opts.out_dir.join(&vol_name);
@@ -147,7 +150,7 @@ pub(crate) fn write_volume(
         summary.bytes = bytes;
     }
     if opts.profile.makes_iso() {
-        let volume_id = volume_id_from_fileset_id(&fsid)?;
+        let volume_id = fileset_id(&opts.volume_id_pattern, number, count);
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;

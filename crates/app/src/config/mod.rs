@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 pub use values::{
     AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, FilesetIdPattern, InvalidValue, Profile,
-    RemoteHost, Uid, VersionName,
+    RemoteHost, Uid, VersionName, VolumeIdPattern,
 };
 
 /// Our Implementation Class UID: a UUID-derived UID (PS3.5 B.2), not the statement's vendor one.
@@ -157,6 +157,12 @@ pub struct MediaSection {
     /// File-set Consistency Flag (0004,1212). 0 = no known inconsistencies, which is true of
     /// a File-set we write in one go; the statement's FFFFH would tell readers to distrust it.
     pub fileset_consistency_flag: u16,
+    /// The ISO 9660 Volume Identifier: creation date, job (or time) and n OF m by default,
+    /// so discs tell apart without patient data.
+    pub volume_id: VolumeIdPattern,
+    /// Write a Joliet supplementary volume descriptor with the same names beside the Level 1
+    /// tree (without it Linux shows the names lower-case).
+    pub joliet: bool,
 }
 
 impl Default for MediaSection {
@@ -166,6 +172,8 @@ impl Default for MediaSection {
             cd_capacity_mb: CdCapacity::Mb700,
             fileset_id_pattern: FilesetIdPattern::builtin("DCMDISC_{n}OF{m}"),
             fileset_consistency_flag: 0,
+            volume_id: VolumeIdPattern::builtin("DCM{date}_{job}_{n}OF{m}"),
+            joliet: true,
         }
     }
 }

@@ -112,6 +112,9 @@ pub fn options(out: &Path, tree: bool) -> ExportOptions {
         implementation_class_uid: "2.25.99".to_string(),
         implementation_version_name: "TEST".to_string(),
         now: SystemTime::now(),
+        volume_id_pattern: "VALIDATE_{n}".to_string(),
+        leave_out_unreadable: false,
+        left_out: Vec::new(),
     }
 }
 
