@@ -45,6 +45,7 @@ mod chars;
 mod date;
 mod descriptors;
 mod error;
+mod joliet;
 mod layout;
 mod names;
 mod numbers;
