@@ -129,7 +129,7 @@ def check_iso(iso: Path, tree: Path, tmp: Path):
     # The Volume Identifier tells discs apart without patient data (issue 12): creation date,
     # job or time, n OF m, the same n OF m as the File-set ID's.
     vid = next(l.split(":", 1)[1].strip() for l in d.splitlines() if l.startswith("Volume id:"))
-    m = re.fullmatch(r"DCM20\d{6}_(?:J\d+|T\d{6})_(\d+)OF(\d+)", vid)
+    m = re.fullmatch(r"\d{6}(?:J\d+|T\d{4})_(\d+)OF(\d+)", vid)
     assert m, d
     assert fsid.strip().endswith(f"{m.group(1)}OF{m.group(2)}"), (fsid, vid)
     listing = subprocess.run([peer_tool("isoinfo"), "-l", "-i", str(iso)], capture_output=True, text=True,

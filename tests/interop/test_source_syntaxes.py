@@ -343,7 +343,7 @@ def test_volume_ids_tell_discs_apart_without_patient_data(tmp_path: Path):
     assert r.returncode == 0, r.stderr
     vid = volume_id(out / "VOL001.iso")
     import re
-    assert re.fullmatch(r"DCM20\d{6}_T\d{6}_1OF1", vid), vid
+    assert re.fullmatch(r"\d{6}T\d{4}_1OF1", vid), vid
     assert "BIG" not in vid and "BE1" not in vid
 
 

@@ -238,6 +238,7 @@ fn run(
         implementation_version_name: sp.implementation_version_name.to_string(),
         now,
         volume_id_pattern,
+        joliet: cfg.media.joliet,
         leave_out_unreadable: opts.leave_out_unreadable,
         left_out: Vec::new(),
     };

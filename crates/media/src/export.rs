@@ -134,6 +134,8 @@ pub struct ExportOptions {
     /// = volume number, `{m}` = volume count, expanded here; the caller has expanded its
     /// own placeholders (date, job) and checked that the result is 1-32 d-characters.
     pub volume_id_pattern: String,
+    /// Also record a Joliet tree with the same names (`[media] joliet`, default on).
+    pub joliet: bool,
     /// The operator asked to leave out instances that cannot go on the disc (a syntax
     /// nothing converts, a refused conversion, a SOP class without a record type) instead
     /// of failing the export; each is then listed in `left_out`.

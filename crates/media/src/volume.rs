@@ -153,6 +153,7 @@ pub(crate) fn write_volume(
         let volume_id = fileset_id(&opts.volume_id_pattern, number, count);
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
+        iso.set_joliet(opts.joliet);
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;
         iso.add_file("README.TXT", FileSource::bytes(readme.into_bytes()))?;
         for (src, rel, size) in &order {
@@ -171,6 +172,7 @@ pub(crate) fn write_volume(
             .map(|f| f.sop_instance_uid.clone())
             .collect(),
         patient_id: patient_id.to_string(),
+        joliet: opts.joliet,
     };
     summary.sha256 = validate(&summary, &expected, progress)?;
     Ok(summary)

@@ -172,7 +172,7 @@ impl Default for MediaSection {
             cd_capacity_mb: CdCapacity::Mb700,
             fileset_id_pattern: FilesetIdPattern::builtin("DCMDISC_{n}OF{m}"),
             fileset_consistency_flag: 0,
-            volume_id: VolumeIdPattern::builtin("DCM{date}_{job}_{n}OF{m}"),
+            volume_id: VolumeIdPattern::builtin("{yymmdd}{job}_{n}OF{m}"),
             joliet: true,
         }
     }

@@ -208,15 +208,15 @@ fn wrong_values_name_the_key_and_the_allowed_values() {
         (
             "[media]\nvolume_id = \"DCMDISC_{date}_{job}_{n}OF{m}\"",
             "[media] volume_id: \"DCMDISC_{date}_{job}_{n}OF{m}\" is not a Volume Identifier \
-             pattern (A-Z, 0-9, _ and the placeholders {date} {job} {n} {m}; at most 32 \
-             characters once expanded, for job numbers of up to 10 digits and up to 999 \
+             pattern (A-Z, 0-9, _ and the placeholders {date} {yymmdd} {job} {n} {m}; at most \
+             32 characters once expanded, for job numbers of up to 10 digits and up to 999 \
              volumes) (line 2)",
         ),
         (
             "[media]\nvolume_id = \"Disc-{n}\"",
             "[media] volume_id: \"Disc-{n}\" is not a Volume Identifier pattern (A-Z, 0-9, _ \
-             and the placeholders {date} {job} {n} {m}; at most 32 characters once expanded, \
-             for job numbers of up to 10 digits and up to 999 volumes) (line 2)",
+             and the placeholders {date} {yymmdd} {job} {n} {m}; at most 32 characters once \
+             expanded, for job numbers of up to 10 digits and up to 999 volumes) (line 2)",
         ),
         (
             "[media]\njoliet = \"yes\"",
@@ -375,7 +375,10 @@ fn volume_id_pattern_expands_date_job_or_time() {
     // 2026-12-01 23:15:07 UTC.
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_166_907);
     assert_eq!(p.expand(t, Some(12)).unwrap(), "DCM20261201_J12_{n}OF{m}");
-    assert_eq!(p.expand(t, None).unwrap(), "DCM20261201_T231507_{n}OF{m}");
+    assert_eq!(p.expand(t, None).unwrap(), "DCM20261201_T2315_{n}OF{m}");
+    let default = Config::default().media.volume_id;
+    assert_eq!(default.expand(t, Some(12)).unwrap(), "261201J12_{n}OF{m}");
+    assert_eq!(default.expand(t, None).unwrap(), "261201T2315_{n}OF{m}");
     assert_eq!(p.expand(t, Some(99_999_999_999)), None);
     // A fixed identifier is allowed; an unknown placeholder is not a d-character.
     assert!("ARCHIVE_DISC".parse::<VolumeIdPattern>().is_ok());

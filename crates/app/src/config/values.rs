@@ -172,13 +172,15 @@ pub struct VolumeIdPattern(String);
 
 impl VolumeIdPattern {
     pub const RULE: &'static str = concat!(
-        "a Volume Identifier pattern (A-Z, 0-9, _ and the placeholders {date} {job} {n} {m}; ",
+        "a Volume Identifier pattern (A-Z, 0-9, _ and the placeholders {date} {yymmdd} {job} ",
+        "{n} {m}; ",
         "at most 32 characters once expanded, for job numbers of up to 10 digits and up to ",
         "999 volumes)"
     );
     /// The widest each placeholder expands to.
-    const WIDEST: [(&'static str, &'static str); 4] = [
+    const WIDEST: [(&'static str, &'static str); 5] = [
         ("{date}", "20261231"),
+        ("{yymmdd}", "261231"),
         ("{job}", "J9999999999"),
         ("{n}", "999"),
         ("{m}", "999"),
@@ -211,11 +213,15 @@ impl VolumeIdPattern {
         let job = match job {
             Some(id) if (0..=9_999_999_999).contains(&id) => format!("J{id}"),
             Some(_) => return None,
-            None => format!("T{:02}{:02}{:02}", t / 3600, t / 60 % 60, t % 60),
+            None => format!("T{:02}{:02}", t / 3600, t / 60 % 60),
         };
         Some(
             self.0
                 .replace("{date}", &format!("{y:04}{mo:02}{d:02}"))
+                .replace(
+                    "{yymmdd}",
+                    &format!("{:02}{mo:02}{d:02}", y.rem_euclid(100)),
+                )
                 .replace("{job}", &job),
         )
     }

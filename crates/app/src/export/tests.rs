@@ -372,8 +372,34 @@ fn the_volume_id_tells_discs_apart_by_date_and_job() {
     let image = std::fs::read(iso).unwrap();
     let pvd = &image[16 * 2048..17 * 2048];
     let id = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
-    // DCM + YYYYMMDD + _T + HHMMSS + _1OF1
-    assert!(id.starts_with("DCM20") && id.ends_with("_1OF1"), "{id}");
-    assert_eq!(id.len(), "DCM20260101_T120000_1OF1".len(), "{id}");
-    assert!(id.contains("_T"), "{id}");
+    // YYMMDD + T + HHMM + _1OF1
+    assert!(id.ends_with("_1OF1"), "{id}");
+    assert_eq!(id.len(), "260101T1200_1OF1".len(), "{id}");
+    assert_eq!(&id[6..7], "T", "{id}");
+    assert!(id[..6].bytes().all(|b| b.is_ascii_digit()), "{id}");
+}
+
+#[test]
+fn joliet_is_on_by_default_and_off_by_config() {
+    let tmp = TempDir::new("export-joliet");
+    let src = folder(&tmp, 64);
+    let has_joliet = |cfg: &Config, out: &Path| {
+        let scan = scan_folder(cfg, &src).unwrap();
+        let vols = export_folder(cfg, scan, &options(out), &Shutdown::new(), &mut |_| {}).unwrap();
+        let image = std::fs::read(vols[0].volume.iso.as_ref().unwrap()).unwrap();
+        // Sector 17: the Joliet descriptor (type 2, escape sequences %/E) or the terminator.
+        let s = &image[17 * 2048..18 * 2048];
+        match s[0] {
+            2 => {
+                assert_eq!(&s[88..91], b"%/E");
+                true
+            }
+            255 => false,
+            t => panic!("descriptor type {t} at sector 17"),
+        }
+    };
+    assert!(has_joliet(&Config::default(), &tmp.path().join("on")));
+    let mut cfg = Config::default();
+    cfg.media.joliet = false;
+    assert!(!has_joliet(&cfg, &tmp.path().join("off")));
 }
