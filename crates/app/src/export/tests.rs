@@ -403,3 +403,41 @@ fn joliet_is_on_by_default_and_off_by_config() {
     cfg.media.joliet = false;
     assert!(!has_joliet(&cfg, &tmp.path().join("off")));
 }
+
+#[test]
+fn a_big_endian_instance_goes_on_the_disc_converted() {
+    let tmp = TempDir::new("export-big-endian");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    crate::testutil::ct_file_big_endian(&src.join("be.dcm"), "BIG^ENDIAN", "BE1", "2.25.77", 1, 64);
+    let scan = scan_folder(&Config::default(), &src).unwrap();
+    assert!(scan.excluded.is_empty(), "{:?}", scan.excluded);
+    // Its keys were read through the conversion.
+    assert_eq!(scan.patients.len(), 1);
+    assert_eq!(scan.patients[0].patient_id, "BE1");
+    assert_eq!(scan.patients[0].patient_name, "BIG^ENDIAN");
+    let out = tmp.path().join("out");
+    let opts = ExportOptions {
+        tree: true,
+        ..options(&out)
+    };
+    let vols = export_folder(
+        &Config::default(),
+        scan,
+        &opts,
+        &Shutdown::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let tree = vols[0].volume.tree.as_ref().unwrap();
+    let file = files_under(&tree.join("DICOM")).pop().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let meta = dcmdisc_dicom::meta::parse_meta(&bytes).unwrap();
+    assert_eq!(meta.transfer_syntax_uid(), "1.2.840.10008.1.2.1");
+    // The pixels 0, 1, 2, ... now little endian, at the end of the file.
+    let want: Vec<u8> = (0..32u16).flat_map(|i| i.to_le_bytes()).collect();
+    assert!(
+        bytes.ends_with(&want),
+        "pixel data not swapped to little endian"
+    );
+}
