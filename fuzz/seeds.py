@@ -27,6 +27,9 @@ SAMPLES = [
     "SC_rgb_rle.dcm", "SC_rgb_rle_16bit.dcm", "SC_rgb_rle_32bit.dcm", "rtdose_rle.dcm",
     "rtplan.dcm", "JPEG-lossy.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_small_odd_jpeg.dcm",
     "JPEG-LL.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "MR_small_jpeg_ls_lossless.dcm",
+    # Explicit VR Big Endian (16-bit OW, 32-bit, an undefined-length sequence) and Deflated:
+    # the transcoder's swap and inflate paths.
+    "MR_small_bigendian.dcm", "rtdose_expb_1frame.dcm", "ExplVR_BigEnd.dcm", "image_dfl.dcm",
 ]
 IMPLICIT = "1.2.840.10008.1.2"
 MAX_SEED = 16 * 1024

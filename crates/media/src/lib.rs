@@ -17,6 +17,7 @@
 pub mod dicomdir;
 pub mod dicomdir_read;
 pub mod export;
+mod left_out;
 pub mod pdi;
 pub mod plan;
 mod profile;

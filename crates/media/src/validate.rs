@@ -53,6 +53,9 @@ pub struct ExpectedVolume {
     pub profile: String,
     /// The files besides the DICOMDIR and the instances the volume must hold, by path.
     pub files: Vec<String>,
+    /// The image has a Joliet tree (`[media] joliet`), which must name exactly the files and
+    /// directories of the primary tree at the same extents. Trees have none.
+    pub joliet: bool,
 }
 
 /// What validation found.
@@ -125,6 +128,22 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
         }
     };
     report.files = iso.files().len();
+    match (iso.joliet().is_some(), expected.joliet) {
+        (true, _) => report.problems.extend(
+            iso.joliet_differences()
+                .into_iter()
+                .map(|d| format!("Joliet tree: {d}")),
+        ),
+        (false, true) => report
+            .problems
+            .push("the image has no Joliet tree, one was asked for".into()),
+        (false, false) => {}
+    }
+    if iso.joliet().is_some() && !expected.joliet {
+        report
+            .problems
+            .push("the image has a Joliet tree, none was asked for".into());
+    }
     let dicomdir = match iso.file("DICOMDIR") {
         None => None,
         Some(_) => match iso.read_file("DICOMDIR") {

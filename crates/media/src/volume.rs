@@ -6,7 +6,7 @@ use std::fs;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
 
 use sha2::{Digest, Sha256};
 
@@ -137,6 +137,7 @@ pub(crate) fn write_volume(
         patient_id: patient_id.to_string(),
         profile: profile.to_string(),
         files: Vec::new(),
+        joliet: opts.joliet,
     };
     let extras = own_files(&disc, &dicomdir, &order, &mut expected, cx.reserve)?;
     let mut summary = VolumeSummary {
@@ -149,6 +150,7 @@ pub(crate) fn write_volume(
         instances: members.len(),
         sha256: None,
         warnings: Vec::new(),
+        left_out: opts.left_out.clone(),
     };
     if opts.tree || !opts.profile.makes_iso() {
         let root = opts.out_dir.join(&vol_name);
@@ -178,9 +180,10 @@ pub(crate) fn write_volume(
         summary.bytes = bytes;
     }
     if opts.profile.makes_iso() {
-        let volume_id = volume_id_from_fileset_id(&fsid)?;
+        let volume_id = fileset_id(&opts.volume_id_pattern, number, count);
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
+        iso.set_joliet(opts.joliet);
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;
         for f in extras {
             iso.add_file(f.name, FileSource::bytes(f.bytes))?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 pub use values::{
     AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, DiscText, FilesetIdPattern,
-    InvalidValue, Profile, RemoteHost, Uid, VersionName,
+    InvalidValue, Profile, RemoteHost, Uid, VersionName, VolumeIdPattern,
 };
 
 /// Our Implementation Class UID: a UUID-derived UID (PS3.5 B.2), not the statement's vendor one.
@@ -166,6 +166,12 @@ pub struct MediaSection {
     /// IHE_PDI web content on each volume (the renderings; INDEX.HTM and README.TXT are
     /// written either way).
     pub web_content: bool,
+    /// The ISO 9660 Volume Identifier: creation date, job (or time) and n OF m by default,
+    /// so discs tell apart without patient data.
+    pub volume_id: VolumeIdPattern,
+    /// Write a Joliet supplementary volume descriptor with the same names beside the Level 1
+    /// tree (without it Linux shows the names lower-case).
+    pub joliet: bool,
 }
 
 impl Default for MediaSection {
@@ -178,6 +184,8 @@ impl Default for MediaSection {
             institution: DiscText::builtin(""),
             contact: DiscText::builtin(""),
             web_content: true,
+            volume_id: VolumeIdPattern::builtin("{yymmdd}{job}_{n}OF{m}"),
+            joliet: true,
         }
     }
 }

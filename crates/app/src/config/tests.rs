@@ -53,6 +53,11 @@ fn defaults_are_valid() {
         pattern.parse::<FilesetIdPattern>().unwrap(),
         c.media.fileset_id_pattern
     );
+    let volume_id = c.media.volume_id.as_str();
+    assert_eq!(
+        volume_id.parse::<VolumeIdPattern>().unwrap(),
+        c.media.volume_id
+    );
     for text in [&c.media.institution, &c.media.contact] {
         assert_eq!(text.as_str().parse::<DiscText>().unwrap(), *text);
     }
@@ -227,6 +232,23 @@ fn wrong_values_name_the_key_and_the_allowed_values() {
              up to 999 volumes, it must be 1-16 characters of A-Z, 0-9, _ and space) (line 2)",
         ),
         (
+            "[media]\nvolume_id = \"DCMDISC_{date}_{job}_{n}OF{m}\"",
+            "[media] volume_id: \"DCMDISC_{date}_{job}_{n}OF{m}\" is not a Volume Identifier \
+             pattern (A-Z, 0-9, _ and the placeholders {date} {yymmdd} {job} {n} {m}; at most \
+             32 characters once expanded, for job numbers of up to 10 digits and up to 999 \
+             volumes) (line 2)",
+        ),
+        (
+            "[media]\nvolume_id = \"Disc-{n}\"",
+            "[media] volume_id: \"Disc-{n}\" is not a Volume Identifier pattern (A-Z, 0-9, _ \
+             and the placeholders {date} {yymmdd} {job} {n} {m}; at most 32 characters once \
+             expanded, for job numbers of up to 10 digits and up to 999 volumes) (line 2)",
+        ),
+        (
+            "[media]\njoliet = \"yes\"",
+            "[media] joliet: invalid type: string \"yes\", expected a boolean (line 2)",
+        ),
+        (
             "[storage_provider]\ndestination_transfer_syntax = \"jpeg\"",
             "[storage_provider] destination_transfer_syntax: \"jpeg\" is not one of \
              as-received, explicit-le, implicit-le (line 2)",
@@ -394,4 +416,21 @@ fn retention_defaults_remove_nothing_and_bad_values_name_their_key() {
     assert!(e.contains("[retention] keep_hours"), "{e}");
     let e = err("[retention]\nkeep_days = 3\n");
     assert!(e.contains("[retention]") && e.contains("keep_days"), "{e}");
+}
+
+#[test]
+fn volume_id_pattern_expands_date_job_or_time() {
+    let p: VolumeIdPattern = "DCM{date}_{job}_{n}OF{m}".parse().unwrap();
+    // 2026-12-01 23:15:07 UTC.
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_166_907);
+    assert_eq!(p.expand(t, Some(12)).unwrap(), "DCM20261201_J12_{n}OF{m}");
+    assert_eq!(p.expand(t, None).unwrap(), "DCM20261201_T2315_{n}OF{m}");
+    let default = Config::default().media.volume_id;
+    assert_eq!(default.expand(t, Some(12)).unwrap(), "261201J12_{n}OF{m}");
+    assert_eq!(default.expand(t, None).unwrap(), "261201T2315_{n}OF{m}");
+    assert_eq!(p.expand(t, Some(99_999_999_999)), None);
+    // A fixed identifier is allowed; an unknown placeholder is not a d-character.
+    assert!("ARCHIVE_DISC".parse::<VolumeIdPattern>().is_ok());
+    assert!("DCM_{patient}".parse::<VolumeIdPattern>().is_err());
+    assert!("".parse::<VolumeIdPattern>().is_err());
 }

@@ -217,6 +217,8 @@ impl Worker {
             profile,
             capacity_mb: job.capacity_mb,
             tree: false,
+            leave_out_unreadable: false,
+            job: Some(job.id),
         };
         let token = shutdown.child();
         let mut state = JobState::Composing;

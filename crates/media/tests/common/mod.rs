@@ -138,6 +138,10 @@ pub fn options(out: &Path, tree: bool) -> ExportOptions {
         implementation_version_name: "TEST".to_string(),
         now: SystemTime::now(),
         pdi: PdiOptions::default(),
+        volume_id_pattern: "VALIDATE_{n}".to_string(),
+        joliet: true,
+        leave_out_unreadable: false,
+        left_out: Vec::new(),
     }
 }
 
