@@ -55,6 +55,7 @@ impl Services for Wiring {
                 sop_instance_uid: req.sop_instance_uid.to_string(),
                 transfer_syntax: req.transfer_syntax.to_string(),
                 calling_ae: req.association.calling_ae.clone(),
+                called_ae: req.association.called_ae.clone(),
             })
             .map(Sink)
             .map_err(status)

@@ -16,6 +16,7 @@ pub mod recover;
 mod schema;
 pub mod seal;
 mod spares;
+mod triggers;
 
 use std::fs::{self, File};
 use std::net::IpAddr;
@@ -37,6 +38,7 @@ pub use dcmdisc_dicom::Keys;
 pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
 pub use schema::SCHEMA_VERSION;
+pub use triggers::{NewRuleJob, StoredInstance};
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
 use dcmdisc_dicom::{keys, meta, tag};
@@ -130,6 +132,8 @@ pub struct Incoming {
     pub sop_instance_uid: String,
     pub transfer_syntax: String,
     pub calling_ae: String,
+    /// The AE title the sender called (ours), kept in the index row for the job rules.
+    pub called_ae: String,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +142,8 @@ pub struct Stored {
     pub size: u64,
     pub replaced: bool,
     pub patient_id_generated: bool,
+    /// Modality (0008,0060) of the instance, for the job rules.
+    pub modality: Option<String>,
 }
 
 pub struct Archive {
@@ -430,6 +436,7 @@ impl InstanceWriter {
         drop(out);
         let (size, stored_ts) = self.convert_on_import(size, durable)?;
         let result = self.index(&keys, size, &stored_ts, log);
+        let modality = keys.string(tag::MODALITY);
         self.done = true;
         let data_dir = &self.archive.cfg.data_dir;
         match result {
@@ -447,6 +454,7 @@ impl InstanceWriter {
                     size,
                     replaced: replaced.is_some(),
                     patient_id_generated: generated,
+                    modality,
                 })
             }
             Err(f) => {
@@ -540,6 +548,7 @@ impl InstanceWriter {
                 size,
                 path: rel,
                 calling_ae: &inc.calling_ae,
+                called_ae: &inc.called_ae,
                 received: &received,
             },
         )

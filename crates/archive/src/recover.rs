@@ -186,6 +186,8 @@ fn reindex(
             size,
             path: rel,
             calling_ae: &source_ae,
+            // Not in the file: a rule on the called AE does not match a recovered instance.
+            called_ae: "",
             received: &db::now_rfc3339(),
         },
     )?;

@@ -246,20 +246,53 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
-    // job tables.
+    // job tables, version 3 a column to `instance` and the trigger's tables.
     let after: Vec<_> = table_sql(dir)
         .into_iter()
-        .filter(|(n, _)| !n.starts_with("job"))
+        .filter(|(n, _)| !n.starts_with("job") && n != "trigger_mark" && n != "instance")
         .collect();
-    assert_eq!(after, before);
+    let kept: Vec<_> = before
+        .iter()
+        .filter(|(n, _)| n != "instance")
+        .cloned()
+        .collect();
+    assert_eq!(after, kept);
+    let instance = |t: &[(String, String)]| {
+        t.iter()
+            .find(|(n, _)| n == "instance")
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    };
+    // The old columns as they were, the called AE added.
+    let (old, new) = (instance(&before), instance(&table_sql(dir)));
+    let cols = old.trim_end().strip_suffix(')').unwrap().trim_end();
+    assert!(new.starts_with(cols), "{new}");
+    assert!(
+        new.ends_with(", called_ae TEXT NOT NULL DEFAULT '')"),
+        "{new}"
+    );
+    // What was stored before the rules existed is not acted on.
+    let logged = control.log(100).unwrap().len() as i64;
+    assert!(logged > 0);
+    assert_eq!(control.trigger_mark().unwrap(), logged);
     let job_tables: Vec<String> = table_sql(dir)
         .into_iter()
         .map(|(n, _)| n)
         .filter(|n| n.starts_with("job"))
         .collect();
-    assert_eq!(job_tables, ["job", "job_disc", "job_disc_job", "job_state"]);
+    assert_eq!(
+        job_tables,
+        [
+            "job",
+            "job_collection",
+            "job_disc",
+            "job_disc_job",
+            "job_instance",
+            "job_state"
+        ]
+    );
     // The new tables work on the migrated database.
     let id = control
         .create_job(&dcmdisc_archive::NewJob {
@@ -332,12 +365,15 @@ fn an_empty_folder_gets_the_latest_schema() {
             "instance",
             "instance_patient",
             "job",
+            "job_collection",
             "job_disc",
             "job_disc_job",
+            "job_instance",
             "job_state",
             "patient",
             "remote_ae",
-            "store_log"
+            "store_log",
+            "trigger_mark"
         ]
     );
 }
@@ -377,7 +413,7 @@ fn a_version_1_database_gets_the_job_tables_and_keeps_its_rows() {
         .pragma_update(None, "user_version", 1)
         .unwrap();
     let control = Control::open(dir).unwrap();
-    assert_eq!(user_version(dir), 2);
+    assert_eq!(user_version(dir), SCHEMA_VERSION);
     let root = std::fs::canonicalize(dir).unwrap();
     check_rows(&control, &root);
     assert!(control.jobs().unwrap().is_empty());
