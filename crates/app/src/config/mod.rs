@@ -4,6 +4,7 @@
 //! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
 
 pub mod jobs;
+pub mod rules;
 pub mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -64,6 +65,9 @@ pub enum ConfigError {
     /// A `[[burners]]` entry that cannot be used.
     #[error("[[burners]] {0}")]
     Burner(String),
+    /// A `[[rules]]` entry (numbered from 1) that cannot be used.
+    #[error("[[rules]] {0}")]
+    Rule(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -77,6 +81,8 @@ pub struct Config {
     pub jobs: jobs::JobsSection,
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
+    /// Automatic disc jobs: the first rule matching a received instance decides.
+    pub rules: Vec<rules::RuleConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,6 +337,15 @@ impl Config {
             });
         }
         jobs::validate(&self.jobs, &self.burners)?;
+        range(
+            "[jobs] quiet_period_secs",
+            self.jobs.quiet_period_secs,
+            *rules::QUIET_PERIOD_SECS.start(),
+            *rules::QUIET_PERIOD_SECS.end(),
+            "allowed range is 1..=86400 seconds",
+        )?;
+        let burners: Vec<String> = self.burners().into_iter().map(|b| b.name).collect();
+        rules::validate(&self.rules, &sp.ae_titles, &burners)?;
         self.contexts()?;
         Ok(())
     }
