@@ -82,6 +82,10 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
                 job.burned,
                 job.burner
             );
+            let note = job.note();
+            if !note.is_empty() {
+                println!("{note}");
+            }
             if let Some(e) = &job.error {
                 println!("error: {e}");
             }

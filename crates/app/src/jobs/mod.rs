@@ -199,6 +199,30 @@ pub struct JobView {
     pub replans: u32,
 }
 
+impl JobView {
+    /// What makes this job different, in plain words: a supplement, a countdown, a re-plan
+    /// (empty for an ordinary manual job).
+    pub fn note(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(of) = self.supplement_of {
+            parts.push(format!("supplement of job {of}"));
+        }
+        if self.state == JobState::Waiting.name() {
+            parts.push(match self.starts_in_secs {
+                Some(s) => format!("starts in {}s", s.ceil()),
+                None => "starts at the sender's release".to_string(),
+            });
+        }
+        if let Some(r) = self.rule {
+            parts.push(format!("rule {r}"));
+        }
+        if self.replans > 0 {
+            parts.push(format!("re-planned {}x for late arrivals", self.replans));
+        }
+        parts.join(", ")
+    }
+}
+
 /// A burner as the operator sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct BurnerView {
