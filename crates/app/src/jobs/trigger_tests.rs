@@ -275,6 +275,14 @@ fn instances_stored_while_the_trigger_was_down_are_caught_and_a_waiting_job_surv
 
 #[test]
 fn an_instance_arriving_during_composing_makes_the_worker_compose_again_with_it() {
+    // Seen by the worker at its next state change (the export is stopped).
+    replan_at(JobState::Imaging);
+    replan_at(JobState::Validating);
+    // After the export's last report: seen as it moves to burning, which it then does not.
+    replan_at(JobState::Burning);
+}
+
+fn replan_at(stage: JobState) {
     let tmp = TempDir::new("trigger-replan");
     let cfg = config(&tmp, vec![rule(None, None, StartMode::Quiet)]);
     let a = archive(&cfg);
@@ -288,14 +296,14 @@ fn an_instance_arriving_during_composing_makes_the_worker_compose_again_with_it(
     pump(&mut t.lock().unwrap());
     let id = jobs(&cfg)[0].id;
     make_due(&cfg, id);
-    // While the first attempt is imaging, a third instance arrives and the trigger acts.
+    // While the first attempt is in `stage`, a third instance arrives and the trigger acts.
     let late = Arc::new(Mutex::new(None));
     let mut w = Worker::open(&cfg).unwrap();
     {
         let (a, hook, t, late) = (a.clone(), hook.clone(), t.clone(), late.clone());
         w.on_compose_state = Some(Box::new(move |_, st| {
             let mut late = late.lock().unwrap();
-            if st == JobState::Imaging && late.is_none() {
+            if st == stage && late.is_none() {
                 *late = Some(store(&a, Some(&hook), &assoc(1, "CDP_AUTO"), 7, 3));
                 pump(&mut t.lock().unwrap());
             }
@@ -349,6 +357,12 @@ fn after_burning_started_a_supplement_job_holds_exactly_the_new_instances() {
     assert_eq!(
         (sup.state.as_str(), sup.supplement_of),
         ("waiting", Some(first))
+    );
+    assert!(
+        sup.note()
+            .starts_with(&format!("supplement of job {first}, starts in ")),
+        "{}",
+        sup.note()
     );
     make_due(&cfg, sup.id);
     run_all(&cfg);

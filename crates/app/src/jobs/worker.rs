@@ -42,7 +42,8 @@ pub struct Worker {
     db: ControlDb,
     burners: HashMap<String, Box<dyn Burner>>,
     rejects: HashMap<String, u32>,
-    /// Tests: called as composing enters each state (a late arrival can be staged there).
+    /// Tests: called as composing enters each state, and with `Burning` just before the move
+    /// to burning (a late arrival can be staged there).
     #[cfg(test)]
     pub(crate) on_compose_state: Option<Box<dyn Fn(i64, JobState) + Send>>,
 }
@@ -350,6 +351,10 @@ impl Worker {
                 self.db
                     .control()
                     .set_job_volumes(id, volumes.len() as u32)?;
+                #[cfg(test)]
+                if let Some(f) = &self.on_compose_state {
+                    f(id, JobState::Burning);
+                }
                 // Only while no late arrival has re-planned it (one statement, so the
                 // trigger's re-plan is either before, and seen here, or after, and makes a
                 // supplement).
