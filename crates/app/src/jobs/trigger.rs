@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dcmdisc_archive::{JobRow, NewJob, NewRuleJob, StoredInstance};
 use dcmdisc_dicom::datetime::{millis_from_rfc3339, now_millis};
@@ -36,6 +36,9 @@ use crate::shutdown::Shutdown;
 
 /// Store log rows read at a time.
 const BATCH: u32 = 500;
+
+/// How often an idle trigger reads the store log anyway.
+const IDLE_SCAN: Duration = Duration::from_secs(5);
 
 enum Msg {
     Stored { assoc: u64, uid: String },
@@ -116,13 +119,25 @@ impl Trigger {
 
     /// Acts on stores and association ends until `shutdown`.
     pub fn run(mut self, shutdown: &Shutdown) {
+        let mut idle = Instant::now();
         while !shutdown.is_triggered() {
             let mut msgs = Vec::new();
             match self.rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(m) => msgs.push(m),
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    // Idle: move the mark over what no rule took now and then, so a long run
+                    // of such instances is not read again at the next message or start.
+                    if idle.elapsed() > IDLE_SCAN {
+                        idle = Instant::now();
+                        if let Err(e) = self.scan(false) {
+                            error!(error = %crate::error::chain(&e), "job rules");
+                        }
+                    }
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            idle = Instant::now();
             // A burst of stores is acted on together (one scan, fewer commits).
             std::thread::sleep(Duration::from_millis(50));
             msgs.extend(self.rx.try_iter());
@@ -165,14 +180,21 @@ impl Trigger {
             let Some(last) = rows.last().map(|r| r.log_id) else {
                 return Ok(taken);
             };
+            // A burst of one patient's instances costs a few writes, not one per instance.
+            let mut batch = Batch::default();
+            let rules = self.rules.clone();
             for row in &rows {
-                let rules = self.rules.clone();
                 let called = row.called_ae.as_str();
                 let hit = first_match(&rules, called, &row.calling_ae, row.modality.as_deref());
                 if let Some((n, rule)) = hit {
-                    self.apply(row, n, rule, startup)?;
+                    self.apply(row, n, rule, startup, &mut batch)?;
                     taken += 1;
                 }
+            }
+            for (job, at) in batch.push_back {
+                // Not waiting any more (the worker queued it meanwhile): these instances
+                // were committed before this scan, so its composing will hold them.
+                self.db.control().push_back(job, at)?;
             }
             self.db.control().set_trigger_mark(last)?;
             if rows.len() < BATCH as usize {
@@ -189,6 +211,7 @@ impl Trigger {
         n: u32,
         rule: &RuleConfig,
         startup: bool,
+        batch: &mut Batch,
     ) -> Result<(), AppError> {
         let c = self.db.control();
         let received = millis_from_rfc3339(&row.received).unwrap_or_else(now_millis);
@@ -212,16 +235,19 @@ impl Trigger {
                         // Starts at the release; the countdown does not apply.
                         return Ok(());
                     }
-                    if c.push_back(job.id, at)? {
-                        return Ok(());
-                    }
+                    let pushed = batch.push_back.entry(job.id).or_insert(at);
+                    *pushed = (*pushed).max(at);
+                    return Ok(());
                 }
                 Some(JobState::Queued) => return Ok(()),
                 Some(JobState::Composing | JobState::Imaging | JobState::Validating) => {
-                    if c.holds(job.id, uid)? {
+                    // Once per scan is enough: every instance of this scan was committed
+                    // before it, so the composing that follows the re-plan holds them all.
+                    if batch.replanned.contains(&job.id) || c.holds(job.id, uid)? {
                         return Ok(());
                     }
                     if c.replan(job.id)? {
+                        batch.replanned.insert(job.id);
                         info!(
                             job = job.id,
                             sop_instance_uid = uid,
@@ -314,6 +340,13 @@ impl Trigger {
         }
         Ok(())
     }
+}
+
+/// What one scan defers: the latest start of each waiting job, the jobs it re-planned.
+#[derive(Default)]
+struct Batch {
+    push_back: HashMap<i64, i64>,
+    replanned: HashSet<i64>,
 }
 
 fn is_release(job: &JobRow) -> bool {

@@ -212,10 +212,13 @@ fn a_rule_makes_a_waiting_job_whose_start_each_instance_pushes_back() {
     assert!(j.starts_in_secs.unwrap() > 3000.0, "{j:?}");
     // Each further instance of the patient pushes it back to its own time + the period;
     // no second job.
-    let mut last = first;
+    let mut last = first.clone();
     for n in 2..=4 {
+        // Receipt times are in milliseconds: make them differ, so the latest one is known.
+        std::thread::sleep(std::time::Duration::from_millis(3));
         last = store(&a, Some(&hook), &auto, 2, n);
     }
+    assert!(received_ms(&cfg, &last) > received_ms(&cfg, &first));
     pump(&mut t);
     let js = jobs(&cfg);
     assert_eq!(js.len(), 1);
@@ -445,4 +448,39 @@ fn without_rules_nothing_is_triggered_and_no_backlog_is_kept() {
     let cfg = config(&tmp, vec![rule(None, None, StartMode::Quiet)]);
     assert!(Trigger::open(&cfg).unwrap().is_some());
     assert!(jobs(&cfg).is_empty());
+}
+
+#[test]
+fn an_instance_sent_again_that_the_composing_job_holds_is_no_late_arrival() {
+    let tmp = TempDir::new("trigger-held");
+    let cfg = config(&tmp, vec![rule(None, None, StartMode::Quiet)]);
+    let a = archive(&cfg);
+    let (mut t, hook) = Trigger::open(&cfg).unwrap().unwrap();
+    let info = assoc(1, "CDP_AUTO");
+    store(&a, Some(&hook), &info, 8, 1);
+    pump(&mut t);
+    let id = jobs(&cfg)[0].id;
+    make_due(&cfg, id);
+    // As the worker starts composing: due, queued, the set recorded.
+    let db = ControlDb::open(&cfg, Open::Existing).unwrap();
+    assert_eq!(db.control().queue_due(i64::MAX).unwrap(), 1);
+    let (replans, set) = db
+        .control()
+        .begin_compose(id, &["queued"])
+        .unwrap()
+        .unwrap();
+    assert_eq!((replans, set.len()), (0, 1));
+    // Sent again: held, nothing to do.
+    store(&a, Some(&hook), &info, 8, 1);
+    pump(&mut t);
+    assert_eq!(jobs(&cfg)[0].replans, 0);
+    // A new one: re-planned, and the worker's move to burning at the old plan is refused.
+    store(&a, Some(&hook), &info, 8, 2);
+    pump(&mut t);
+    let j = &jobs(&cfg)[0];
+    assert_eq!((j.state.as_str(), j.replans), ("composing", 1));
+    assert!(!db
+        .control()
+        .set_job_state_at_plan(id, &["composing"], "burning", 0)
+        .unwrap());
 }
