@@ -484,3 +484,30 @@ fn an_instance_sent_again_that_the_composing_job_holds_is_no_late_arrival() {
         .set_job_state_at_plan(id, &["composing"], "burning", 0)
         .unwrap());
 }
+
+#[test]
+fn a_cancelled_waiting_job_never_starts_and_the_patients_next_instance_makes_a_new_one() {
+    let tmp = TempDir::new("trigger-cancel");
+    let cfg = config(&tmp, vec![rule(None, None, StartMode::Quiet)]);
+    let a = archive(&cfg);
+    let (mut t, hook) = Trigger::open(&cfg).unwrap().unwrap();
+    let info = assoc(1, "CDP_AUTO");
+    store(&a, Some(&hook), &info, 4, 1);
+    pump(&mut t);
+    let id = jobs(&cfg)[0].id;
+    crate::jobs::cancel(&ControlDb::open(&cfg, Open::Existing).unwrap(), id).unwrap();
+    make_due(&cfg, id);
+    run_all(&cfg);
+    assert_eq!(jobs(&cfg)[0].state, "cancelled");
+    // Never silently left out: a new instance of the patient is a new job, with everything.
+    store(&a, Some(&hook), &info, 4, 2);
+    pump(&mut t);
+    let js = jobs(&cfg);
+    assert_eq!(
+        (js.len(), js[1].state.as_str(), js[1].supplement_of),
+        (2, "waiting", None)
+    );
+    make_due(&cfg, js[1].id);
+    run_all(&cfg);
+    assert_eq!(held(&cfg, js[1].id).len(), 2);
+}
