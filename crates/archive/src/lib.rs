@@ -291,7 +291,7 @@ impl Archive {
             source_ae_title: &incoming.calling_ae,
             private: Some((seal::SEAL_CREATOR_UID, &seal::SEAL_UNSET)),
         }
-        .encode();
+        .encode_received(&incoming.called_ae);
         let seal_at = seal_at.unwrap_or(0);
         // A file made ahead by the spares thread when there is one: creating a file (inode
         // allocation) costs tens of microseconds, and far more on ext4 without a journal soon

@@ -511,3 +511,43 @@ fn a_cancelled_waiting_job_never_starts_and_the_patients_next_instance_makes_a_n
     run_all(&cfg);
     assert_eq!(held(&cfg, js[1].id).len(), 2);
 }
+
+#[test]
+fn instances_whose_index_rows_a_power_loss_took_are_recovered_with_their_called_ae_and_caught() {
+    let tmp = TempDir::new("trigger-power");
+    let cfg = config(&tmp, vec![rule(Some("CDP_AUTO"), None, StartMode::Quiet)]);
+    let a = archive(&cfg);
+    let (_t, hook) = Trigger::open(&cfg).unwrap().unwrap();
+    // Acknowledged (the files are durable), then the power went: the index commits were not
+    // synced and the trigger never ran.
+    store(&a, Some(&hook), &assoc(1, "CDP_AUTO"), 6, 1);
+    store(&a, Some(&hook), &assoc(2, "CDP_PRINTER"), 16, 1);
+    drop((_t, hook, a));
+    sql(&cfg, "DELETE FROM store_log");
+    sql(&cfg, "DELETE FROM instance");
+    sql(&cfg, "DELETE FROM patient");
+    // The next start: recovery re-indexes both from their files, the called AE from the File
+    // Meta; the trigger catches up and only the CDP_AUTO one makes a job.
+    let _a = archive(&cfg);
+    let conn = rusqlite::Connection::open(cfg.control_database_path()).unwrap();
+    let called: Vec<String> = conn
+        .prepare("SELECT called_ae FROM instance ORDER BY called_ae")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(called, ["CDP_AUTO", "CDP_PRINTER"]);
+    let (_t, _hook) = Trigger::open(&cfg).unwrap().unwrap();
+    let js = jobs(&cfg);
+    assert_eq!(js.len(), 1, "{js:?}");
+    let patients = ControlDb::open(&cfg, Open::Existing)
+        .unwrap()
+        .patients()
+        .unwrap();
+    let auto = patients.iter().find(|p| p.patient_id == "P6").unwrap();
+    assert_eq!(
+        (js[0].collection, js[0].state.as_str()),
+        (auto.id, "waiting")
+    );
+}
