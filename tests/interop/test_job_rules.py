@@ -258,3 +258,22 @@ def test_a_release_rule_starts_at_a_release_and_not_before(dcmdisc_factory, tmp_
     assert wait_until(has_deadline, timeout=30), jobs_of(d, collection2)
     aborted = jobs_of(d, collection2)[0]
     assert aborted["state"] == "waiting" and aborted["starts_in_secs"] > 3600, aborted
+
+
+def test_a_waiting_job_survives_kill_9_and_starts_after_the_restart(dcmdisc_factory, tmp_path):
+    d = rules_server(dcmdisc_factory, tmp_path, quiet=5)
+    files = datasets(tmp_path, "KILL^WAIT", "KILL-1", 3)
+    storescu(d, AUTO, files)
+    collection = collection_of(d, "KILL-1")
+    assert wait_until(lambda: jobs_of(d, collection), timeout=30)
+    job = jobs_of(d, collection)[0]
+    assert job["state"] == "waiting", job
+    d.kill()  # SIGKILL while it waits
+    assert show(d, job["id"])["state"] == "waiting"
+    d.start()
+    seen, done = follow(d, job["id"])
+    assert done["state"] == "done", (seen, done)
+    assert done["starts_at"] is None and job["starts_at"] is not None
+    assert burned_uids(done) == uids(files)
+    # Caught up at the restart, nothing acted on twice: still one job.
+    assert [j["id"] for j in d.cli_json("jobs")] == [job["id"]]
