@@ -159,7 +159,25 @@ pub fn export_collection(
     shutdown: &Shutdown,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<ExportedVolume>, AppError> {
-    let rows = db.instances(Some(id))?;
+    export_instances(cfg, db, id, None, opts, shutdown, progress)
+}
+
+/// As [`export_collection`], of only the collection's instances whose SOP Instance UID is in
+/// `only` (`None`: all): the set a disc job recorded when it was composed, so a supplement
+/// job's discs hold exactly the instances that arrived after its first job was burned.
+pub fn export_instances(
+    cfg: &Config,
+    db: &ControlDb,
+    id: i64,
+    only: Option<&std::collections::HashSet<String>>,
+    opts: &ExportOptions,
+    shutdown: &Shutdown,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<ExportedVolume>, AppError> {
+    let mut rows = db.instances(Some(id))?;
+    if let Some(only) = only {
+        rows.retain(|r| only.contains(&r.sop_instance_uid));
+    }
     let Some(first) = rows.first() else {
         return Err(AppError::NoSuchCollection(id));
     };

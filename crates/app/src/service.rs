@@ -9,19 +9,34 @@ use std::time::Duration;
 use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
-use dcmdisc_net::{CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest, StoreStatus};
+use dcmdisc_net::{
+    AssociationEnd, AssociationInfo, CallingCheck, InstanceSink, ServerConfig, Services,
+    StoreRequest, StoreStatus,
+};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::error::AppError;
+use crate::jobs::trigger::{Hook, Trigger};
 use crate::shutdown::Shutdown;
 
 /// The archive behind the network layer's service hooks.
 struct Wiring {
     archive: Arc<Archive>,
+    /// The job rules' side of the store path (`[[rules]]`), when there are rules.
+    trigger: Option<Hook>,
 }
 
-struct Sink(InstanceWriter);
+impl Wiring {
+    /// The job rules hear that an association ended (a rule may start a job on A-RELEASE).
+    fn trigger_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        if let Some(t) = &self.trigger {
+            t.association_closed(info, end);
+        }
+    }
+}
+
+struct Sink(InstanceWriter, Option<Hook>);
 
 fn status(f: Failure) -> StoreStatus {
     let code = match f.kind {
@@ -55,8 +70,9 @@ impl Services for Wiring {
                 sop_instance_uid: req.sop_instance_uid.to_string(),
                 transfer_syntax: req.transfer_syntax.to_string(),
                 calling_ae: req.association.calling_ae.clone(),
+                called_ae: req.association.called_ae.clone(),
             })
-            .map(Sink)
+            .map(|w| Sink(w, self.trigger.clone()))
             .map_err(status)
     }
 
@@ -77,6 +93,10 @@ impl Services for Wiring {
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
         }
+    }
+
+    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        self.trigger_closed(info, end);
     }
 }
 
@@ -106,7 +126,12 @@ impl InstanceSink for Sink {
     }
 
     fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
-        match self.0.finish(log_entry(req)) {
+        let stored = self.0.finish(log_entry(req));
+        if let (Ok(s), Some(t)) = (&stored, &self.1) {
+            // Indexed: the job rules may act on it (off this thread).
+            t.stored(req.association, req.sop_instance_uid, s.modality.as_deref());
+        }
+        match stored {
             Ok(s) if s.replaced => {
                 StoreStatus::new(StoreStatus::SUCCESS, "stored, replacing an earlier copy")
             }
@@ -127,6 +152,8 @@ pub struct Service {
     worker: Option<crate::jobs::Worker>,
     /// For the parts `run` starts (the retention sweeper).
     cfg: Config,
+    /// The job rules' trigger (`[[rules]]`), caught up at open, started by `run`.
+    trigger: Option<(Trigger, Hook)>,
 }
 
 /// How a service run ended.
@@ -177,6 +204,9 @@ impl Service {
         } else {
             None
         };
+        // After the archive's recovery (its re-indexed instances are in the store log), before
+        // anything listens: what was stored while no trigger ran is acted on first.
+        let trigger = Trigger::open(cfg)?;
         Ok(Service {
             archive,
             server,
@@ -185,6 +215,7 @@ impl Service {
             created,
             worker,
             cfg: cfg.clone(),
+            trigger,
         })
     }
 
@@ -239,9 +270,18 @@ impl Listening {
             pool = cfg.max_associations, data_dir = %service.data_dir.display(),
             "listening on {addr}"
         );
+        let (trigger, hook) = match service.trigger {
+            Some((t, h)) => (Some(t), Some(h)),
+            None => (None, None),
+        };
         let wiring = Wiring {
             archive: service.archive,
+            trigger: hook,
         };
+        let trigger = trigger.map(|t| {
+            let stop = shutdown.clone();
+            std::thread::spawn(move || t.run(&stop))
+        });
         // The job worker is blocking work (files, burners): its own thread, stopped by the
         // same token; a burn in progress stops between chunks.
         let worker = service.worker.map(|w| {
@@ -263,6 +303,13 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the retention sweeper panicked");
+            }
+        }
+        if let Some(handle) = trigger {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("the job rules' trigger panicked");
             }
         }
         if let Some(handle) = worker {

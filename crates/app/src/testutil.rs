@@ -22,6 +22,24 @@ pub fn ct_file(path: &Path, name: &str, id: &str, study: &str, n: u32, pixels: u
     element(&mut meta, 0x0002, 0x0003, b"UI", instance.as_bytes());
     element(&mut meta, 0x0002, 0x0010, b"UI", EXPLICIT_VR_LE.as_bytes());
     element(&mut meta, 0x0002, 0x0012, b"UI", b"2.25.1");
+    let ds = ct_dataset(name, id, study, n, pixels);
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    element(
+        &mut file,
+        0x0002,
+        0x0000,
+        b"UL",
+        &(meta.len() as u32).to_le_bytes(),
+    );
+    file.extend_from_slice(&meta);
+    file.extend_from_slice(&ds);
+    std::fs::write(path, file).unwrap();
+}
+
+/// The dataset of [`ct_file`] (SOP Instance UID `{study}.{n}`), as a sender transmits it.
+pub fn ct_dataset(name: &str, id: &str, study: &str, n: u32, pixels: usize) -> Vec<u8> {
+    let instance = format!("{study}.{n}");
     let mut ds = Vec::new();
     element(&mut ds, 0x0008, 0x0016, b"UI", CT_IMAGE.as_bytes());
     element(&mut ds, 0x0008, 0x0018, b"UI", instance.as_bytes());
@@ -56,18 +74,7 @@ pub fn ct_file(path: &Path, name: &str, id: &str, study: &str, n: u32, pixels: u
     element(&mut ds, 0x0028, 0x0102, b"US", &15u16.to_le_bytes());
     element(&mut ds, 0x0028, 0x0103, b"US", &0u16.to_le_bytes());
     element(&mut ds, 0x7FE0, 0x0010, b"OW", &vec![7u8; pixels]);
-    let mut file = vec![0u8; 128];
-    file.extend_from_slice(b"DICM");
-    element(
-        &mut file,
-        0x0002,
-        0x0000,
-        b"UL",
-        &(meta.len() as u32).to_le_bytes(),
-    );
-    file.extend_from_slice(&meta);
-    file.extend_from_slice(&ds);
-    std::fs::write(path, file).unwrap();
+    ds
 }
 
 /// A data folder with collections 1 (patient P1) and 2 (P2), `n` CT instances each, arrived

@@ -48,6 +48,16 @@ pub struct JobRow {
     pub composing_started: Option<String>,
     /// When its current stage began (the rate of an ETA).
     pub stage_started: Option<String>,
+    /// How a job made by a rule starts: `quiet` or `release`; `None` for a manual job.
+    pub start_mode: Option<String>,
+    /// When a waiting job is due (Unix milliseconds); `None` while it waits for a release.
+    pub starts_at_ms: Option<i64>,
+    /// The rule that made it (1-based, in the config's order).
+    pub rule: Option<u32>,
+    /// The job whose discs this one supplements (instances that arrived after it burned).
+    pub supplement_of: Option<i64>,
+    /// How often late arrivals sent it back to composing.
+    pub replans: u32,
 }
 
 /// One disc a burner took for a job.
@@ -65,11 +75,12 @@ pub struct DiscRow {
     pub time: String,
 }
 
-const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
+pub(crate) const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
     capacity_mb, error, next_action, stage, items_done, items_total, bytes_done, bytes_total, \
-    volumes, created, updated, composing_started, stage_started";
+    volumes, created, updated, composing_started, stage_started, start_mode, starts_at_ms, \
+    rule, supplement_of, replans";
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
         id: r.get(0)?,
         collection: r.get(1)?,
@@ -91,6 +102,11 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         updated: r.get(17)?,
         composing_started: r.get(18)?,
         stage_started: r.get(19)?,
+        start_mode: r.get(20)?,
+        starts_at_ms: r.get(21)?,
+        rule: r.get(22)?,
+        supplement_of: r.get(23)?,
+        replans: r.get(24)?,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod retention;
 mod schema;
 pub mod seal;
 mod spares;
+mod triggers;
 
 use std::fs::{self, File};
 use std::net::IpAddr;
@@ -41,6 +42,7 @@ pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
 pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
 pub use schema::SCHEMA_VERSION;
+pub use triggers::{NewRuleJob, StoredInstance};
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
 use dcmdisc_dicom::{keys, meta, tag};
@@ -134,6 +136,8 @@ pub struct Incoming {
     pub sop_instance_uid: String,
     pub transfer_syntax: String,
     pub calling_ae: String,
+    /// The AE title the sender called (ours), kept in the index row for the job rules.
+    pub called_ae: String,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +146,8 @@ pub struct Stored {
     pub size: u64,
     pub replaced: bool,
     pub patient_id_generated: bool,
+    /// Modality (0008,0060) of the instance, for the job rules.
+    pub modality: Option<String>,
 }
 
 pub struct Archive {
@@ -289,7 +295,7 @@ impl Archive {
             source_ae_title: &incoming.calling_ae,
             private: Some((seal::SEAL_CREATOR_UID, &seal::SEAL_UNSET)),
         }
-        .encode();
+        .encode_received(&incoming.called_ae);
         let seal_at = seal_at.unwrap_or(0);
         // A file made ahead by the spares thread when there is one: creating a file (inode
         // allocation) costs tens of microseconds, and far more on ext4 without a journal soon
@@ -434,6 +440,7 @@ impl InstanceWriter {
         drop(out);
         let (size, stored_ts) = self.convert_on_import(size, durable)?;
         let result = self.index(&keys, size, &stored_ts, log);
+        let modality = keys.string(tag::MODALITY);
         self.done = true;
         let data_dir = &self.archive.cfg.data_dir;
         match result {
@@ -451,6 +458,7 @@ impl InstanceWriter {
                     size,
                     replaced: replaced.is_some(),
                     patient_id_generated: generated,
+                    modality,
                 })
             }
             Err(f) => {
@@ -544,6 +552,7 @@ impl InstanceWriter {
                 size,
                 path: rel,
                 calling_ae: &inc.calling_ae,
+                called_ae: &inc.called_ae,
                 received: &received,
             },
         )

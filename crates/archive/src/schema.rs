@@ -157,8 +157,35 @@ CREATE TABLE burner_state (
 );
 "#;
 
+/// Version 5: automatic jobs by rules (issue 10, triggers). The called AE of each instance
+/// (the rules match on it); on a job, how it starts (`start_mode` `quiet` or `release`,
+/// NULL for a manual job), when a waiting job is due (`starts_at_ms`, Unix milliseconds),
+/// the rule that made it, the job it supplements, and a re-plan counter the worker watches;
+/// `job_instance`, the instances a job holds (recorded when it is composed); `trigger_mark`,
+/// the last store log row the trigger has acted on (so a restart catches up from there).
+const V5: &str = r#"
+ALTER TABLE instance ADD COLUMN called_ae TEXT NOT NULL DEFAULT '';
+ALTER TABLE job ADD COLUMN start_mode TEXT CHECK (start_mode IN ('quiet', 'release'));
+ALTER TABLE job ADD COLUMN starts_at_ms INTEGER;
+ALTER TABLE job ADD COLUMN rule INTEGER;
+ALTER TABLE job ADD COLUMN supplement_of INTEGER REFERENCES job(id);
+ALTER TABLE job ADD COLUMN replans INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX job_collection ON job(collection);
+CREATE TABLE job_instance (
+    job INTEGER NOT NULL REFERENCES job(id),
+    sop_instance_uid TEXT NOT NULL,
+    PRIMARY KEY (job, sop_instance_uid)
+) WITHOUT ROWID;
+CREATE TABLE trigger_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_log_id INTEGER NOT NULL
+);
+-- What was stored before rules existed is not acted on.
+INSERT INTO trigger_mark (id, store_log_id) SELECT 1, COALESCE(MAX(id), 0) FROM store_log;
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

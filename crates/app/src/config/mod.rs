@@ -6,6 +6,7 @@
 mod burner_checks;
 pub mod jobs;
 pub mod retention;
+pub mod rules;
 pub mod values;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -66,6 +67,9 @@ pub enum ConfigError {
     /// A `[[burners]]` entry that cannot be used.
     #[error("[[burners]] {0}")]
     Burner(String),
+    /// A `[[rules]]` entry (numbered from 1) that cannot be used.
+    #[error("[[rules]] {0}")]
+    Rule(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -80,6 +84,8 @@ pub struct Config {
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
     pub retention: retention::RetentionSection,
+    /// Automatic disc jobs: the first rule matching a received instance decides.
+    pub rules: Vec<rules::RuleConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,6 +358,15 @@ impl Config {
         }
         jobs::validate(&self.jobs, &self.burners)?;
         retention::validate(&self.retention)?;
+        range(
+            "[jobs] quiet_period_secs",
+            self.jobs.quiet_period_secs,
+            *rules::QUIET_PERIOD_SECS.start(),
+            *rules::QUIET_PERIOD_SECS.end(),
+            "allowed range is 1..=86400 seconds",
+        )?;
+        let burners: Vec<String> = self.burners().into_iter().map(|b| b.name).collect();
+        rules::validate(&self.rules, &sp.ae_titles, &burners)?;
         self.contexts()?;
         Ok(())
     }

@@ -434,3 +434,82 @@ fn volume_id_pattern_expands_date_job_or_time() {
     assert!("DCM_{patient}".parse::<VolumeIdPattern>().is_err());
     assert!("".parse::<VolumeIdPattern>().is_err());
 }
+
+#[test]
+fn rules_and_the_quiet_period_are_typed_and_checked() {
+    let cfg = Config::parse(
+        r#"
+        [storage_provider]
+        ae_titles = ["CDP_PRINTER", "CDP_AUTO"]
+        [jobs]
+        quiet_period_secs = 1
+        [[burners]]
+        name = "sim"
+        kind = "simulator"
+        [[rules]]
+        called_ae = "CDP_AUTO"
+        modality = "CT"
+        copies = 2
+        profile = "STD-GEN-DVD-JPEG"
+        burner = "sim"
+        priority = "high"
+        start = "release"
+        [[rules]]
+        calling_ae = "US_1"
+        "#,
+    )
+    .unwrap();
+    cfg.validate().unwrap();
+    assert_eq!(cfg.jobs.quiet_period_secs, 1);
+    assert_eq!(Config::default().jobs.quiet_period_secs, 60);
+    let (r0, r1) = (&cfg.rules[0], &cfg.rules[1]);
+    assert_eq!(
+        (r0.copies, r0.priority, r0.start),
+        (2, crate::jobs::Priority::High, rules::StartMode::Release)
+    );
+    assert_eq!(
+        (r1.copies, r1.start, r1.burner.as_deref()),
+        (1, rules::StartMode::Quiet, None)
+    );
+    // First match wins; every key given must match; absent keys match anything.
+    let m = |called, calling, modality| {
+        rules::first_match(&cfg.rules, called, calling, modality).map(|(n, _)| n)
+    };
+    assert_eq!(m("CDP_AUTO", "CT_1", Some("CT")), Some(1));
+    assert_eq!(m("CDP_AUTO", "US_1", Some("CT")), Some(1));
+    assert_eq!(m("CDP_AUTO", "US_1", Some("US")), Some(2));
+    assert_eq!(m("CDP_PRINTER", "CT_1", Some("CT")), None);
+    assert_eq!(m("CDP_AUTO", "CT_1", None), None);
+    // AE titles compare exactly (case matters, as at A-ASSOCIATE), padding aside.
+    assert_eq!(m("cdp_auto", "CT_1", Some("CT")), None);
+    assert_eq!(m("CDP_AUTO ", "CT_1", Some("CT ")), Some(1));
+
+    for (toml, key) in [
+        (
+            "[jobs]\nquiet_period_secs = 0\n",
+            "[jobs] quiet_period_secs",
+        ),
+        (
+            "[jobs]\nquiet_period_secs = 86401\n",
+            "[jobs] quiet_period_secs",
+        ),
+        ("[[rules]]\nmodality = \"ct\"\n", "[rules] modality"),
+        ("[[rules]]\ncalling_ae = \"A\\\\B\"\n", "[rules] calling_ae"),
+        ("[[rules]]\nstart = \"soon\"\n", "[rules] start"),
+        ("[[rules]]\npriority = \"urgent\"\n", "[rules] priority"),
+        (
+            "[[rules]]\nprofile = \"STD-GEN-FLOPPY\"\n",
+            "[rules] profile",
+        ),
+        ("[[rules]]\ncolour = \"red\"\n", "colour"),
+        ("[[rules]]\ncopies = 0\n", "[[rules]] 1: copies"),
+        ("[[rules]]\nburner = \"robot\"\n", "[[rules]] 1: burner"),
+        (
+            "[[rules]]\n[[rules]]\ncalled_ae = \"ELSEWHERE\"\n",
+            "[[rules]] 2: called_ae",
+        ),
+    ] {
+        let e = err(toml);
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}
