@@ -9,19 +9,26 @@ use std::time::Duration;
 use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
-use dcmdisc_net::{CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest, StoreStatus};
+use dcmdisc_net::{
+    AssociationEnd, AssociationInfo, CallingCheck, InstanceSink, ServerConfig, Services,
+    StoreRequest, StoreStatus,
+};
 use tracing::{error, info, warn};
 
+use crate::activity::{Activity, ByteCounter};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::shutdown::Shutdown;
 
-/// The archive behind the network layer's service hooks.
+/// The archive behind the network layer's service hooks, and the registry of associations
+/// open now.
 struct Wiring {
     archive: Arc<Archive>,
+    activity: Arc<Activity>,
 }
 
-struct Sink(InstanceWriter);
+/// One instance on its way into the archive; its bytes are counted for its association.
+struct Sink(InstanceWriter, Option<ByteCounter>);
 
 fn status(f: Failure) -> StoreStatus {
     let code = match f.kind {
@@ -56,12 +63,21 @@ impl Services for Wiring {
                 transfer_syntax: req.transfer_syntax.to_string(),
                 calling_ae: req.association.calling_ae.clone(),
             })
-            .map(Sink)
+            .map(|w| Sink(w, self.activity.byte_counter(req.association.id)))
             .map_err(status)
+    }
+
+    fn association_opened(&self, info: &AssociationInfo) {
+        self.activity.opened(info);
+    }
+
+    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        self.activity.closed(info, end);
     }
 
     fn record_store(&self, req: &StoreRequest<'_>, st: &StoreStatus) {
         let a = req.association;
+        self.activity.stored(a.id, st.code == StoreStatus::SUCCESS);
         if st.code == StoreStatus::SUCCESS {
             info!(assoc = a.id, status = "0000", calling_ae = %a.calling_ae, peer = %a.peer,
                 sop_instance_uid = %req.sop_instance_uid, "C-STORE {}", st.reason);
@@ -94,6 +110,9 @@ fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
 
 impl InstanceSink for Sink {
     fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.1 {
+            c.add(data.len());
+        }
         self.0.write(data).map_err(status)
     }
 
@@ -102,6 +121,9 @@ impl InstanceSink for Sink {
     }
 
     fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.1 {
+            c.add(n);
+        }
         self.0.commit(n).map_err(status)
     }
 
@@ -125,6 +147,7 @@ pub struct Service {
     created: Option<PathBuf>,
     /// The disc job worker (`[jobs] worker`), started by `run`.
     worker: Option<crate::jobs::Worker>,
+    activity: Arc<Activity>,
 }
 
 /// How a service run ended.
@@ -182,7 +205,13 @@ impl Service {
             data_dir,
             created,
             worker,
+            activity: Arc::new(Activity::new()),
         })
+    }
+
+    /// The associations open now (for the web API, which runs beside the service).
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 
     /// `Some(path)` when opening created the control database.
@@ -238,6 +267,7 @@ impl Listening {
         );
         let wiring = Wiring {
             archive: service.archive,
+            activity: service.activity,
         };
         // The job worker is blocking work (files, burners): its own thread, stopped by the
         // same token; a burn in progress stops between chunks.

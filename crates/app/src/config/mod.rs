@@ -5,6 +5,7 @@
 
 pub mod jobs;
 pub mod values;
+pub mod web;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -77,6 +78,7 @@ pub struct Config {
     pub jobs: jobs::JobsSection,
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
+    pub web: web::WebSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
