@@ -56,9 +56,16 @@ pub(crate) async fn show(
 }
 
 pub(crate) async fn create(State(api): State<Api>, body: Bytes) -> Result<Response, ApiError> {
-    // Parsed here rather than by axum's `Json`, so every refusal is a 400 with our error body.
-    let req: CreateJob = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the job request: {e}")))?;
+    // Parsed here rather than by axum's `Json`, so every refusal is a 400 with our error body;
+    // an object only (serde would also take the fields as an array, in order).
+    let bad = |e: serde_json::Error| ApiError::bad_request(format!("the job request: {e}"));
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(bad)?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the job request: expected a JSON object such as {\"collection\": 1}",
+        ));
+    }
+    let req: CreateJob = serde_json::from_value(value).map_err(bad)?;
     let priority = match req.priority.as_deref() {
         None => Priority::Normal,
         Some(p) => p
