@@ -72,9 +72,13 @@ class EventStream:
         assert self.resp.status == 200, self.resp.read()
         assert self.resp.getheader("Content-Type") == "text/event-stream"
 
-    def next(self) -> dict:
+    def next(self, timeout: float = 60) -> dict:
+        """The next event; keep-alive comments (every 15 s) do not extend `timeout`."""
+        deadline = time.monotonic() + timeout
         event, ident, data = "message", None, []
         while True:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no event within {timeout} s")
             raw = self.resp.readline()
             if not raw:
                 raise AssertionError("the event stream ended")
@@ -99,7 +103,7 @@ class EventStream:
         out = []
         deadline = time.monotonic() + timeout
         while len(out) < max_events and time.monotonic() < deadline:
-            out.append(self.next())
+            out.append(self.next(timeout=max(0.1, deadline - time.monotonic())))
             if predicate(out[-1]):
                 return out
         raise AssertionError(f"no matching event among {len(out)}: {out[-20:]}")

@@ -253,8 +253,10 @@ impl SseReader {
         }
     }
 
-    /// The next event (comments skipped), `None` when the stream ended; panics after 30 s.
+    /// The next event (comments skipped), `None` when the stream ended; panics after 30 s
+    /// (keep-alive comments do not extend that).
     pub async fn next(&mut self) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
@@ -274,7 +276,7 @@ impl SseReader {
                 let data = serde_json::from_str(&data).unwrap();
                 return Some(Sse { event, id, data });
             }
-            let frame = tokio::time::timeout(Duration::from_secs(30), self.body.frame())
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
                 .await
                 .expect("an event within 30 s");
             match frame {
