@@ -15,6 +15,7 @@
 
 mod error;
 mod events;
+mod guard;
 mod jobs;
 mod listings;
 mod routes;

@@ -6,7 +6,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::Api;
-use crate::{events, jobs, listings};
+use crate::{events, guard, jobs, listings};
 
 /// The API's router over `api`.
 pub fn router(api: Api) -> Router {
@@ -27,5 +27,6 @@ pub fn router(api: Api) -> Router {
                 "this method is not allowed on this path (see docs/api.md)",
             )
         })
+        .layer(axum::middleware::from_fn(guard::guard))
         .with_state(api)
 }

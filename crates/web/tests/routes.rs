@@ -339,3 +339,85 @@ async fn unknown_paths_wrong_methods_and_failures_answer_json_errors() {
         "job_disc",
     );
 }
+
+/// A request as a page of another site could make a browser send it.
+async fn raw(
+    f: &Fixture,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = f
+        .app
+        .clone()
+        .oneshot(
+            req.body(axum::body::Body::from(r#"{"collection": 1}"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn requests_another_site_could_send_are_refused() {
+    let f = Fixture::new("web-guard", &[SimDisc::Blank]);
+    // DNS rebinding: the browser sends the attacker's host name.
+    for host in ["evil.example", "evil.example:8104", "192.0.2.1:8104"] {
+        assert_error(
+            raw(&f, Method::GET, "/api/jobs", &[("host", host)]).await,
+            StatusCode::FORBIDDEN,
+            "Host header",
+        );
+    }
+    for host in ["127.0.0.1:8104", "localhost:8104", "[::1]:8104"] {
+        assert_eq!(
+            raw(&f, Method::GET, "/api/jobs", &[("host", host)]).await.0,
+            StatusCode::OK
+        );
+    }
+    // A form post or a no-cors fetch cannot say application/json.
+    for headers in [
+        &[][..],
+        &[("content-type", "text/plain")][..],
+        &[("content-type", "application/x-www-form-urlencoded")][..],
+    ] {
+        assert_error(
+            raw(&f, Method::POST, "/api/jobs", headers).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type: application/json",
+        );
+    }
+    assert_error(
+        raw(
+            &f,
+            Method::POST,
+            "/api/jobs/1/cancel",
+            &[("content-type", "text/plain")],
+        )
+        .await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Content-Type",
+    );
+    // Nothing was queued; with the right type it is.
+    assert_eq!(f.get("/api/jobs").await, (StatusCode::OK, json!([])));
+    let ok = raw(
+        &f,
+        Method::POST,
+        "/api/jobs",
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("host", "127.0.0.1"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.0, StatusCode::CREATED, "{}", ok.1);
+}
