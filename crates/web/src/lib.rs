@@ -11,7 +11,8 @@
 //! **Not for**: any work of its own — no DICOM, no SQL, no files: a handler that needs more
 //! than an app call and a conversion to JSON means the operation belongs in `app`, where the
 //! CLI shares it. Not the operator's HTML pages, users or login (issue 11): until those exist
-//! the server refuses to listen on anything but a loopback address ([`check_bind`]).
+//! the server refuses to listen on anything but a loopback address ([`check_bind`]), and
+//! refuses requests a page of another site could make a browser send (`guard.rs`).
 
 mod error;
 mod events;
