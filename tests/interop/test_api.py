@@ -218,6 +218,8 @@ def test_a_job_created_through_the_api_streams_its_states_in_order_and_resumes(d
     everything = durable(whole.until(done(job_id)))
     whole.close()
     assert everything == changes
+    # The CLI reads the same log.
+    assert d.cli_json("events", "--after", "0") == [e["data"] for e in changes]
 
     # A done job cannot be cancelled; an unknown one is not found.
     status, err = call(base, "POST", f"/api/jobs/{job_id}/cancel")

@@ -3,6 +3,7 @@
 
 mod burners;
 mod convert;
+mod events;
 mod export;
 mod instances;
 mod job;
@@ -62,6 +63,8 @@ enum Command {
     Jobs(jobs::Args),
     /// List the configured burners and their state.
     Burners(burners::Args),
+    /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
+    Events(events::Args),
 }
 
 fn main() {
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Job(cmd) => job::run(&cfg, cmd),
         Command::Jobs(args) => jobs::run(&cfg, args),
         Command::Burners(args) => burners::run(&cfg, args),
+        Command::Events(args) => events::run(&cfg, args),
     }
 }
 
