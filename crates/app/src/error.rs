@@ -140,6 +140,13 @@ pub enum AppError {
     },
     #[error("cancelled")]
     Cancelled,
+    /// A listing's filter that cannot be used.
+    #[error("{name} = {value:?}: expected {allowed}")]
+    BadFilter {
+        name: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
 }
 
 /// An error and its causes, `: `-separated, for a job's reason and the log.

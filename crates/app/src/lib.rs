@@ -1,13 +1,14 @@
 //! dcmdisc's application layer: what the product does, as functions over typed values, for
-//! every front end — the command line now, job workers and HTTP handlers next.
+//! every front end — the command line, the job worker and the web API's handlers.
 //!
 //! It holds the typed configuration ([`config`]: serde enums and newtypes, one
 //! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
-//! ([`jobs`]: the queue's operations and the worker) with their [`burners`], and the
-//! temporary store's [`retention`] (the pass, the sweeper, pinning).
+//! ([`jobs`]: the queue's operations and the worker) with their [`burners`], the temporary
+//! store's [`retention`] (the pass, the sweeper, pinning); what changed, in order
+//! ([`events`]), and the associations open now ([`activity`]).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -25,11 +26,13 @@
 //! # Ok::<(), dcmdisc_app::AppError>(())
 //! ```
 
+pub mod activity;
 pub mod burners;
 pub mod config;
 pub mod control;
 pub mod convert;
 mod error;
+pub mod events;
 pub mod export;
 pub mod jobs;
 mod output;
@@ -40,6 +43,7 @@ mod shutdown;
 #[cfg(test)]
 mod testutil;
 
+pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};
 pub use control::{ControlDb, Open};
 pub use error::AppError;
@@ -48,6 +52,6 @@ pub use service::{Listening, Service, Stopped};
 pub use shutdown::Shutdown;
 
 /// The rows the listings return (the archive's types, serializable).
-pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, RemoteAe};
+pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe};
 /// What a conversion did.
 pub use dcmdisc_transcode::ConvertReport;

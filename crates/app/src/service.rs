@@ -15,16 +15,19 @@ use dcmdisc_net::{
 };
 use tracing::{error, info, warn};
 
+use crate::activity::{Activity, ByteCounter};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::jobs::trigger::{Hook, Trigger};
 use crate::shutdown::Shutdown;
 
-/// The archive behind the network layer's service hooks.
+/// The archive behind the network layer's service hooks, and the registry of associations
+/// open now.
 struct Wiring {
     archive: Arc<Archive>,
     /// The job rules' side of the store path (`[[rules]]`), when there are rules.
     trigger: Option<Hook>,
+    activity: Arc<Activity>,
 }
 
 impl Wiring {
@@ -36,7 +39,9 @@ impl Wiring {
     }
 }
 
-struct Sink(InstanceWriter, Option<Hook>);
+/// One instance on its way into the archive: the job rules hear of it once indexed, and its
+/// bytes are counted for its association.
+struct Sink(InstanceWriter, Option<Hook>, Option<ByteCounter>);
 
 fn status(f: Failure) -> StoreStatus {
     let code = match f.kind {
@@ -72,12 +77,28 @@ impl Services for Wiring {
                 calling_ae: req.association.calling_ae.clone(),
                 called_ae: req.association.called_ae.clone(),
             })
-            .map(|w| Sink(w, self.trigger.clone()))
+            .map(|w| {
+                Sink(
+                    w,
+                    self.trigger.clone(),
+                    self.activity.byte_counter(req.association.id),
+                )
+            })
             .map_err(status)
+    }
+
+    fn association_opened(&self, info: &AssociationInfo) {
+        self.activity.opened(info);
+    }
+
+    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        self.activity.closed(info, end);
+        self.trigger_closed(info, end);
     }
 
     fn record_store(&self, req: &StoreRequest<'_>, st: &StoreStatus) {
         let a = req.association;
+        self.activity.stored(a.id, st.code == StoreStatus::SUCCESS);
         if st.code == StoreStatus::SUCCESS {
             info!(assoc = a.id, status = "0000", calling_ae = %a.calling_ae, peer = %a.peer,
                 sop_instance_uid = %req.sop_instance_uid, "C-STORE {}", st.reason);
@@ -93,10 +114,6 @@ impl Services for Wiring {
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
         }
-    }
-
-    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
-        self.trigger_closed(info, end);
     }
 }
 
@@ -114,6 +131,9 @@ fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
 
 impl InstanceSink for Sink {
     fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.2 {
+            c.add(data.len());
+        }
         self.0.write(data).map_err(status)
     }
 
@@ -122,6 +142,9 @@ impl InstanceSink for Sink {
     }
 
     fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.2 {
+            c.add(n);
+        }
         self.0.commit(n).map_err(status)
     }
 
@@ -154,6 +177,7 @@ pub struct Service {
     cfg: Config,
     /// The job rules' trigger (`[[rules]]`), caught up at open, started by `run`.
     trigger: Option<(Trigger, Hook)>,
+    activity: Arc<Activity>,
 }
 
 /// How a service run ended.
@@ -216,7 +240,13 @@ impl Service {
             worker,
             cfg: cfg.clone(),
             trigger,
+            activity: Arc::new(Activity::new()),
         })
+    }
+
+    /// The associations open now (for the web API, which runs beside the service).
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 
     /// `Some(path)` when opening created the control database.
@@ -277,6 +307,7 @@ impl Listening {
         let wiring = Wiring {
             archive: service.archive,
             trigger: hook,
+            activity: service.activity,
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();

@@ -3,12 +3,14 @@
 //! disk before the caller acts on it (the `Control` connection syncs each commit).
 //!
 //! States, priorities and outcomes are plain words here; their meaning (which transitions
-//! are allowed) is the application layer's.
+//! are allowed) is the application layer's. Each state change and disc appends its event
+//! (`events.rs`) in the same transaction.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::db::now_rfc3339;
+use crate::events::{self, NewEvent};
 use crate::ArchiveError;
 
 /// What a new job asks for.
@@ -112,7 +114,8 @@ pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
 
 pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> {
     let now = now_rfc3339();
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
                           created, updated)
          VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -126,7 +129,18 @@ pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> 
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    events::record(
+        &tx,
+        &NewEvent {
+            kind: events::JOB,
+            job: Some(id),
+            state: "queued",
+            ..NewEvent::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(id)
 }
 
 pub fn job(conn: &Connection, id: i64) -> Result<Option<JobRow>, ArchiveError> {
@@ -192,6 +206,20 @@ pub fn set_job_state(
          WHERE id = ?1",
         params![id, state, error, next_action, now_rfc3339()],
     )?;
+    // Staying in the same state (the worker re-asserts `burning` before each disc) is no change.
+    if current != state {
+        events::record(
+            &tx,
+            &NewEvent {
+                kind: events::JOB,
+                job: Some(id),
+                state,
+                previous: Some(&current),
+                reason: error,
+                ..NewEvent::default()
+            },
+        )?;
+    }
     tx.commit()?;
     Ok(true)
 }
@@ -238,12 +266,52 @@ pub fn begin_disc(
     copy: u32,
     burner: &str,
 ) -> Result<i64, ArchiveError> {
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO job_disc (job, volume, copy, burner, outcome, time)
          VALUES (?1, ?2, ?3, ?4, 'burning', ?5)",
         params![job, volume, copy, burner, now_rfc3339()],
     )?;
-    Ok(conn.last_insert_rowid())
+    let disc = tx.last_insert_rowid();
+    events::record(
+        &tx,
+        &NewEvent {
+            kind: events::DISC,
+            job: Some(job),
+            disc: Some(disc),
+            burner: Some(burner),
+            state: "burning",
+            ..NewEvent::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(disc)
+}
+
+/// Appends the event of a disc's outcome, its job and burner read from its row.
+fn disc_event(
+    conn: &Connection,
+    disc: i64,
+    outcome: &str,
+    reason: &str,
+) -> Result<(), ArchiveError> {
+    let (job, burner): (i64, String) = conn.query_row(
+        "SELECT job, burner FROM job_disc WHERE id = ?1",
+        params![disc],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    events::record(
+        conn,
+        &NewEvent {
+            kind: events::DISC,
+            job: Some(job),
+            disc: Some(disc),
+            burner: Some(&burner),
+            state: outcome,
+            reason: (!reason.is_empty()).then_some(reason),
+            ..NewEvent::default()
+        },
+    )
 }
 
 /// The outcome of a disc begun with [`begin_disc`].
@@ -255,11 +323,16 @@ pub fn finish_disc(
     sha256: &str,
     image: &str,
 ) -> Result<(), ArchiveError> {
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let changed = tx.execute(
         "UPDATE job_disc SET outcome = ?2, reason = ?3, sha256 = ?4, image = ?5, time = ?6
          WHERE id = ?1",
         params![disc, outcome, reason, sha256, image, now_rfc3339()],
     )?;
+    if changed > 0 {
+        disc_event(&tx, disc, outcome, reason)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -289,11 +362,23 @@ pub fn discs(conn: &Connection, job: i64) -> Result<Vec<DiscRow>, ArchiveError> 
 /// Every disc still `burning` (a crash interrupted it) becomes rejected with `reason`;
 /// answers how many.
 pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, ArchiveError> {
-    Ok(conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let ids: Vec<i64> = {
+        let mut stmt =
+            tx.prepare("SELECT id FROM job_disc WHERE outcome = 'burning' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let n = tx.execute(
         "UPDATE job_disc SET outcome = 'rejected', reason = ?1, time = ?2
          WHERE outcome = 'burning'",
         params![reason, now_rfc3339()],
-    )?)
+    )?;
+    for disc in ids {
+        disc_event(&tx, disc, "rejected", reason)?;
+    }
+    tx.commit()?;
+    Ok(n)
 }
 
 /// The outcomes of every disc `burner` took, in order (its count is the simulator's position

@@ -10,6 +10,7 @@ mod admission;
 pub mod burners;
 mod conversion;
 pub mod db;
+pub mod events;
 mod file;
 pub mod index;
 pub mod jobs;
@@ -36,8 +37,9 @@ use spares::Spares;
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
 pub use burners::BurnerState;
 pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
-pub use db::{LogEntry, RemoteAe, RemoteMatch};
+pub use db::{LogEntry, LogQuery, LogStatus, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
+pub use events::EventRow;
 pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
 pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
@@ -665,6 +667,11 @@ impl Control {
 
     pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
         db::read_log(&lock(&self.conn), limit)
+    }
+
+    /// The store log filtered (status, calling AE, since), newest `limit` matches, oldest first.
+    pub fn query_log(&self, q: &LogQuery) -> Result<Vec<LogEntry>, ArchiveError> {
+        db::query_log(&lock(&self.conn), q)
     }
 
     // The disc job queue (jobs.rs): each call committed before it returns.

@@ -184,8 +184,28 @@ CREATE TABLE trigger_mark (
 INSERT INTO trigger_mark (id, store_log_id) SELECT 1, COALESCE(MAX(id), 0) FROM store_log;
 "#;
 
+/// Version 6: the event log (`events.rs`), append-only: one row per job state change and per
+/// disc a burner took or finished, written in the transaction of the change itself, so a
+/// reader tailing it by id (the web API's event stream) sees every state in order, whichever
+/// process made the change. `AUTOINCREMENT`: an id is never handed out twice, even after the
+/// newest rows were removed, so a client resuming after id N never misses or repeats one.
+/// Self-contained (no column of the other tables changes).
+const V6: &str = r#"
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    job INTEGER,
+    disc INTEGER,
+    burner TEXT,
+    state TEXT NOT NULL,
+    previous TEXT,
+    reason TEXT
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,12 +1,36 @@
-//! The trigger's rows (schema version 3): jobs made by rules (`waiting` until their quiet
+//! The trigger's rows (schema version 5): jobs made by rules (`waiting` until their quiet
 //! period has passed or their association was released), late arrivals (re-plan, the
 //! instance set a job holds), and the mark of the last store the trigger acted on. Every
-//! call is one statement or one transaction, committed before it returns.
+//! call is one statement or one transaction, committed before it returns; each job state
+//! change it makes appends its event in the same transaction, as `jobs.rs` does.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::now_rfc3339;
+use crate::events::{self, NewEvent};
 use crate::jobs::{job_row, JobRow, NewJob, JOB_COLUMNS};
+
+/// Appends the event of job `id` moving from `previous` to `state` (nothing when it stays).
+fn state_event(
+    conn: &Connection,
+    id: i64,
+    previous: Option<&str>,
+    state: &str,
+) -> Result<(), ArchiveError> {
+    if previous == Some(state) {
+        return Ok(());
+    }
+    events::record(
+        conn,
+        &NewEvent {
+            kind: events::JOB,
+            job: Some(id),
+            state,
+            previous,
+            ..NewEvent::default()
+        },
+    )
+}
 use crate::{lock, ArchiveError, Control};
 
 /// A job made by a rule: it starts `waiting`.
@@ -34,7 +58,8 @@ pub struct StoredInstance {
 pub fn create_rule_job(conn: &Connection, new: &NewRuleJob) -> Result<i64, ArchiveError> {
     let now = now_rfc3339();
     let job = &new.job;
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
                           created, updated, start_mode, starts_at_ms, rule, supplement_of)
          VALUES (?1, 'waiting', ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
@@ -52,7 +77,10 @@ pub fn create_rule_job(conn: &Connection, new: &NewRuleJob) -> Result<i64, Archi
             new.supplement_of
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    state_event(&tx, id, None, "waiting")?;
+    tx.commit()?;
+    Ok(id)
 }
 
 /// The collection's newest job that is not cancelled or failed: the one a new instance of
@@ -100,11 +128,25 @@ pub fn release_fallback(conn: &Connection, at_ms: i64) -> Result<usize, ArchiveE
 
 /// Waiting jobs due at `now_ms` become queued; answers how many.
 pub fn queue_due(conn: &Connection, now_ms: i64) -> Result<usize, ArchiveError> {
-    Ok(conn.execute(
-        "UPDATE job SET state = 'queued', updated = ?2
-         WHERE state = 'waiting' AND starts_at_ms IS NOT NULL AND starts_at_ms <= ?1",
-        params![now_ms, now_rfc3339()],
-    )?)
+    let tx = conn.unchecked_transaction()?;
+    let due: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM job
+             WHERE state = 'waiting' AND starts_at_ms IS NOT NULL AND starts_at_ms <= ?1
+             ORDER BY id",
+        )?
+        .query_map(params![now_ms], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let now = now_rfc3339();
+    for id in &due {
+        tx.execute(
+            "UPDATE job SET state = 'queued', updated = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        state_event(&tx, *id, Some("waiting"), "queued")?;
+    }
+    tx.commit()?;
+    Ok(due.len())
 }
 
 /// Does `job`, or a job it supplements (transitively), hold the instance?
@@ -126,11 +168,22 @@ pub fn holds(conn: &Connection, job: i64, sop_instance_uid: &str) -> Result<bool
 /// it was in one of those states. One statement, so it cannot cross the worker's move to
 /// burning ([`set_job_state_at_plan`]).
 pub fn replan(conn: &Connection, id: i64) -> Result<bool, ArchiveError> {
-    Ok(conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let current: Option<String> = tx
+        .query_row("SELECT state FROM job WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let changed = tx.execute(
         "UPDATE job SET replans = replans + 1, state = 'composing', updated = ?2
          WHERE id = ?1 AND state IN ('composing', 'imaging', 'validating')",
         params![id, now_rfc3339()],
-    )? == 1)
+    )? == 1;
+    if changed {
+        state_event(&tx, id, current.as_deref(), "composing")?;
+    }
+    tx.commit()?;
+    Ok(changed)
 }
 
 /// As [`set_job_state`], only while the re-plan counter is still `replans`.
@@ -149,8 +202,8 @@ pub fn set_job_state_at_plan(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    match current {
-        Some((st, n)) if n == replans && from.contains(&st.as_str()) => {}
+    match &current {
+        Some((st, n)) if *n == replans && from.contains(&st.as_str()) => {}
         _ => return Ok(false),
     }
     tx.execute(
@@ -158,6 +211,9 @@ pub fn set_job_state_at_plan(
          WHERE id = ?1",
         params![id, state, now_rfc3339()],
     )?;
+    if let Some((st, _)) = &current {
+        state_event(&tx, id, Some(st), state)?;
+    }
     tx.commit()?;
     Ok(true)
 }
@@ -195,6 +251,7 @@ pub fn begin_compose(
          WHERE id = ?1",
         params![id, now_rfc3339()],
     )?;
+    state_event(&tx, id, Some(&state), "composing")?;
     tx.execute("DELETE FROM job_instance WHERE job = ?1", params![id])?;
     tx.execute(
         "WITH RECURSIVE chain(id) AS (

@@ -246,17 +246,21 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
     // job tables, version 3 the removal tables and one column to `patient` (its version 1
     // columns come first, unchanged), version 4 the burner table, version 5 a column to
-    // `instance` and the trigger's tables.
+    // `instance` and the trigger's tables, version 6 the event log (and SQLite's sequence
+    // table its AUTOINCREMENT keeps).
     let after: Vec<_> = table_sql(dir)
         .into_iter()
         .filter(|(n, _)| {
             !n.starts_with("job")
                 && !n.starts_with("remov")
-                && !matches!(n.as_str(), "burner_state" | "trigger_mark" | "instance")
+                && !matches!(
+                    n.as_str(),
+                    "burner_state" | "trigger_mark" | "instance" | "event" | "sqlite_sequence"
+                )
         })
         .map(|(n, sql)| {
             let sql = sql.replace(", pinned INTEGER NOT NULL DEFAULT 0", "");
@@ -380,12 +384,13 @@ fn an_empty_folder_gets_the_latest_schema() {
     assert!(control.remotes().unwrap().is_empty());
     assert!(control.collections().unwrap().is_empty());
     assert!(control.log(10).unwrap().is_empty());
-    // The pre-version schema's tables and the job tables of version 2.
+    // The pre-version schema's tables, the job tables of version 2, the event log of 3.
     let names: Vec<String> = table_sql(dir).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
         [
             "burner_state",
+            "event",
             "instance",
             "instance_patient",
             "job",
@@ -399,6 +404,7 @@ fn an_empty_folder_gets_the_latest_schema() {
             "removal_file",
             "removal_file_collection",
             "removed_collection",
+            "sqlite_sequence",
             "store_log",
             "trigger_mark"
         ]

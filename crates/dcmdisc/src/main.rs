@@ -4,6 +4,7 @@
 mod burner;
 mod burners;
 mod convert;
+mod events;
 mod export;
 mod instances;
 mod job;
@@ -73,6 +74,8 @@ enum Command {
     /// One burner: pause, resume.
     #[command(subcommand)]
     Burner(burner::Command),
+    /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
+    Events(events::Args),
 }
 
 fn main() {
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Patient(cmd) => patient::run(&cfg, cmd),
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
+        Command::Events(args) => events::run(&cfg, args),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod retention;
 pub mod rules;
 pub mod values;
+pub mod web;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -86,6 +87,7 @@ pub struct Config {
     pub retention: retention::RetentionSection,
     /// Automatic disc jobs: the first rule matching a received instance decides.
     pub rules: Vec<rules::RuleConfig>,
+    pub web: web::WebSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]

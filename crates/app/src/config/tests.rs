@@ -109,6 +109,11 @@ fn example_file_loads_and_matches_defaults() {
         c.storage_provider.implementation_version_name.as_str(),
         IMPLEMENTATION_VERSION_NAME
     );
+    let (w, default) = (&c.web, web::WebSection::default());
+    assert_eq!(
+        (w.enabled, w.bind_address, w.port),
+        (default.enabled, default.bind_address, default.port)
+    );
 }
 
 #[test]
@@ -508,6 +513,30 @@ fn rules_and_the_quiet_period_are_typed_and_checked() {
             "[[rules]]\n[[rules]]\ncalled_ae = \"ELSEWHERE\"\n",
             "[[rules]] 2: called_ae",
         ),
+    ] {
+        let e = err(toml);
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}
+
+#[test]
+fn the_web_section_is_typed_and_names_its_key() {
+    let c = Config::parse("").unwrap();
+    assert!(c.web.enabled);
+    assert_eq!(c.web.bind_address, IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(c.web.port, web::DEFAULT_WEB_PORT);
+    let c = Config::parse("[web]\nenabled = false\nbind_address = \"::1\"\nport = 0\n").unwrap();
+    assert!(!c.web.enabled);
+    assert_eq!(c.web.bind_address, "::1".parse::<IpAddr>().unwrap());
+    assert_eq!(c.web.port, 0);
+    for (toml, key) in [
+        (
+            "[web]\nbind_address = \"localhost\"\n",
+            "[web] bind_address",
+        ),
+        ("[web]\nport = 70000\n", "[web] port"),
+        ("[web]\nenabled = \"yes\"\n", "[web] enabled"),
+        ("[web]\nlogin = true\n", "[web]"),
     ] {
         let e = err(toml);
         assert!(e.contains(key), "{toml}: {e}");

@@ -410,6 +410,17 @@ fn job_eta(
     Ok(eta::eta_secs(&eta::input(cfg, job, discs, bytes, now)))
 }
 
+/// The jobs a worker still has work in (not done, failed or cancelled), in the order it
+/// takes them.
+pub fn active(cfg: &Config, db: &ControlDb) -> Result<Vec<JobView>, AppError> {
+    let mut out = Vec::new();
+    for job in db.control().jobs_in(&JobState::active_names())? {
+        let discs = db.control().discs(job.id)?;
+        out.push(view(cfg, job, discs));
+    }
+    Ok(out)
+}
+
 /// Cancels a job that is not final; the worker stops it before its next step.
 pub fn cancel(db: &ControlDb, id: i64) -> Result<(), AppError> {
     let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;

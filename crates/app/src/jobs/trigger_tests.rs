@@ -333,6 +333,41 @@ fn replan_at(stage: JobState) {
         1,
         "no supplement for an instance that made the disc"
     );
+    // The event log holds every state change the trigger and the worker made, in order, each
+    // from the state before it (the API's stream shows exactly these).
+    let events: Vec<_> = ControlDb::open(&cfg, Open::Existing)
+        .unwrap()
+        .control()
+        .events_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "job" && e.job == Some(id))
+        .collect();
+    let states: Vec<&str> = events.iter().map(|e| e.state.as_str()).collect();
+    assert_eq!(
+        states[..3],
+        ["waiting", "queued", "composing"],
+        "{states:?}"
+    );
+    assert_eq!(states.last(), Some(&"done"), "{states:?}");
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1].previous.as_deref(),
+            Some(pair[0].state.as_str()),
+            "{states:?}"
+        );
+    }
+    if stage != JobState::Composing {
+        // A late arrival staged "at burning" comes just before the move, in `validating`.
+        let from = match stage {
+            JobState::Burning => JobState::Validating,
+            st => st,
+        };
+        let replanned = events
+            .iter()
+            .any(|e| e.state == "composing" && e.previous.as_deref() == Some(from.name()));
+        assert!(replanned, "{states:?}");
+    }
 }
 
 #[test]
