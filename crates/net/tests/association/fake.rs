@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dcmdisc_net::{
-    serve, AssociationEnd, AssociationInfo, CallingCheck, ContextTable, InstanceSink, ServerConfig,
-    Services, StoreRequest, StoreStatus,
+    serve, AssociationEnd, AssociationInfo, CallingCheck, Commitment, ContextTable, InstanceSink,
+    ServerConfig, Services, SopRef, StoreRequest, StoreStatus,
 };
 
 use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
@@ -24,6 +24,10 @@ pub struct State {
     /// Every association_opened / association_closed call: (calling AE, None when opened,
     /// Some(how it ended) when closed).
     pub lifecycle: Vec<(String, Option<AssociationEnd>)>,
+    /// Where commitment reports go when they need a new association (`None`: nowhere).
+    pub report_to: Option<SocketAddr>,
+    /// Every report_destination call: the calling AE it was asked for.
+    pub destinations_asked: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -46,7 +50,8 @@ pub struct Sink {
 
 /// What a test asks of the fake, as a component of the SOP Instance UID (digits, as a
 /// received UID must be): 9001 receive in place, 9002 fail `write`, 9003 fail `commit`,
-/// 9004 fail `buffer`, 9005 refuse at `begin_store`.
+/// 9004 fail `buffer`, 9005 refuse at `begin_store`; for Storage Commitment, 9100 is stored
+/// (as CT Image Storage), anything else unknown.
 fn code(word: &str) -> &'static str {
     match word {
         "inplace" => "9001",
@@ -54,6 +59,7 @@ fn code(word: &str) -> &'static str {
         "failcommit" => "9003",
         "failbuffer" => "9004",
         "refuse" => "9005",
+        "stored" => "9100",
         _ => "",
     }
 }
@@ -160,6 +166,22 @@ impl Services for Fake {
         self.state()
             .lifecycle
             .push((info.calling_ae.clone(), Some(end)));
+    }
+
+    fn check_commitment(&self, _info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        refs.iter()
+            .map(|r| match has(&r.sop_instance_uid, "stored") {
+                true if r.sop_class_uid == crate::CT => Commitment::Committed,
+                true => Commitment::Failed(Commitment::CLASS_INSTANCE_CONFLICT),
+                false => Commitment::Failed(Commitment::NO_SUCH_OBJECT_INSTANCE),
+            })
+            .collect()
+    }
+
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        let mut st = self.state();
+        st.destinations_asked.push(info.calling_ae.clone());
+        st.report_to.ok_or_else(|| "no port configured".to_string())
     }
 }
 

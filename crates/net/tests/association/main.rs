@@ -8,6 +8,7 @@
 // Test code: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod commitment;
 mod fake;
 mod hostile;
 mod peer;
