@@ -9,7 +9,10 @@ use std::time::Duration;
 use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
-use dcmdisc_net::{CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest, StoreStatus};
+use dcmdisc_net::{
+    AssociationInfo, CallingCheck, Commitment, InstanceSink, ServerConfig, Services, SopRef,
+    StoreRequest, StoreStatus,
+};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
@@ -77,6 +80,14 @@ impl Services for Wiring {
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
         }
+    }
+
+    fn check_commitment(&self, info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        crate::commitment::check(&self.archive, info, refs)
+    }
+
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        crate::commitment::destination(&self.archive, info)
     }
 }
 
