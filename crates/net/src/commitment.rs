@@ -255,16 +255,25 @@ fn parse(op: &ActionOp) -> Result<(String, Vec<SopRef>), (u16, String)> {
             format!("data set over {MAX_ACTION_DATASET} bytes"),
         ));
     }
+    parse_request(&op.data, op.explicit)
+}
+
+/// A whole request data set (see [`parse`]).
+pub(crate) fn parse_request(
+    data: &[u8],
+    explicit: bool,
+) -> Result<(String, Vec<SopRef>), (u16, String)> {
     let read = dataset::read(
-        &op.data,
-        op.explicit,
+        data,
+        explicit,
         &[tag::TRANSACTION_UID],
         &[tag::REFERENCED_SOP_SEQUENCE],
     )
     .map_err(|e| (status::PROCESSING_FAILURE, e.to_string()))?;
     let transaction = read
-        .uid(tag::TRANSACTION_UID)
-        .filter(|t| dcmdisc_dicom::uid::check_received(t.as_bytes()).is_ok())
+        .value(tag::TRANSACTION_UID)
+        .and_then(|v| dcmdisc_dicom::uid::check_received(v).ok())
+        .map(str::to_string)
         .ok_or((
             status::INVALID_ARGUMENT_VALUE,
             "no valid Transaction UID".to_string(),
@@ -276,13 +285,35 @@ fn parse(op: &ActionOp) -> Result<(String, Vec<SopRef>), (u16, String)> {
             status::INVALID_ARGUMENT_VALUE,
             "no Referenced SOP Sequence items".to_string(),
         ))?;
-    let refs = items
-        .iter()
-        .map(|i| SopRef {
-            sop_class_uid: i.uid(tag::REFERENCED_SOP_CLASS_UID).unwrap_or_default(),
-            sop_instance_uid: i.uid(tag::REFERENCED_SOP_INSTANCE_UID).unwrap_or_default(),
-        })
-        .collect();
+    // Each reference must name its class and instance with valid UIDs: one that does not
+    // cannot be looked up, nor repeated in a report (a 100 KB "UID" from an Implicit VR
+    // data set would not even fit a UI element of Explicit VR), so the request is refused.
+    let valid = |i: &dataset::Item, t: u32| {
+        i.value(t)
+            .and_then(|v| dcmdisc_dicom::uid::check_received(v).ok())
+            .map(str::to_string)
+    };
+    let mut refs = Vec::with_capacity(items.len());
+    for (n, i) in items.iter().enumerate() {
+        match (
+            valid(i, tag::REFERENCED_SOP_CLASS_UID),
+            valid(i, tag::REFERENCED_SOP_INSTANCE_UID),
+        ) {
+            (Some(sop_class_uid), Some(sop_instance_uid)) => refs.push(SopRef {
+                sop_class_uid,
+                sop_instance_uid,
+            }),
+            _ => {
+                return Err((
+                    status::INVALID_ARGUMENT_VALUE,
+                    format!(
+                        "Referenced SOP Sequence item {} lacks a valid SOP Class or Instance UID",
+                        n + 1
+                    ),
+                ))
+            }
+        }
+    }
     Ok((transaction, refs))
 }
 

@@ -187,8 +187,15 @@ impl Writer {
         }
     }
 
-    /// One element, its value padded to even length with the VR's pad byte.
+    /// One element, its value padded to even length with the VR's pad byte. Callers give
+    /// short-length VRs short values (checked UIDs, codes); a longer one is cut to what the
+    /// length field holds rather than written with a wrong length.
     pub fn element(&mut self, tag: u32, vr: [u8; 2], value: &[u8]) -> &mut Self {
+        let value = if self.explicit && !has_long_length(vr) {
+            &value[..value.len().min(0xFFFE)]
+        } else {
+            value
+        };
         let odd = value.len() % 2;
         self.head(tag, vr, (value.len() + odd) as u32);
         self.out.extend_from_slice(value);

@@ -423,6 +423,18 @@ fn malformed_requests_get_their_n_action_status() {
             Some(good[8 + 10..].to_vec()),
             0x0115,
         ),
+        // A reference whose instance UID breaks the rules.
+        (
+            n_action(6, 1, SC_INSTANCE, true),
+            Some(explicit_request("2.25.4002", &[(CT, "1.2..3")])),
+            0x0115,
+        ),
+        // An empty Referenced SOP Sequence.
+        (
+            n_action(7, 1, SC_INSTANCE, true),
+            Some(explicit_request("2.25.4003", &[])),
+            0x0115,
+        ),
     ];
     for (cmd, data, expected) in cases {
         let mut items = vec![pdv(1, true, true, &cmd)];
