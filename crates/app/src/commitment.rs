@@ -34,7 +34,7 @@ pub(crate) fn check(archive: &Archive, info: &AssociationInfo, refs: &[SopRef]) 
     };
     refs.iter()
         .map(|r| match classes.get(&r.sop_instance_uid) {
-            Some(class) if *class == r.sop_class_uid => Commitment::Committed,
+            Some((class, _)) if *class == r.sop_class_uid => Commitment::Committed,
             Some(_) => Commitment::Failed(Commitment::CLASS_INSTANCE_CONFLICT),
             None => Commitment::Failed(Commitment::NO_SUCH_OBJECT_INSTANCE),
         })

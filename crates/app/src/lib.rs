@@ -33,6 +33,7 @@ pub mod convert;
 mod error;
 pub mod export;
 pub mod jobs;
+mod mcm;
 mod output;
 pub mod progress;
 pub mod service;

@@ -10,8 +10,8 @@ use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
 use dcmdisc_net::{
-    AssociationInfo, CallingCheck, Commitment, InstanceSink, ServerConfig, Services, SopRef,
-    StoreRequest, StoreStatus,
+    AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal, MediaRequest,
+    MediaStatus, ServerConfig, Services, SopRef, StoreRequest, StoreStatus,
 };
 use tracing::{error, info, warn};
 
@@ -22,6 +22,8 @@ use crate::shutdown::Shutdown;
 /// The archive behind the network layer's service hooks.
 struct Wiring {
     archive: Arc<Archive>,
+    /// Media Creation Management requests and their jobs.
+    mcm: crate::mcm::Mcm,
 }
 
 struct Sink(InstanceWriter);
@@ -89,6 +91,32 @@ impl Services for Wiring {
     fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
         crate::commitment::destination(&self.archive, info)
     }
+
+    fn mcm_create(
+        &self,
+        info: &AssociationInfo,
+        instance: &str,
+        request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.create(info, instance, request)
+    }
+
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.action(instance, action)
+    }
+
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        self.mcm.status(instance)
+    }
 }
 
 fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
@@ -136,6 +164,7 @@ pub struct Service {
     created: Option<PathBuf>,
     /// The disc job worker (`[jobs] worker`), started by `run`.
     worker: Option<crate::jobs::Worker>,
+    mcm: crate::mcm::Mcm,
 }
 
 /// How a service run ended.
@@ -186,8 +215,10 @@ impl Service {
         } else {
             None
         };
+        let mcm = crate::mcm::Mcm::open(cfg, archive.clone())?;
         Ok(Service {
             archive,
+            mcm,
             server,
             addr: SocketAddr::new(sp.bind_address, sp.port),
             data_dir,
@@ -249,6 +280,7 @@ impl Listening {
         );
         let wiring = Wiring {
             archive: service.archive,
+            mcm: service.mcm,
         };
         // The job worker is blocking work (files, burners): its own thread, stopped by the
         // same token; a burn in progress stops between chunks.

@@ -93,20 +93,22 @@ pub fn remote_address(
         .optional()?)
 }
 
-/// The SOP Class UID of each indexed instance among `uids` (those not indexed are absent).
+/// The SOP Class UID and collection of each indexed instance among `uids` (those not
+/// indexed are absent).
 pub fn indexed_classes(
     conn: &Connection,
     uids: &[&str],
-) -> Result<std::collections::HashMap<String, String>, ArchiveError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT sop_class_uid FROM instance WHERE sop_instance_uid = ?1")?;
+) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sop_class_uid, patient FROM instance WHERE sop_instance_uid = ?1",
+    )?;
     let mut out = std::collections::HashMap::new();
     for uid in uids {
-        if let Some(class) = stmt
-            .query_row(params![uid], |r| r.get::<_, String>(0))
+        if let Some(row) = stmt
+            .query_row(params![uid], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
             .optional()?
         {
-            out.insert(uid.to_string(), class);
+            out.insert(uid.to_string(), row);
         }
     }
     Ok(out)

@@ -276,13 +276,13 @@ impl Archive {
         self.cfg.durable
     }
 
-    /// The SOP Class UID of each of `sop_instance_uids` that is in the index. An indexed
+    /// The SOP Class UID and collection of each of `sop_instance_uids` that is in the index. An indexed
     /// instance's file is complete (sealed) and, when durable, was synced before its C-STORE
     /// was answered. Read on the second connection: stores are not held up.
     pub fn indexed_classes(
         &self,
         sop_instance_uids: &[&str],
-    ) -> Result<std::collections::HashMap<String, String>, ArchiveError> {
+    ) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
         db::indexed_classes(&lock(&self.aux), sop_instance_uids)
     }
 

@@ -17,6 +17,8 @@ use dcmdisc_dicom::walk::{self, Header, Take, Visitor, WalkError};
 
 /// A value or sequence larger than this is not kept (none of ours comes near it).
 const MAX_KEPT: u64 = 16 * 1024 * 1024;
+/// What [`read_all`] keeps of each top-level value at most.
+const MAX_ALL_VALUE: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -83,7 +85,8 @@ impl Read {
 }
 
 struct Collect<'a> {
-    values: &'a [u32],
+    /// `None`: every top-level value up to [`MAX_ALL_VALUE`] bytes.
+    values: Option<&'a [u32]>,
     sequences: &'a [u32],
     explicit: bool,
     read: Read,
@@ -99,7 +102,12 @@ impl Visitor for Collect<'_> {
         self.read.tags.push(header.tag);
         if self.sequences.contains(&header.tag) {
             Take::Span(MAX_KEPT)
-        } else if self.values.contains(&header.tag) && u64::from(header.len) <= MAX_KEPT {
+        } else if header.is_sequence() {
+            Take::Skip
+        } else if match self.values {
+            Some(v) => v.contains(&header.tag) && u64::from(header.len) <= MAX_KEPT,
+            None => u64::from(header.len) <= MAX_ALL_VALUE,
+        } {
             Take::Value
         } else {
             Take::Skip
@@ -126,6 +134,21 @@ pub fn read(
     bytes: &[u8],
     explicit: bool,
     values: &[u32],
+    sequences: &[u32],
+) -> Result<Read, DatasetError> {
+    collect(bytes, explicit, Some(values), sequences)
+}
+
+/// As [`read`], keeping every top-level value (up to 64 KiB each): for a service that must
+/// answer each attribute it was sent.
+pub fn read_all(bytes: &[u8], explicit: bool, sequences: &[u32]) -> Result<Read, DatasetError> {
+    collect(bytes, explicit, None, sequences)
+}
+
+fn collect(
+    bytes: &[u8],
+    explicit: bool,
+    values: Option<&[u32]>,
     sequences: &[u32],
 ) -> Result<Read, DatasetError> {
     let mut c = Collect {

@@ -127,6 +127,18 @@ impl Command {
         self
     }
 
+    /// A value as it is to be sent (AT lists and the like).
+    pub fn push_raw(&mut self, element: u16, value: Vec<u8>) -> &mut Self {
+        self.elements.push((element, value));
+        self
+    }
+
+    /// Replace (or add) a US value.
+    pub fn set_u16(&mut self, element: u16, v: u16) -> &mut Self {
+        self.elements.retain(|(e, _)| *e != element);
+        self.push_u16(element, v)
+    }
+
     /// UI values are padded with NUL to even length (PS3.5 6.2).
     pub fn push_uid(&mut self, element: u16, uid: &str) -> &mut Self {
         let mut v = uid.as_bytes().to_vec();

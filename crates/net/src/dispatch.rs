@@ -15,12 +15,12 @@ use tracing::warn;
 
 use crate::association::End;
 use crate::commitment::{self, Outbox};
-use crate::contexts::STORAGE_COMMITMENT_PUSH_MODEL;
+use crate::contexts::{MEDIA_CREATION_MANAGEMENT, STORAGE_COMMITMENT_PUSH_MODEL};
 use crate::dimse::{self, Command};
 use crate::establish::Accepted;
 use crate::pdu;
 use crate::services::{AssociationInfo, InstanceSink, Services};
-use crate::{echo, store};
+use crate::{echo, mcm, store};
 
 /// What a service needs to answer a request: the program's services, the association, and
 /// the way back on the request's presentation context.
@@ -60,6 +60,8 @@ pub(crate) enum Receiver<K> {
     Store(store::StoreOp<K>),
     /// The data set of a Storage Commitment N-ACTION-RQ.
     Commitment(commitment::ActionOp),
+    /// The data set of a Media Creation Management N-CREATE-RQ or N-ACTION-RQ.
+    Mcm(mcm::McmOp),
     /// A dataset we have no use for: `response` is sent once it has been read.
     Drain { response: Command },
     /// The data set of a response sent to us (an Event Reply): read and dropped.
@@ -71,7 +73,10 @@ impl<K: InstanceSink> Receiver<K> {
     pub fn takes_in_place(&self) -> bool {
         match self {
             Receiver::Store(op) => op.has_sink(),
-            Receiver::Commitment(_) | Receiver::Drain { .. } | Receiver::Discard => false,
+            Receiver::Commitment(_)
+            | Receiver::Mcm(_)
+            | Receiver::Drain { .. }
+            | Receiver::Discard => false,
         }
     }
 
@@ -85,7 +90,10 @@ impl<K: InstanceSink> Receiver<K> {
     ) -> Result<usize, End> {
         match self {
             Receiver::Store(op) => op.receive_in_place(max, read),
-            Receiver::Commitment(_) | Receiver::Drain { .. } | Receiver::Discard => Ok(0),
+            Receiver::Commitment(_)
+            | Receiver::Mcm(_)
+            | Receiver::Drain { .. }
+            | Receiver::Discard => Ok(0),
         }
     }
 
@@ -94,6 +102,7 @@ impl<K: InstanceSink> Receiver<K> {
         match self {
             Receiver::Store(op) => op.write(data),
             Receiver::Commitment(op) => op.write(data),
+            Receiver::Mcm(op) => op.write(data),
             Receiver::Drain { .. } | Receiver::Discard => {}
         }
     }
@@ -103,6 +112,7 @@ impl<K: InstanceSink> Receiver<K> {
         match self {
             Receiver::Store(op) => store::finish(ex, op),
             Receiver::Commitment(op) => commitment::finish(ex, op),
+            Receiver::Mcm(op) => mcm::finish(ex, op),
             Receiver::Drain { response } => ex.reply(&response),
             Receiver::Discard => Ok(()),
         }
@@ -123,6 +133,15 @@ pub(crate) fn command<S: Services>(
         dimse::C_STORE_RQ => store::handle(ex, context, cmd, message_id),
         dimse::N_ACTION_RQ if context.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL => {
             commitment::handle(ex, context, cmd, message_id)
+        }
+        dimse::N_ACTION_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::action(ex, context, cmd, message_id)
+        }
+        dimse::N_CREATE_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::create(ex, context, cmd, message_id)
+        }
+        dimse::N_GET_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::get(ex, context, cmd, message_id)
         }
         f if dimse::OTHER_REQUESTS.contains(&f) => unsupported(ex, cmd, f, message_id),
         dimse::N_EVENT_REPORT_RSP if commitment::answered(ex, cmd).is_some() => {

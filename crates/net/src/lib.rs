@@ -19,7 +19,7 @@
 //! Layout: [`server`] (accept loop, shutdown, one connection's life), `limits` (pending
 //! connections and the association pool), `establish` (reading the request, refusal policy,
 //! A-ASSOCIATE-AC), `association` (the P-DATA state machine), `dispatch` with one file per
-//! service (`echo`, `store`, [`commitment`]), [`scu`] (the outgoing association), [`dataset`]
+//! service (`echo`, `store`, [`commitment`], [`mcm`]), [`scu`] (the outgoing association), [`dataset`]
 //! (the N-services' data sets), `socket` (quick ACKs, timers, minimum progress, lingering
 //! close), [`services`] (the traits the caller implements), and the codecs [`pdu`], [`dimse`]
 //! and [`contexts`].
@@ -35,6 +35,7 @@ mod establish;
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;
+pub mod mcm;
 pub mod pdu;
 pub mod scu;
 pub mod server;
@@ -45,6 +46,6 @@ mod store;
 pub use contexts::ContextTable;
 pub use server::{serve, ServerConfig};
 pub use services::{
-    AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, Services, SopRef,
-    StoreRequest, StoreStatus,
+    AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal,
+    MediaRequest, MediaStatus, Services, SopRef, StoreRequest, StoreStatus,
 };

@@ -4,6 +4,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+pub use crate::mcm::{McmAction, McmRefusal, MediaRequest, MediaStatus};
+
 /// One accepted association, as the services see it.
 #[derive(Debug, Clone)]
 pub struct AssociationInfo {
@@ -113,6 +115,33 @@ pub trait Services: Send + Sync + 'static {
     /// it: the calling AE's configured host and port (`Err` says why there is none).
     fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
         Err(format!("no address known for {}", info.calling_ae))
+    }
+    /// Media Creation Management: a new request (N-CREATE) with this SOP Instance UID. The
+    /// default refuses every request.
+    fn mcm_create(
+        &self,
+        _info: &AssociationInfo,
+        _instance: &str,
+        _request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        Err(McmRefusal::new(0x0110, "media creation is not configured"))
+    }
+    /// Initiate or cancel a request (N-ACTION).
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        _action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        Err(McmRefusal::new(0x0112, format!("no request {instance}")))
+    }
+    /// A request's status (N-GET).
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        Err(McmRefusal::new(0x0112, format!("no request {instance}")))
     }
 }
 
