@@ -56,7 +56,7 @@ fn n_action(message_id: u16, action: u16, instance: &str, with_dataset: bool) ->
 }
 
 /// One Implicit VR element, by hand.
-fn implicit(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
+pub fn implicit(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
     let mut v = value.to_vec();
     if v.len() % 2 == 1 {
         v.push(0);
@@ -87,7 +87,7 @@ fn implicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
     d
 }
 
-fn explicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
+pub fn explicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
     let mut w = dataset::Writer::new(true);
     let items = refs
         .iter()
@@ -104,7 +104,7 @@ fn explicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// The next message: its command set and its data set (empty when none follows).
-fn read_message(c: &mut TcpStream, context_id: u8) -> (Command, Vec<u8>) {
+pub fn read_message(c: &mut TcpStream, context_id: u8) -> (Command, Vec<u8>) {
     let (mut command, mut data) = (Vec::new(), Vec::new());
     let mut cmd: Option<Command> = None;
     for _ in 0..64 {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use dcmdisc_net::{
     serve, AssociationEnd, AssociationInfo, CallingCheck, Commitment, ContextTable, InstanceSink,
-    ServerConfig, Services, SopRef, StoreRequest, StoreStatus,
+    McmAction, McmRefusal, MediaRequest, MediaStatus, ServerConfig, Services, SopRef, StoreRequest,
+    StoreStatus,
 };
 
 use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
@@ -28,6 +29,8 @@ pub struct State {
     pub report_to: Option<SocketAddr>,
     /// Every report_destination call: the calling AE it was asked for.
     pub destinations_asked: Vec<String>,
+    /// Media creation requests created: (SOP Instance UID, request).
+    pub media_requests: Vec<(String, MediaRequest)>,
 }
 
 #[derive(Clone, Default)]
@@ -182,6 +185,62 @@ impl Services for Fake {
         let mut st = self.state();
         st.destinations_asked.push(info.calling_ae.clone());
         st.report_to.ok_or_else(|| "no port configured".to_string())
+    }
+
+    /// Accepts a request whose instances are all "stored" (9100); the others are unknown.
+    fn mcm_create(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        let failed: Vec<(SopRef, u16)> = request
+            .refs
+            .iter()
+            .filter(|r| !has(&r.sop_instance_uid, "stored"))
+            .map(|r| (r.clone(), 0x0112))
+            .collect();
+        if !failed.is_empty() {
+            let mut r = McmRefusal::new(0x0106, "unknown instances").offending(&[0x0008_1199]);
+            r.failed = failed;
+            return Err(r);
+        }
+        self.state()
+            .media_requests
+            .push((instance.to_string(), request));
+        Ok(())
+    }
+
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        _action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        if self
+            .state()
+            .media_requests
+            .iter()
+            .any(|(i, _)| i == instance)
+        {
+            Ok(())
+        } else {
+            Err(McmRefusal::new(0x0112, "no such request"))
+        }
+    }
+
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        _instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        Ok(MediaStatus {
+            execution_status: "DONE".into(),
+            execution_status_info: "NORMAL".into(),
+            pieces_created: 2,
+            failed: Vec::new(),
+            media: vec![("DISC1".into(), String::new())],
+        })
     }
 }
 

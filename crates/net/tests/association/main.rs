@@ -11,6 +11,7 @@
 mod commitment;
 mod fake;
 mod hostile;
+mod mcm;
 mod peer;
 
 use std::collections::HashMap;
