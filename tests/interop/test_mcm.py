@@ -21,6 +21,7 @@ MCM = "1.2.840.10008.5.1.1.33"
 EXECUTION_STATUS = 0x21000020
 EXECUTION_STATUS_INFO = 0x21000030
 PIECES = 0x2200000B
+MEDIA = 0x2200000D
 
 
 def mcm_server(factory, tmp_path):
@@ -116,7 +117,7 @@ def test_a_request_becomes_discs_and_its_status_follows_the_job(dcmdisc_factory,
         seen = {}
 
         def done():
-            st, a = assoc.send_n_get([EXECUTION_STATUS, PIECES], MediaCreationManagement, instance)
+            st, a = assoc.send_n_get([EXECUTION_STATUS, PIECES, MEDIA], MediaCreationManagement, instance)
             seen["last"] = (st.Status if st else None, a)
             return a is not None and a.ExecutionStatus in ("DONE", "FAILURE")
 
@@ -129,6 +130,10 @@ def test_a_request_becomes_discs_and_its_status_follows_the_job(dcmdisc_factory,
     [job] = d.cli_json("jobs")
     assert job["state"] == "done" and job["priority"] == "high" and job["copies"] == 2
     assert int(attrs.TotalNumberOfPiecesOfMediaCreated) == job["copies"] * job["volumes"]
+    # One Referenced Storage Media Sequence item per piece, named as its DICOMDIR names it.
+    ids = sorted(str(i.StorageMediaFileSetID) for i in attrs.ReferencedStorageMediaSequence)
+    m = job["volumes"]
+    assert ids == sorted(f"DCMDISC_{n}OF{m}" for n in range(1, m + 1) for _ in range(job["copies"]))
 
 
 def test_cancel_before_initiate(dcmdisc_factory, tmp_path):

@@ -323,12 +323,25 @@ impl Mcm {
             Some(JobState::Cancelled) => ("FAILURE", "CANCELLED"),
             _ => ("CREATING", "NORMAL"),
         };
+        // One item per piece made: its volume's File-set ID, as its DICOMDIR has it (the
+        // copies of a volume share it). No File-set UID: our DICOMDIRs carry none.
+        let pattern = self.cfg.media.fileset_id_pattern.to_string();
+        let media = view
+            .discs
+            .iter()
+            .filter(|d| d.outcome == "burned")
+            .map(|d| {
+                let id =
+                    dcmdisc_media::fileset_id(&pattern, d.volume as usize, view.volumes as usize);
+                (id, String::new())
+            })
+            .collect();
         Ok(MediaStatus {
             execution_status: st.into(),
             execution_status_info: info.into(),
             pieces_created: u16::try_from(view.burned).unwrap_or(u16::MAX),
             failed: Vec::<(SopRef, u16)>::new(),
-            media: Vec::new(),
+            media,
         })
     }
 }
