@@ -345,3 +345,60 @@ impl Mcm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(attributes: &[(u32, &str)]) -> MediaRequest {
+        MediaRequest {
+            refs: Vec::new(),
+            attributes: attributes
+                .iter()
+                .map(|(t, v)| (*t, v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn refusal(attributes: &[(u32, &str)]) -> (u16, Vec<u32>) {
+        let r = options(&request(attributes)).unwrap_err();
+        (r.status, r.offending)
+    }
+
+    #[test]
+    fn what_is_honoured() {
+        assert_eq!(options(&request(&[])).unwrap(), (1, Priority::Normal));
+        let honoured = [
+            (tag::REFERENCED_SOP_SEQUENCE, ""),
+            (NUMBER_OF_COPIES, "3 "),
+            (REQUEST_PRIORITY, "LOW"),
+            (ALLOW_MEDIA_SPLITTING, "YES"),
+            (ALLOW_LOSSY_COMPRESSION, "NO"),
+            (INCLUDE_DISPLAY_APPLICATION, "NO"),
+            (LABEL_TEXT, ""),
+        ];
+        assert_eq!(options(&request(&honoured)).unwrap(), (3, Priority::Low));
+    }
+
+    #[test]
+    fn what_is_refused_names_its_tag() {
+        for (t, v) in [
+            (NUMBER_OF_COPIES, "0"),
+            (NUMBER_OF_COPIES, "100"),
+            (NUMBER_OF_COPIES, "two"),
+            (REQUEST_PRIORITY, "URGENT"),
+            (ALLOW_MEDIA_SPLITTING, "NO"),
+            (PRESERVE_COMPOSITE_INSTANCES, "NO"),
+            (LABEL_USING_INFORMATION, "YES"),
+            (LABEL_TEXT, "DR WHO"),
+            (STORAGE_MEDIA_FILE_SET_ID, "MYDISC"),
+        ] {
+            assert_eq!(refusal(&[(t, v)]), (0x0106, vec![t]), "{t:08X} {v}");
+        }
+        // Attributes outside the request: all of them named, 0105.
+        assert_eq!(
+            refusal(&[(0x0010_0010, "X"), (0x0010_0020, "Y")]),
+            (0x0105, vec![0x0010_0010, 0x0010_0020])
+        );
+    }
+}
