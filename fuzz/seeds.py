@@ -326,6 +326,29 @@ def main():
             f"store-{uid}")
     put("pdata", pdata(1, True, command(0x0FFF, "1.2.840.10008.1.1")) + ABORT, "cancel")
     put("pdata", pdata(1, True, command(0x0020, "1.2.840.10008.1.1")) + RELEASE, "unknown")
+    # Storage Commitment N-ACTION data sets (byte 0: 1 Explicit, 0 Implicit VR LE), as
+    # pydicom encodes them: two references, one, and a Failed SOP Sequence item for variety.
+    from pydicom.dataset import Dataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+    for explicit in (True, False):
+        for n in (1, 2):
+            req = Dataset()
+            req.TransactionUID = "2.25.1234"
+            refs = []
+            for i in range(n):
+                r = Dataset()
+                r.ReferencedSOPClassUID = CT
+                r.ReferencedSOPInstanceUID = f"1.2.3.4.{i}"
+                if i == 1:
+                    r.FailureReason = 0x0112
+                refs.append(r)
+            req.ReferencedSOPSequence = refs
+            fp = DicomBytesIO()
+            fp.is_little_endian, fp.is_implicit_VR = True, not explicit
+            write_dataset(fp, req)
+            put("commitment_request", bytes([1 if explicit else 0]) + fp.getvalue(),
+                f"{'explicit' if explicit else 'implicit'}-{n}")
     # Volume validation's readers: pydicom's DICOMDIRs, and small ISO 9660 images made by
     # genisoimage (Level 1, with and without Joliet) when it is installed.
     for name in ("DICOMDIR", "DICOMDIR-reverse", "DICOMDIR-nooffset"):

@@ -2,7 +2,8 @@
 //! every front end — the command line, the job worker and the web API's handlers.
 //!
 //! It holds the typed configuration ([`config`]: serde enums and newtypes, one
-//! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
+//! [`Config::validate`]), the wiring of the network layer to the archive ([`service`], with
+//! what Storage Commitment means over it in `commitment`), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
@@ -28,6 +29,7 @@
 
 pub mod activity;
 pub mod burners;
+mod commitment;
 pub mod config;
 pub mod control;
 pub mod convert;
@@ -35,6 +37,7 @@ mod error;
 pub mod events;
 pub mod export;
 pub mod jobs;
+mod mcm;
 mod output;
 pub mod progress;
 pub mod retention;

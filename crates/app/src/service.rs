@@ -10,8 +10,8 @@ use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
 use dcmdisc_net::{
-    AssociationEnd, AssociationInfo, CallingCheck, InstanceSink, ServerConfig, Services,
-    StoreRequest, StoreStatus,
+    AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal,
+    MediaRequest, MediaStatus, ServerConfig, Services, SopRef, StoreRequest, StoreStatus,
 };
 use tracing::{error, info, warn};
 
@@ -28,6 +28,8 @@ struct Wiring {
     /// The job rules' side of the store path (`[[rules]]`), when there are rules.
     trigger: Option<Hook>,
     activity: Arc<Activity>,
+    /// Media Creation Management requests and their jobs.
+    mcm: crate::mcm::Mcm,
 }
 
 impl Wiring {
@@ -115,6 +117,40 @@ impl Services for Wiring {
             self.archive.record(&entry, st.code);
         }
     }
+
+    fn check_commitment(&self, info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        crate::commitment::check(&self.archive, info, refs)
+    }
+
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        crate::commitment::destination(&self.archive, info)
+    }
+
+    fn mcm_create(
+        &self,
+        info: &AssociationInfo,
+        instance: &str,
+        request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.create(info, instance, request)
+    }
+
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.action(instance, action)
+    }
+
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        self.mcm.status(instance)
+    }
 }
 
 fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
@@ -178,6 +214,7 @@ pub struct Service {
     /// The job rules' trigger (`[[rules]]`), caught up at open, started by `run`.
     trigger: Option<(Trigger, Hook)>,
     activity: Arc<Activity>,
+    mcm: crate::mcm::Mcm,
 }
 
 /// How a service run ended.
@@ -231,8 +268,10 @@ impl Service {
         // After the archive's recovery (its re-indexed instances are in the store log), before
         // anything listens: what was stored while no trigger ran is acted on first.
         let trigger = Trigger::open(cfg)?;
+        let mcm = crate::mcm::Mcm::open(cfg, archive.clone())?;
         Ok(Service {
             archive,
+            mcm,
             server,
             addr: SocketAddr::new(sp.bind_address, sp.port),
             data_dir,
@@ -308,6 +347,7 @@ impl Listening {
             archive: service.archive,
             trigger: hook,
             activity: service.activity,
+            mcm: service.mcm,
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();

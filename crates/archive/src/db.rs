@@ -82,6 +82,38 @@ pub fn remote_host(conn: &Connection, ae: &str) -> Result<Option<String>, Archiv
         .optional()?)
 }
 
+/// The configured host and port of a remote AE, if it has a row.
+pub fn remote_address(
+    conn: &Connection,
+    ae: &str,
+) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+    Ok(conn
+        .prepare_cached("SELECT host, port FROM remote_ae WHERE ae_title = ?1")?
+        .query_row(params![ae], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The SOP Class UID and collection of each indexed instance among `uids` (those not
+/// indexed are absent).
+pub fn indexed_classes(
+    conn: &Connection,
+    uids: &[&str],
+) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sop_class_uid, patient FROM instance WHERE sop_instance_uid = ?1",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    for uid in uids {
+        if let Some(row) = stmt
+            .query_row(params![uid], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+            .optional()?
+        {
+            out.insert(uid.to_string(), row);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
     pub time: String,

@@ -278,6 +278,26 @@ impl Archive {
         Ok(admission::decide(host.as_deref(), peer, &self.hosts))
     }
 
+    /// The configured host and port of a remote AE (`None`: not configured).
+    pub fn remote_address(&self, ae: &str) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+        db::remote_address(&lock(&self.aux), ae)
+    }
+
+    /// Whether archive files are synced before their C-STORE is answered (`durable`).
+    pub fn is_durable(&self) -> bool {
+        self.cfg.durable
+    }
+
+    /// The SOP Class UID and collection of each of `sop_instance_uids` that is in the index. An indexed
+    /// instance's file is complete (sealed) and, when durable, was synced before its C-STORE
+    /// was answered. Read on the second connection: stores are not held up.
+    pub fn indexed_classes(
+        &self,
+        sop_instance_uids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
+        db::indexed_classes(&lock(&self.aux), sop_instance_uids)
+    }
+
     pub fn record(&self, entry: &LogEntry, status: u16) {
         if let Err(e) = db::insert_log(&lock(&self.aux), entry, status) {
             warn!(error = %e, "could not write the store log");

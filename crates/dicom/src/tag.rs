@@ -74,6 +74,11 @@ tags!(
     URN_CODE_VALUE,
     REFERENCED_SOP_CLASS_UID,
     REFERENCED_SOP_INSTANCE_UID,
+    // Storage Commitment (PS3.4 J.3) and Media Creation Management (PS3.4 S.3).
+    TRANSACTION_UID,
+    FAILURE_REASON,
+    FAILED_SOP_SEQUENCE,
+    REFERENCED_SOP_SEQUENCE,
 );
 
 /// Item (FFFE,E000), Item Delimitation Item (FFFE,E00D), Sequence Delimitation Item

@@ -27,3 +27,5 @@ pub mod records;
 mod source;
 pub mod validate;
 mod volume;
+
+pub use volume::fileset_id;

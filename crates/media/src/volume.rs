@@ -31,7 +31,9 @@ pub(crate) struct Placed {
     pub leaf: Record,
 }
 
-pub(crate) fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
+/// The File-set ID of volume `n` of `m` under `pattern` (`{n}`, `{m}`), as written into its
+/// DICOMDIR; public so that what reports a volume names it the same way.
+pub fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
     pattern
         .replace("{n}", &n.to_string())
         .replace("{m}", &m.to_string())
