@@ -7,7 +7,8 @@
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
 //! ([`jobs`]: the queue's operations and the worker) with their [`burners`], and the
-//! temporary store's [`retention`] (the pass, the sweeper, pinning).
+//! temporary store's [`retention`] (the pass, the sweeper, pinning), and each volume's
+//! [`label`] (the facts of its files into `dcmdisc-label`).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -32,6 +33,7 @@ pub mod convert;
 mod error;
 pub mod export;
 pub mod jobs;
+pub mod label;
 mod output;
 pub mod progress;
 pub mod retention;

@@ -5,6 +5,7 @@
 
 mod burner_checks;
 pub mod jobs;
+pub mod label;
 pub mod retention;
 pub mod values;
 
@@ -80,6 +81,7 @@ pub struct Config {
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
     pub retention: retention::RetentionSection,
+    pub label: label::LabelSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +216,7 @@ impl Config {
             other => other,
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
+        cfg.label.resolve(path, resolve_against);
         Ok(cfg)
     }
 
@@ -335,6 +338,7 @@ impl Config {
         }
         jobs::validate(&self.jobs, &self.burners)?;
         retention::validate(&self.retention)?;
+        label::validate(&self.label)?;
         self.contexts()?;
         Ok(())
     }

@@ -78,6 +78,7 @@ fn example_file_loads_and_matches_defaults() {
         c.storage_provider.implementation_version_name.as_str(),
         IMPLEMENTATION_VERSION_NAME
     );
+    assert_eq!(c.label, label::LabelSection::default());
 }
 
 #[test]
@@ -368,4 +369,44 @@ fn retention_defaults_remove_nothing_and_bad_values_name_their_key() {
     assert!(e.contains("[retention] keep_hours"), "{e}");
     let e = err("[retention]\nkeep_days = 3\n");
     assert!(e.contains("[retention]") && e.contains("keep_days"), "{e}");
+}
+
+#[test]
+fn label_section_is_typed_and_checked() {
+    let c = Config::parse(
+        "[label]\nface = \"sleeve\"\nfields = [\"patient\", \"disc\"]\nfont_size_pt = 11\n",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.label.face, dcmdisc_label::Face::Sleeve);
+    assert_eq!(
+        c.label.fields,
+        [dcmdisc_label::Field::Patient, dcmdisc_label::Field::Disc]
+    );
+    assert!(err("[label]\nface = \"square\"\n").contains("[label] face"));
+    assert!(err("[label]\nfields = [\"weight\"]\n").contains("[label] fields"));
+    assert!(err("[label]\nfont_size_pt = 2\n").contains("[label] font_size_pt"));
+    assert!(err("[label]\nsystem_fonts = false\n").contains("[label] font_paths"));
+    assert!(err("[label]\ncolour = 1\n").contains("[label]"));
+    // Relative paths are the config file's.
+    let tmp = TempDir::new("label-cfg");
+    let file = tmp.join("dcmdisc.toml");
+    std::fs::write(
+        &file,
+        "[label]\ntemplate = \"my.svg.j2\"\nfont_paths = [\"fonts\"]\n",
+    )
+    .unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        c.label.template.as_deref(),
+        Some(tmp.join("my.svg.j2").as_path())
+    );
+    assert_eq!(c.label.font_paths, [tmp.join("fonts")]);
+    // A template file that is not there is named when the template is read.
+    assert!(c
+        .label
+        .template()
+        .unwrap_err()
+        .to_string()
+        .contains("my.svg.j2"));
 }
