@@ -8,6 +8,7 @@ mod export;
 mod instances;
 mod job;
 mod jobs;
+mod label;
 mod log;
 mod patient;
 mod patients;
@@ -73,6 +74,8 @@ enum Command {
     /// One burner: pause, resume.
     #[command(subcommand)]
     Burner(burner::Command),
+    /// Write one disc label (SVG and PDF) from facts given here, to check a layout or a font.
+    Label(label::Args),
 }
 
 fn main() {
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Patient(cmd) => patient::run(&cfg, cmd),
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
+        Command::Label(args) => label::run(&cfg, args),
     }
 }
 
