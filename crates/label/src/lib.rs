@@ -11,6 +11,23 @@
 //!
 //! Not for: reading DICOM or decoding character sets (the caller's, through `dicom`),
 //! deciding what goes on a disc, printing, or talking to a disc printer.
+//!
+//! ```no_run
+//! use dcmdisc_label::{render, Content, FontSource, Fonts, LabelData, Template};
+//!
+//! let fonts = Fonts::load(&FontSource::default())?; // once; reused for every label
+//! let data = LabelData {
+//!     patient_name: "Yamada^Tarou=山田^太郎".into(),
+//!     created: "20261201".into(),
+//!     content: Content::DicomPlusWeb,
+//!     disc: 1,
+//!     discs: 1,
+//!     ..LabelData::default()
+//! };
+//! let label = render(&data, &Template::default(), &fonts)?;
+//! dcmdisc_label::write(&label, std::path::Path::new("out"), "VOL001")?;
+//! # Ok::<(), dcmdisc_label::LabelError>(())
+//! ```
 
 mod data;
 mod error;

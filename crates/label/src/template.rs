@@ -188,7 +188,9 @@ fn view(data: &LabelData, template: &Template, family: String) -> View {
         .collect::<Vec<_>>()
         .join(" · ");
     if studies.len() > 3 {
-        studies_line = format!("{studies_line} (+{} studies)", studies.len() - 3);
+        let more = studies.len() - 3;
+        let noun = if more == 1 { "study" } else { "studies" };
+        studies_line = format!("{studies_line} (+{more} {noun})");
     }
     let lines: Vec<String> = name_lines(&clean(&data.patient_name));
     View {

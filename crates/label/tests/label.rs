@@ -250,3 +250,27 @@ fn a_bad_creation_date_is_refused() {
         Err(LabelError::BadDate { .. })
     ));
 }
+
+#[test]
+fn the_disc_face_summarises_many_studies_on_one_line() {
+    let mut d = data("DOE^JOHN");
+    let study = |date: &str, m: &str| dcmdisc_label::Study {
+        date: date.into(),
+        modalities: vec![m.into()],
+        description: String::new(),
+    };
+    d.studies = vec![
+        study("20261130", "CT"),
+        study("20261102", "MR"),
+        study("20250101", "US"),
+        study("20240101", "XA"),
+    ];
+    let svg = render(&d, &Template::default(), fonts()).unwrap().svg;
+    assert!(
+        svg.contains("2026-11-30 CT · 2026-11-02 MR · 2025-01-01 US (+1 study)"),
+        "{svg}"
+    );
+    d.studies.push(study("20230101", "CR"));
+    let svg = render(&d, &Template::default(), fonts()).unwrap().svg;
+    assert!(svg.contains("(+2 studies)"), "{svg}");
+}
