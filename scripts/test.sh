@@ -34,9 +34,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 apt_missing=()
 for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmtk \
             /usr/bin/dciodvfy:dicom3tools /usr/bin/xorriso:xorriso /usr/bin/isoinfo:genisoimage \
-            /usr/bin/ip:iproute2 /bin/mount:mount; do
+            /usr/bin/ip:iproute2 /bin/mount:mount /usr/bin/xmllint:libxml2-utils \
+            /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib; do
     path=${tool%%:*} pkg=${tool##*:}
-    if [ ! -x "$path" ]; then apt_missing+=("$pkg"); fi
+    if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
 done
 # The disc label's tests: poppler reads, lists the fonts of and rasterises the label PDF; the
 # fonts it embeds are the system's (Latin, Cyrillic, Greek: DejaVu; Japanese, Korean, Chinese:

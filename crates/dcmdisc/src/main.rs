@@ -4,6 +4,7 @@
 mod burner;
 mod burners;
 mod convert;
+mod events;
 mod export;
 mod instances;
 mod job;
@@ -74,6 +75,8 @@ enum Command {
     /// One burner: pause, resume.
     #[command(subcommand)]
     Burner(burner::Command),
+    /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
+    Events(events::Args),
     /// Write one disc label (SVG and PDF) from facts given here, to check a layout or a font.
     Label(label::Args),
 }
@@ -110,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Patient(cmd) => patient::run(&cfg, cmd),
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
+        Command::Events(args) => events::run(&cfg, args),
         Command::Label(args) => label::run(&cfg, args),
     }
 }

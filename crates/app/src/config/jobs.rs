@@ -14,6 +14,9 @@ pub struct JobsSection {
     pub worker: bool,
     /// How often the idle worker looks for a queued job, in milliseconds.
     pub poll_interval_ms: u64,
+    /// A job made by a rule starts once this long has passed since the patient's last
+    /// instance (1..=86400 seconds).
+    pub quiet_period_secs: u64,
 }
 
 impl Default for JobsSection {
@@ -21,6 +24,7 @@ impl Default for JobsSection {
         JobsSection {
             worker: true,
             poll_interval_ms: 500,
+            quiet_period_secs: 60,
         }
     }
 }

@@ -129,7 +129,7 @@ fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
         1,
     );
     let cfg = Config::default();
-    let scan = scan_folder(&src).unwrap();
+    let scan = scan_folder(&cfg, &src).unwrap();
     let f = facts(&scan.patients[0].files);
     let out = tmp.join("out");
     let opts = ExportOptions {
@@ -137,6 +137,8 @@ fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
         profile: None,
         capacity_mb: None,
         tree: false,
+        leave_out_unreadable: false,
+        job: None,
     };
     let vols = export_folder(&cfg, scan, &opts, &Shutdown::new(), &mut |_| {}).unwrap();
     let summaries: Vec<_> = vols.iter().map(|v| v.volume.clone()).collect();
