@@ -2,10 +2,9 @@
 //! set, birth date, studies, institution) handed to `dcmdisc-label`, written as `VOLnnn.svg`
 //! and `VOLnnn.pdf` beside `VOLnnn.iso` (or the `VOLnnn/` tree).
 //!
-//! Not yet called by the export itself (its `run` is being reworked on another branch): the
-//! call is `let facts = label::facts(&job.files);` before `media::export_patient` and
-//! `label::write_volume_labels(..)` on its volumes, inside the staging folder, before
-//! `output.commit()`.
+//! The export calls it for each patient (`export.rs`): the facts before the media engine takes
+//! the files, the labels into the staging folder before the output is committed, so a label
+//! that cannot be made fails the export and leaves nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

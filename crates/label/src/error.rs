@@ -13,8 +13,8 @@ pub enum LabelError {
     /// Some text would be drawn as empty boxes (.notdef): no loaded font has these characters.
     #[error(
         "no font covers {chars:?} (in {text:?}); install a font for this script \
-         (e.g. Debian fonts-noto-cjk for Japanese, Korean and Chinese) or name one in \
-         [label] font_paths"
+         (e.g. Debian fonts-noto-cjk for Japanese, Korean and Chinese), name one in \
+         [label] font_paths, or turn labels off ([label] enabled = false)"
     )]
     MissingGlyphs { chars: String, text: String },
     /// A field that must be a date is not one.

@@ -73,7 +73,9 @@ impl Fonts {
         if db.is_empty() {
             return Err(LabelError::Font {
                 path: source.paths.first().cloned().unwrap_or_default(),
-                reason: "no font found (none configured and none on the system)".into(),
+                reason: "no font found (none configured and none on the system; install \
+                         fonts-dejavu-core, or turn labels off: [label] enabled = false)"
+                    .into(),
             });
         }
         Ok(Fonts {

@@ -2,6 +2,7 @@ use super::*;
 use crate::export::{export_folder, scan_folder, ExportOptions};
 use crate::testutil::TempDir;
 use crate::{Config, Shutdown};
+use std::path::PathBuf;
 
 /// A small CT instance with a Specific Character Set, a name in it and an institution.
 fn instance(
@@ -114,9 +115,8 @@ fn facts_decode_the_name_in_its_character_set_and_list_each_study() {
     assert_eq!(script_of("ISO_IR 192"), None);
 }
 
-#[test]
-fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
-    let tmp = TempDir::new("label-volumes");
+/// A folder export of one IR 87 patient with `cfg`, into `tmp/out`.
+fn export(tmp: &TempDir, cfg: &Config, job: Option<i64>) -> (PathBuf, Vec<VolumeSummary>) {
     let src = tmp.join("src");
     std::fs::create_dir_all(&src).unwrap();
     instance(
@@ -128,9 +128,7 @@ fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
         "CT",
         1,
     );
-    let cfg = Config::default();
-    let scan = scan_folder(&cfg, &src).unwrap();
-    let f = facts(&scan.patients[0].files);
+    let scan = scan_folder(cfg, &src).unwrap();
     let out = tmp.join("out");
     let opts = ExportOptions {
         out_dir: out.clone(),
@@ -138,30 +136,29 @@ fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
         capacity_mb: None,
         tree: false,
         leave_out_unreadable: false,
-        job: None,
+        job,
     };
-    let vols = export_folder(&cfg, scan, &opts, &Shutdown::new(), &mut |_| {}).unwrap();
-    let summaries: Vec<_> = vols.iter().map(|v| v.volume.clone()).collect();
-    let fonts = Fonts::load(&cfg.label.font_source()).unwrap();
-    let created = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
-    let written = write_volume_labels(
-        &cfg.label,
-        &fonts,
-        &f,
-        &summaries,
-        created,
-        Content::DicomOnly,
-        Some(5),
-    )
-    .unwrap();
-    assert_eq!(written, [out.join("VOL001.svg"), out.join("VOL001.pdf")]);
-    assert!(out.join("VOL001.iso").is_file());
+    let vols = export_folder(cfg, scan, &opts, &Shutdown::new(), &mut |_| {}).unwrap();
+    (out, vols.into_iter().map(|v| v.volume).collect())
+}
+
+#[test]
+fn the_export_writes_each_volume_s_svg_and_pdf_beside_its_image() {
+    let tmp = TempDir::new("label-export");
+    let (out, _) = export(&tmp, &Config::default(), Some(5));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["VOL001.iso", "VOL001.pdf", "VOL001.svg"]);
     let svg = std::fs::read_to_string(out.join("VOL001.svg")).unwrap();
     for text in [
         "Yamada, Tarou",
         "山田 太郎",
         "Tokyo &lt;General&gt; &amp; Co",
-        "DICOM ONLY",
+        // [media] web_content is on by default.
+        "DICOM PLUS WEB",
         "Disc 1 of 1",
         "Job 5",
         "2026-11-30 CT",
@@ -171,20 +168,81 @@ fn each_volume_gets_its_svg_and_pdf_beside_its_image() {
     assert!(std::fs::read(out.join("VOL001.pdf"))
         .unwrap()
         .starts_with(b"%PDF-"));
+}
 
+#[test]
+fn labels_off_or_dicom_only_as_configured() {
+    let tmp = TempDir::new("label-off");
+    let mut cfg = Config::default();
+    cfg.label.enabled = false;
+    let (out, _) = export(&tmp, &cfg, None);
+    assert!(out.join("VOL001.iso").is_file() && !out.join("VOL001.svg").exists());
+
+    let tmp = TempDir::new("label-dicom-only");
+    let mut cfg = Config::default();
+    cfg.media.web_content = false;
+    let (out, _) = export(&tmp, &cfg, None);
+    let svg = std::fs::read_to_string(out.join("VOL001.svg")).unwrap();
+    assert!(svg.contains("DICOM ONLY") && !svg.contains("Job "), "{svg}");
+}
+
+#[test]
+fn an_export_whose_name_no_font_covers_fails_whole() {
+    let tmp = TempDir::new("label-nofont");
+    let mut cfg = Config::default();
+    cfg.label.system_fonts = false;
+    cfg.label.font_paths = vec!["/usr/share/fonts/truetype/dejavu".into()];
+    let src = tmp.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    instance(
+        &src.join("a.dcm"),
+        "\\ISO 2022 IR 87",
+        YAMADA,
+        "2.25.9",
+        "20261130",
+        "CT",
+        1,
+    );
+    let scan = scan_folder(&cfg, &src).unwrap();
+    let out = tmp.join("out");
+    let opts = ExportOptions {
+        out_dir: out.clone(),
+        profile: None,
+        capacity_mb: None,
+        tree: false,
+        leave_out_unreadable: false,
+        job: None,
+    };
+    let err = export_folder(&cfg, scan, &opts, &Shutdown::new(), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("no font covers"), "{err}");
+    // Nothing left: no image without its label.
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+}
+
+#[test]
+fn write_volume_labels_writes_nothing_when_off() {
+    let tmp = TempDir::new("label-fn-off");
+    let mut cfg = Config::default();
+    cfg.label.enabled = false;
+    let (_, volumes) = export(&tmp, &cfg, None);
+    let fonts = Fonts::load(&LabelSection::default().font_source()).unwrap();
+    let f = LabelData {
+        created: "20261201".into(),
+        ..LabelData::default()
+    };
     let off = LabelSection {
         enabled: false,
         ..LabelSection::default()
     };
-    assert!(write_volume_labels(
+    let written = write_volume_labels(
         &off,
         &fonts,
         &f,
-        &summaries,
-        created,
+        &volumes,
+        SystemTime::now(),
         Content::DicomOnly,
-        None
+        None,
     )
-    .unwrap()
-    .is_empty());
+    .unwrap();
+    assert!(written.is_empty());
 }
