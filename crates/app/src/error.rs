@@ -13,6 +13,8 @@ use crate::config::{AeTitle, ConfigError, ConvertTarget};
 pub enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Label(#[from] dcmdisc_label::LabelError),
     /// A command that only reads found no control database (and made none).
     #[error(
         "no control database at {} (set [archive] data_dir in the --config file, or --data-dir)",

@@ -267,6 +267,15 @@ fn run(
         left_out: Vec::new(),
     };
     let converter = MediaConverter(cfg.identity());
+    // Each volume's label (VOLnnn.svg/.pdf beside its image): the fonts are read once.
+    let fonts = match cfg.label.enabled {
+        true => Some(crate::label::Fonts::load(&cfg.label.font_source())?),
+        false => None,
+    };
+    let content = match cfg.media.web_content {
+        true => crate::label::Content::DicomPlusWeb,
+        false => crate::label::Content::DicomOnly,
+    };
     let output = Output::prepare(&opts.out_dir)?;
     let patients = jobs.len() as u64;
     let mut all = Vec::new();
@@ -285,6 +294,7 @@ fn run(
             ..base.clone()
         };
         let label = job.label;
+        let facts = crate::label::facts(&job.files);
         let mut report = |stage: &str, done: u64, total: u64| {
             progress(&Progress {
                 patient: Count::new(i as u64 + 1, patients),
@@ -307,6 +317,13 @@ fn run(
                     source,
                 },
             })?;
+        if let Some(fonts) = &fonts {
+            // Into the staging folder: a label that cannot be made fails the export whole.
+            let job = opts.job.and_then(|j| u64::try_from(j).ok());
+            crate::label::write_volume_labels(
+                &cfg.label, fonts, &facts, &volumes, now, content, job,
+            )?;
+        }
         all.extend(volumes.into_iter().map(|mut volume| {
             volume.iso = volume.iso.map(|p| output.final_path(&p));
             volume.tree = volume.tree.map(|p| output.final_path(&p));

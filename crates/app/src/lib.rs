@@ -9,7 +9,8 @@
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
 //! ([`jobs`]: the queue's operations and the worker) with their [`burners`], the temporary
 //! store's [`retention`] (the pass, the sweeper, pinning); what changed, in order
-//! ([`events`]), and the associations open now ([`activity`]).
+//! ([`events`]), the associations open now ([`activity`]), and each volume's [`label`] (the
+//! facts of its files into `dcmdisc-label`).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -37,6 +38,7 @@ mod error;
 pub mod events;
 pub mod export;
 pub mod jobs;
+pub mod label;
 mod mcm;
 mod output;
 pub mod progress;

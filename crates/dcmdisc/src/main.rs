@@ -9,6 +9,7 @@ mod export;
 mod instances;
 mod job;
 mod jobs;
+mod label;
 mod log;
 mod patient;
 mod patients;
@@ -76,6 +77,8 @@ enum Command {
     Burner(burner::Command),
     /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
     Events(events::Args),
+    /// Write one disc label (SVG and PDF) from facts given here, to check a layout or a font.
+    Label(label::Args),
 }
 
 fn main() {
@@ -111,6 +114,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
         Command::Events(args) => events::run(&cfg, args),
+        Command::Label(args) => label::run(&cfg, args),
     }
 }
 

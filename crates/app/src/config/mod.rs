@@ -5,6 +5,7 @@
 
 mod burner_checks;
 pub mod jobs;
+pub mod label;
 pub mod retention;
 pub mod rules;
 pub mod values;
@@ -88,6 +89,7 @@ pub struct Config {
     /// Automatic disc jobs: the first rule matching a received instance decides.
     pub rules: Vec<rules::RuleConfig>,
     pub web: web::WebSection,
+    pub label: label::LabelSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +241,7 @@ impl Config {
             other => other,
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
+        cfg.label.resolve(path, resolve_against);
         Ok(cfg)
     }
 
@@ -369,6 +372,7 @@ impl Config {
         )?;
         let burners: Vec<String> = self.burners().into_iter().map(|b| b.name).collect();
         rules::validate(&self.rules, &sp.ae_titles, &burners)?;
+        label::validate(&self.label)?;
         self.contexts()?;
         Ok(())
     }

@@ -114,6 +114,7 @@ fn example_file_loads_and_matches_defaults() {
         (w.enabled, w.bind_address, w.port),
         (default.enabled, default.bind_address, default.port)
     );
+    assert_eq!(c.label, label::LabelSection::default());
 }
 
 #[test]
@@ -541,4 +542,44 @@ fn the_web_section_is_typed_and_names_its_key() {
         let e = err(toml);
         assert!(e.contains(key), "{toml}: {e}");
     }
+}
+
+#[test]
+fn label_section_is_typed_and_checked() {
+    let c = Config::parse(
+        "[label]\nface = \"sleeve\"\nfields = [\"patient\", \"disc\"]\nfont_size_pt = 11\n",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.label.face, dcmdisc_label::Face::Sleeve);
+    assert_eq!(
+        c.label.fields,
+        [dcmdisc_label::Field::Patient, dcmdisc_label::Field::Disc]
+    );
+    assert!(err("[label]\nface = \"square\"\n").contains("[label] face"));
+    assert!(err("[label]\nfields = [\"weight\"]\n").contains("[label] fields"));
+    assert!(err("[label]\nfont_size_pt = 2\n").contains("[label] font_size_pt"));
+    assert!(err("[label]\nsystem_fonts = false\n").contains("[label] font_paths"));
+    assert!(err("[label]\ncolour = 1\n").contains("[label]"));
+    // Relative paths are the config file's.
+    let tmp = TempDir::new("label-cfg");
+    let file = tmp.join("dcmdisc.toml");
+    std::fs::write(
+        &file,
+        "[label]\ntemplate = \"my.svg.j2\"\nfont_paths = [\"fonts\"]\n",
+    )
+    .unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        c.label.template.as_deref(),
+        Some(tmp.join("my.svg.j2").as_path())
+    );
+    assert_eq!(c.label.font_paths, [tmp.join("fonts")]);
+    // A template file that is not there is named when the template is read.
+    assert!(c
+        .label
+        .template()
+        .unwrap_err()
+        .to_string()
+        .contains("my.svg.j2"));
 }
