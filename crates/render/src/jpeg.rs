@@ -1,0 +1,40 @@
+//! JPEG baseline bytes of a rendered buffer, with the pure-Rust `jpeg-encoder` (no SIMD
+//! feature, so the bytes are the same on every CPU: the disc's web content is deterministic).
+
+use jpeg_encoder::{ColorType, Encoder};
+
+use crate::error::{unsupported, Result};
+use crate::image::{Format, Image};
+use crate::instance::Instance;
+use crate::voi::Window;
+
+/// The quality the disc's web content uses unless told otherwise (about 12–25 KB for a
+/// 512×512 CT slice: research note 7.3).
+pub const DEFAULT_QUALITY: u8 = 85;
+
+/// Encodes `image` as a baseline JFIF JPEG at `quality` (1–100), with optimised Huffman
+/// tables (smaller files; the same bytes every time).
+pub fn jpeg(image: &Image, quality: u8) -> Result<Vec<u8>> {
+    let (Ok(w), Ok(h)) = (u16::try_from(image.width), u16::try_from(image.height)) else {
+        return Err(unsupported(format!(
+            "{}×{} is larger than JPEG allows",
+            image.width, image.height
+        )));
+    };
+    let mut out = Vec::with_capacity(image.data.len() / 8 + 1024);
+    let mut enc = Encoder::new(&mut out, quality.clamp(1, 100));
+    enc.set_optimized_huffman_tables(true);
+    let color = match image.format {
+        Format::Gray8 => ColorType::Luma,
+        Format::Rgb8 => ColorType::Rgb,
+    };
+    enc.encode(&image.data, w, h, color)?;
+    Ok(out)
+}
+
+impl Instance {
+    /// Frame `frame` at its default window, fitted into `max` × `max`, as JPEG bytes.
+    pub fn thumbnail(&self, frame: usize, max: usize, quality: u8) -> Result<Vec<u8>> {
+        jpeg(&self.render(frame, &Window::Default)?.fit(max), quality)
+    }
+}
