@@ -5,7 +5,8 @@
 //! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
-//! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
+//! file ([`convert`]), render
+//! files to JPEG ([`render`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
 //! ([`jobs`]: the queue's operations and the worker) with their [`burners`].
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
@@ -33,6 +34,7 @@ pub mod export;
 pub mod jobs;
 mod output;
 pub mod progress;
+pub mod render;
 pub mod service;
 mod shutdown;
 #[cfg(test)]
