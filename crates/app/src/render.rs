@@ -126,3 +126,72 @@ pub fn render_files(
     report.failures.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use dcmdisc_dicom::encode::explicit_element;
+    use dcmdisc_dicom::meta::FileMeta;
+    use dcmdisc_testkit::Scratch;
+
+    /// A 2-frame 2×2 8-bit MONOCHROME2 instance.
+    fn two_frames() -> Vec<u8> {
+        let mut out = FileMeta {
+            media_storage_sop_class_uid: "1.2.840.10008.5.1.4.1.1.7",
+            media_storage_sop_instance_uid: "1.2.3",
+            transfer_syntax_uid: dcmdisc_dicom::uid::EXPLICIT_VR_LE,
+            implementation_class_uid: "2.25.1",
+            implementation_version_name: "T",
+            source_ae_title: "",
+            private: None,
+        }
+        .encode()
+        .0;
+        let us = |v: u16| v.to_le_bytes().to_vec();
+        for (tag, vr, v) in [
+            (0x0028_0002u32, *b"US", us(1)),
+            (0x0028_0004, *b"CS", b"MONOCHROME2".to_vec()),
+            (0x0028_0008, *b"IS", b"2".to_vec()),
+            (0x0028_0010, *b"US", us(2)),
+            (0x0028_0011, *b"US", us(2)),
+            (0x0028_0100, *b"US", us(8)),
+            (0x0028_0101, *b"US", us(8)),
+            (0x0028_0102, *b"US", us(7)),
+            (0x0028_0103, *b"US", us(0)),
+            (0x7FE0_0010, *b"OB", vec![0, 1, 2, 3, 4, 5, 6, 7]),
+        ] {
+            explicit_element(&mut out, tag, vr, &v);
+        }
+        out
+    }
+
+    #[test]
+    fn one_jpeg_per_frame_and_failures_reported() {
+        let dir = Scratch::new("app-render");
+        let good = dir.join("a.dcm");
+        let bad = dir.join("b.dcm");
+        std::fs::write(&good, two_frames()).unwrap();
+        std::fs::write(&bad, b"not dicom").unwrap();
+        let out = dir.join("out");
+        let r = render_files(&[good.clone(), bad.clone()], &out, 85, 2).unwrap();
+        assert_eq!((r.files, r.frames), (1, 2));
+        assert_eq!(r.failures.len(), 1);
+        assert_eq!(r.failures[0].path, bad);
+        for name in ["a.1.jpg", "a.2.jpg"] {
+            assert!(std::fs::read(out.join(name))
+                .unwrap()
+                .starts_with(&[0xFF, 0xD8]));
+        }
+        // Two inputs that would overwrite each other's output are refused before any work.
+        let other = dir.join("sub");
+        std::fs::create_dir_all(&other).unwrap();
+        let twin = other.join("a.dcm");
+        std::fs::write(&twin, two_frames()).unwrap();
+        assert!(matches!(
+            render_files(&[good, twin], &dir.join("out2"), 85, 1),
+            Err(RenderFilesError::SameName { .. })
+        ));
+        assert!(!dir.join("out2").exists());
+    }
+}
