@@ -255,22 +255,18 @@ fn group_items<'a>(kept: &'a Kept, tag: u32, explicit: bool) -> Option<Vec<items
     items::split(b, explicit && vr == Some(*b"SQ"))
 }
 
-/// The three Palette Color LUTs (C.7.6.3.1.5). Segmented palettes are not read yet.
+/// The three Palette Color LUTs (C.7.6.3.1.5), from their data or their segmented data
+/// (C.7.9.2).
 fn palette(k: &Kept, signed: bool) -> Result<[Lut; 3]> {
     let one = |i: usize| -> Result<Lut> {
         let name = ["red", "green", "blue"][i];
-        match Lut::from_source(
-            k,
-            parse::PALETTE_DESCRIPTORS[i],
-            parse::PALETTE_DATA[i],
-            signed,
-            name,
-        )? {
-            Some(l) => Ok(l),
-            None if k.get(parse::SEGMENTED_PALETTE_DATA[i]).is_some() => Err(unsupported(
-                "Segmented Palette Color LUT Data is not rendered yet",
-            )),
-            None => Err(unsupported(format!("PALETTE COLOR without its {name} LUT"))),
+        let desc = parse::PALETTE_DESCRIPTORS[i];
+        if let Some(l) = Lut::from_source(k, desc, parse::PALETTE_DATA[i], signed, name)? {
+            return Ok(l);
+        }
+        match (k.get(desc), k.get(parse::SEGMENTED_PALETTE_DATA[i])) {
+            (Some(d), Some((_, seg))) => Lut::segmented(d, seg, signed, name),
+            _ => Err(unsupported(format!("PALETTE COLOR without its {name} LUT"))),
         }
     };
     Ok([one(0)?, one(1)?, one(2)?])

@@ -11,8 +11,8 @@
 //! instance and window give the same bytes on every machine.
 //!
 //! **Not for**: writing web pages, choosing which frames go on a disc, or planning volumes
-//! (crates/media does that); presentation states, ICC colour management and segmented
-//! palettes are not applied yet (docs/rendering.md lists what is and is not).
+//! (crates/media does that); presentation states and ICC colour management are not applied
+//! yet (docs/rendering.md lists what is and is not).
 //!
 //! ```no_run
 //! use dcmdisc_render::{jpeg, Instance, Window};
@@ -38,6 +38,7 @@ mod overlay;
 mod parse;
 mod pixels;
 mod render;
+mod segmented;
 mod voi;
 
 pub use error::{RenderError, Result};

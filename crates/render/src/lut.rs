@@ -67,6 +67,27 @@ impl Lut {
         })
     }
 
+    /// A palette from its descriptor and Segmented Palette Color LUT Data (C.7.9.2).
+    pub fn segmented(
+        descriptor: (Option<[u8; 2]>, &[u8]),
+        segments: &[u8],
+        signed_if_implicit: bool,
+        what: &str,
+    ) -> Result<Lut> {
+        let d = words(descriptor.1);
+        if d.len() < 3 || !(1..=16).contains(&d[2]) {
+            return Err(unsupported(format!("{what} descriptor {d:?}")));
+        }
+        let n = if d[0] == 0 { 65536 } else { usize::from(d[0]) };
+        let entries = crate::segmented::expand(&words(segments), n)
+            .ok_or_else(|| unsupported(format!("segmented {what} palette does not parse")))?;
+        Ok(Lut {
+            first: us_or_ss(descriptor.0, d[1], signed_if_implicit),
+            bits: d[2] as u8,
+            entries,
+        })
+    }
+
     /// The LUT of an item (or the top level) holding descriptor and data.
     pub fn from_source<S: Source + ?Sized>(
         s: &S,

@@ -396,3 +396,18 @@ fn enhanced_functional_groups_give_per_frame_rescale_and_window() {
     assert_eq!(gray(&d, 0, &Window::Default), [1, 128]);
     assert_eq!(gray(&d, 1, &Window::Default), [128, 255]);
 }
+
+#[test]
+fn segmented_palette_expands_discrete_linear_and_indirect_segments() {
+    let mut d = Ds::mono(1, 4, 8, 8, false);
+    d.text(0x0028_0004, b"CS", "PALETTE COLOR");
+    // 8 entries, 8 bits: discrete 0 10 | linear to 40 in 3 | indirect copy of segment 0.
+    let seg = us(&[0, 2, 0, 10, 1, 3, 40, 2, 1, 0, 0]);
+    for i in 0..3u32 {
+        d.set(0x0028_1101 + i, b"US", &us(&[8, 0, 8]));
+        d.set(0x0028_1221 + i, b"OW", &seg);
+    }
+    // Entries: 0 10 20 30 40 0 10 10 (padded with the last).
+    d.pixels8(&[1, 2, 4, 6]);
+    assert_eq!(rgb(&d), [10, 10, 10, 20, 20, 20, 40, 40, 40, 10, 10, 10]);
+}
