@@ -40,6 +40,7 @@ impl Instance {
         let n = g.rows * g.cols;
         let s = Sampler::new(g);
         let max = (1i64 << g.bits_stored) - 1;
+        // RGB of more bits is scaled to 8; YBR is 8-bit only (checked at open).
         let mut out = Vec::with_capacity(n * 3);
         // Sample `c` of pixel `i`: interleaved (R G B R G B) or planar (R… G… B…).
         let sample = |i: usize, c: usize| {

@@ -143,8 +143,13 @@ pub fn geometry(k: &attrs::Kept) -> Result<Geometry> {
             "{samples} samples per pixel with {pi}"
         )));
     }
-    if !photometric.is_gray() && bits_allocated == 32 {
+    if photometric == Photometric::PaletteColor && bits_allocated == 32 {
         return Err(unsupported(format!("{pi} with 32 bits allocated")));
+    }
+    if photometric == Photometric::YbrFull && bits_allocated != 8 {
+        return Err(unsupported(format!(
+            "YBR_FULL with {bits_allocated} bits allocated"
+        )));
     }
     if photometric == Photometric::YbrFull422 && (bits_allocated != 8 || cols % 2 == 1) {
         return Err(unsupported(format!(

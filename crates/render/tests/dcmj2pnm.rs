@@ -145,6 +145,7 @@ fn renderings_match_dcmj2pnm() {
         case("color-pl.dcm", Window::Default, &[]),
         case("SC_rgb_16bit.dcm", Window::Default, &[]),
         case("SC_rgb_rle.dcm", Window::Default, &[]),
+        case("SC_rgb_rle_32bit.dcm", Window::Default, &[]),
         case("SC_rgb_jpeg_dcmtk.dcm", Window::Default, &[]),
         case("examples_palette.dcm", Window::Default, &[]),
         case("OBXXXX1A.dcm", Window::Default, &[]),
