@@ -50,12 +50,18 @@ fn stem(input: &Path) -> String {
         .unwrap_or_else(|| "image".into())
 }
 
-fn render_one(input: &Path, out: &Path, quality: u8) -> Result<(usize, u64), String> {
+/// Renders every frame of `input`; with more than one worker, the frames of this one
+/// instance are shared among them (a single large multi-frame file uses every core too).
+fn render_one(
+    input: &Path,
+    out: &Path,
+    quality: u8,
+    workers: usize,
+) -> Result<(usize, u64), String> {
     let inst = Instance::open_path(input).map_err(|e| e.to_string())?;
     let stem = stem(input);
     let frames = inst.frames();
-    let mut bytes = 0u64;
-    for f in 0..frames {
+    let one = |f: usize| -> Result<u64, String> {
         let img = inst
             .render(f, &Window::Default)
             .map_err(|e: RenderError| format!("frame {}: {e}", f + 1))?;
@@ -67,7 +73,38 @@ fn render_one(input: &Path, out: &Path, quality: u8) -> Result<(usize, u64), Str
         };
         let path = out.join(name);
         std::fs::write(&path, &data).map_err(|e| format!("{}: {e}", path.display()))?;
-        bytes += data.len() as u64;
+        Ok(data.len() as u64)
+    };
+    if workers <= 1 || frames == 1 {
+        let mut bytes = 0;
+        for f in 0..frames {
+            bytes += one(f)?;
+        }
+        return Ok((frames, bytes));
+    }
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(frames));
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, frames.max(1)) {
+            s.spawn(|| loop {
+                let f = next.fetch_add(1, Ordering::Relaxed);
+                if f >= frames {
+                    break;
+                }
+                let r = one(f);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((f, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The first failing frame in frame order is the one reported.
+    results.sort_by_key(|(f, _)| *f);
+    let mut bytes = 0;
+    for (_, r) in results {
+        bytes += r?;
     }
     Ok((frames, bytes))
 }
@@ -93,12 +130,17 @@ pub fn render_files(
         path: out.to_path_buf(),
         source,
     })?;
-    let threads = if threads == 0 {
+    let threads_total = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         threads
-    }
-    .min(inputs.len().max(1));
+    };
+    let threads = threads_total.min(inputs.len().max(1));
+    let frame_workers = if inputs.len() < threads_total {
+        threads_total
+    } else {
+        1
+    };
     let next = AtomicUsize::new(0);
     let report = Mutex::new(RenderReport::default());
     std::thread::scope(|s| {
@@ -106,7 +148,8 @@ pub fn render_files(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(input) = inputs.get(i) else { break };
-                let r = render_one(input, out, quality);
+                // Fewer files than workers: the spare workers help with the frames.
+                let r = render_one(input, out, quality, frame_workers);
                 let mut rep = report.lock().unwrap_or_else(|p| p.into_inner());
                 match r {
                     Ok((frames, bytes)) => {
