@@ -226,6 +226,15 @@ mod tests {
                 .unwrap()
                 .starts_with(&[0xFF, 0xD8]));
         }
+        // One file, two workers: its frames are shared, the same files come out.
+        let r = render_files(std::slice::from_ref(&good), &dir.join("out3"), 85, 2).unwrap();
+        assert_eq!((r.files, r.frames, r.failures.len()), (1, 2, 0));
+        for name in ["a.1.jpg", "a.2.jpg"] {
+            assert_eq!(
+                std::fs::read(out.join(name)).unwrap(),
+                std::fs::read(dir.join("out3").join(name)).unwrap()
+            );
+        }
         // Two inputs that would overwrite each other's output are refused before any work.
         let other = dir.join("sub");
         std::fs::create_dir_all(&other).unwrap();
