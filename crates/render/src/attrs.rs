@@ -162,14 +162,13 @@ pub fn cs<S: Source + ?Sized>(s: &S, tag: u32) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// A US-or-SS value (Pixel Padding Value, a LUT Descriptor's second value): its VR when the
-/// file says it (Explicit VR), else `signed_if_implicit` decides.
-pub fn us_or_ss(vr: Option<[u8; 2]>, word: u16, signed_if_implicit: bool) -> i32 {
-    let signed = match vr {
-        Some(v) => &v == b"SS",
-        None => signed_if_implicit,
-    };
-    if signed {
+/// A US-or-SS value (Pixel Padding Value, a LUT Descriptor's first mapped value): signed when
+/// the file says SS, and also when the context is signed (`signed_context`: signed pixels, or
+/// modality values that can be negative) whatever the VR, since many writers send US there
+/// for every value (a CT's VOI LUT starting at 0xFC00 means −1024, not 64512); Implicit VR has
+/// no VR to say it at all.
+pub fn us_or_ss(vr: Option<[u8; 2]>, word: u16, signed_context: bool) -> i32 {
+    if signed_context || vr == Some(*b"SS") {
         i32::from(word as i16)
     } else {
         i32::from(word)
@@ -189,6 +188,8 @@ mod tests {
         assert!(numbers(b"  ").is_empty());
         assert_eq!(texts(b"MONOCHROME2 "), vec!["MONOCHROME2"]);
         assert_eq!(us_or_ss(None, 0xFC00, true), -1024);
-        assert_eq!(us_or_ss(Some(*b"US"), 0xFC00, true), 64512);
+        assert_eq!(us_or_ss(Some(*b"US"), 0xFC00, false), 64512);
+        assert_eq!(us_or_ss(Some(*b"US"), 0xFC00, true), -1024);
+        assert_eq!(us_or_ss(Some(*b"SS"), 0xFC00, false), -1024);
     }
 }

@@ -19,14 +19,14 @@ pub struct Lut {
 }
 
 impl Lut {
-    /// From a descriptor (its value bytes and VR) and data. `signed_if_implicit`: how to read
-    /// the first-mapped value when the VR is not in the file (Implicit VR: US or SS).
+    /// From a descriptor (its value bytes and VR) and data. `signed_context`: the first
+    /// mapped value is read as SS (see `attrs::us_or_ss`).
     /// `palette`: 8-bit entries are packed two per word (C.7.6.3.1.5); in the other LUTs each
     /// entry takes a word, and both layouts are accepted from either when the length says so.
     pub fn parse(
         descriptor: (Option<[u8; 2]>, &[u8]),
         data: &[u8],
-        signed_if_implicit: bool,
+        signed_context: bool,
         what: &str,
     ) -> Result<Lut> {
         let d = words(descriptor.1);
@@ -38,7 +38,7 @@ impl Lut {
         }
         // C.11.1.1.1: 0 entries means 2^16.
         let n = if d[0] == 0 { 65536 } else { usize::from(d[0]) };
-        let first = us_or_ss(descriptor.0, d[1], signed_if_implicit);
+        let first = us_or_ss(descriptor.0, d[1], signed_context);
         let mut bits = d[2];
         let entries: Vec<u16> = if data.len() == n * 2 {
             let mut w = words(data);
@@ -71,7 +71,7 @@ impl Lut {
     pub fn segmented(
         descriptor: (Option<[u8; 2]>, &[u8]),
         segments: &[u8],
-        signed_if_implicit: bool,
+        signed_context: bool,
         what: &str,
     ) -> Result<Lut> {
         let d = words(descriptor.1);
@@ -82,7 +82,7 @@ impl Lut {
         let entries = crate::segmented::expand(&words(segments), n)
             .ok_or_else(|| unsupported(format!("segmented {what} palette does not parse")))?;
         Ok(Lut {
-            first: us_or_ss(descriptor.0, d[1], signed_if_implicit),
+            first: us_or_ss(descriptor.0, d[1], signed_context),
             bits: d[2] as u8,
             entries,
         })
@@ -93,13 +93,13 @@ impl Lut {
         s: &S,
         descriptor_tag: u32,
         data_tag: u32,
-        signed_if_implicit: bool,
+        signed_context: bool,
         what: &str,
     ) -> Result<Option<Lut>> {
         let (Some(desc), Some((_, data))) = (s.get(descriptor_tag), s.get(data_tag)) else {
             return Ok(None);
         };
-        Lut::parse(desc, data, signed_if_implicit, what).map(Some)
+        Lut::parse(desc, data, signed_context, what).map(Some)
     }
 
     /// The entry for input `x`: inputs below the first map to the first entry, above the
@@ -133,7 +133,7 @@ mod tests {
             [l.lookup(-5000), l.lookup(-1023), l.lookup(9)],
             [10, 20, 30]
         );
-        // Implicit VR: the caller decides; packed 8-bit palette entries.
+        // Implicit VR (or a signed context): the caller decides; packed 8-bit palette entries.
         let l = Lut::parse((None, &[3, 0, 0, 0, 8, 0]), &[1, 2, 3, 0], true, "p").unwrap();
         assert_eq!((l.entries.clone(), l.bits), (vec![1, 2, 3], 8));
         assert!(Lut::parse((None, &[4, 0, 0, 0, 8, 0]), &[1, 2, 3], false, "p").is_err());

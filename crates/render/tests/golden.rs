@@ -411,3 +411,30 @@ fn segmented_palette_expands_discrete_linear_and_indirect_segments() {
     d.pixels8(&[1, 2, 4, 6]);
     assert_eq!(rgb(&d), [10, 10, 10, 20, 20, 20, 40, 40, 40, 10, 10, 10]);
 }
+
+#[test]
+fn implicit_vr_reads_us_or_ss_by_pixel_representation() {
+    // Signed CT in Implicit VR: Pixel Padding Value and the VOI LUT's first mapped value are
+    // SS (no VR in the file to say so), the LUT starting at -1024 HU.
+    let mut d = Ds::mono(1, 4, 16, 16, true);
+    d.text(0x0028_1052, b"DS", "-1024");
+    d.set(0x0028_0120, b"SS", &ss(&[-2000]));
+    let lut = [
+        el(0x0028_3002, b"US", &[3, 0, 0x00, 0xFC, 8, 0]),
+        el(0x0028_3006, b"US", &us(&[0, 100, 255])),
+    ]
+    .concat();
+    d.seq(0x0028_3010, &[lut]);
+    d.set(0x7FE0_0010, b"OW", &ss(&[-2000, 0, 1, 2]));
+    let implicit = Instance::open(d.bytes_implicit()).unwrap();
+    let explicit = Instance::open(d.bytes()).unwrap();
+    // m = -3024, -1024, -1023, -1022 → first entry (below -1024), then 0, 100, 255.
+    for inst in [&implicit, &explicit] {
+        assert_eq!(
+            inst.render(0, &Window::Preset(0)).unwrap().data,
+            [0, 0, 100, 255]
+        );
+        assert_eq!(inst.modality_value(0, 0, 0).unwrap(), None);
+        assert_eq!(inst.modality_value(0, 1, 0).unwrap(), Some(-1024.0));
+    }
+}

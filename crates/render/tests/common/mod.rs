@@ -79,6 +79,28 @@ impl Ds {
         self.set(tag, b"SQ", &v)
     }
 
+    /// The same data set in Implicit VR Little Endian (no VRs; sequences keep their defined
+    /// length, their items' elements are re-encoded too).
+    pub fn bytes_implicit(&self) -> Vec<u8> {
+        let mut out = meta(dcmdisc_dicom::uid::IMPLICIT_VR_LE);
+        for (tag, (vr, value)) in &self.elements {
+            let value = if vr == b"SQ" {
+                implicit_items(value)
+            } else {
+                let mut v = value.clone();
+                if v.len() % 2 == 1 {
+                    v.push(dcmdisc_dicom::vr::pad_byte(*vr));
+                }
+                v
+            };
+            out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+            out.extend_from_slice(&(*tag as u16).to_le_bytes());
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            out.extend_from_slice(&value);
+        }
+        out
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         let ts = self.ts.unwrap_or(EXPLICIT_VR_LE);
         let mut out = FileMeta {
@@ -113,4 +135,51 @@ pub fn el(tag: u32, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     explicit_element(&mut v, tag, *vr, value);
     v
+}
+
+fn meta(ts: &str) -> Vec<u8> {
+    FileMeta {
+        media_storage_sop_class_uid: "1.2.840.10008.5.1.4.1.1.7",
+        media_storage_sop_instance_uid: "1.2.3.4",
+        transfer_syntax_uid: ts,
+        implementation_class_uid: "2.25.1",
+        implementation_version_name: "TEST",
+        source_ae_title: "",
+        private: None,
+    }
+    .encode()
+    .0
+}
+
+/// Defined-length items of Explicit VR elements (as `Ds::seq` builds them) re-encoded in
+/// Implicit VR (short-length elements only, as the tests use).
+fn implicit_items(explicit: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p + 8 <= explicit.len() {
+        let len = u32::from_le_bytes(explicit[p + 4..p + 8].try_into().unwrap()) as usize;
+        let body = &explicit[p + 8..p + 8 + len];
+        let mut item = Vec::new();
+        let mut q = 0;
+        while q < body.len() {
+            let vr = [body[q + 4], body[q + 5]];
+            let (l, head) = if dcmdisc_dicom::vr::has_long_length(vr) {
+                (
+                    u32::from_le_bytes(body[q + 8..q + 12].try_into().unwrap()) as usize,
+                    12,
+                )
+            } else {
+                (u16::from_le_bytes([body[q + 6], body[q + 7]]) as usize, 8)
+            };
+            item.extend_from_slice(&body[q..q + 4]);
+            item.extend_from_slice(&(l as u32).to_le_bytes());
+            item.extend_from_slice(&body[q + head..q + head + l]);
+            q += head + l;
+        }
+        out.extend_from_slice(&explicit[p..p + 4]);
+        out.extend_from_slice(&(item.len() as u32).to_le_bytes());
+        out.extend_from_slice(&item);
+        p += 8 + len;
+    }
+    out
 }
