@@ -134,6 +134,21 @@ fn renderings_match_dcmj2pnm() {
         // and dcmtk's agree here to the rounding of the window).
         case("JPEG-LL.dcm", Window::MinMax, &["+Wm"]),
         case("JPEG-lossy.dcm", Window::MinMax, &["+Wm"]),
+        // Enhanced CT: rescale from the shared Pixel Value Transformation (dcmtk reads it too)
+        // and the window from the Frame VOI LUT Sequence (dcmtk does not: it is given 49/102).
+        case(
+            "eCT_Supplemental.dcm",
+            Window::Default,
+            &["+Ww", "49", "102"],
+        ),
+        Case {
+            frame: 1,
+            ..case(
+                "eCT_Supplemental.dcm",
+                Window::Default,
+                &["+Ww", "49", "102", "+F", "2"],
+            )
+        },
         // Overlays are a layer of their own: dcmtk burns them in unless told not to.
         case(
             "MR-SIEMENS-DICOM-WithOverlays.dcm",
