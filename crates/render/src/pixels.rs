@@ -54,9 +54,19 @@ impl Sampler {
         }
     }
 
-    /// The stored values of samples `0..n` of `data`.
-    pub fn values(&self, data: &[u8], n: usize) -> Vec<i64> {
-        (0..n).map(|i| self.value(self.word(data, i))).collect()
+    /// Calls `f` with the stored value of each of samples `0..n` of `data`, in order (one
+    /// pass over the bytes, no buffer of values).
+    #[inline]
+    pub fn each(&self, data: &[u8], n: usize, mut f: impl FnMut(i64)) {
+        match self.bytes {
+            1 => data[..n].iter().for_each(|&b| f(self.value(u32::from(b)))),
+            2 => data[..2 * n]
+                .chunks_exact(2)
+                .for_each(|c| f(self.value(u32::from(u16::from_le_bytes([c[0], c[1]]))))),
+            _ => data[..4 * n]
+                .chunks_exact(4)
+                .for_each(|c| f(self.value(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))),
+        }
     }
 }
 

@@ -35,14 +35,22 @@ impl Instance {
         let g = &self.geometry;
         let n = g.rows * g.cols;
         let s = Sampler::new(g);
-        let stored = s.values(data, n);
+        // One pass: the range of all stored values (the table's), and of those that are not
+        // padding (the automatic window's).
+        let pad = self.padding;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for &v in &stored {
+        let (mut plo, mut phi) = (i64::MAX, i64::MIN);
+        s.each(data, n, |v| {
             lo = lo.min(v);
             hi = hi.max(v);
-        }
+            if !pad.is_some_and(|(a, b)| v >= a && v <= b) {
+                plo = plo.min(v);
+                phi = phi.max(v);
+            }
+        });
         let modality = self.frame_modality(frame);
-        let voi = self.resolve(frame, window, &stored, modality)?;
+        let range = || self.modality_range(data, modality, (lo, hi), (plo, phi));
+        let voi = self.resolve(frame, window, range)?;
         let invert = self.invert;
         let pipeline = |v: i64| -> u8 {
             let m = modality.apply(v);
@@ -59,12 +67,13 @@ impl Instance {
                 b
             }
         };
-        let out: Vec<u8> = if hi - lo < MAX_TABLE {
+        let mut out = Vec::with_capacity(n);
+        if hi - lo < MAX_TABLE {
             let table: Vec<u8> = (lo..=hi).map(pipeline).collect();
-            stored.iter().map(|&v| table[(v - lo) as usize]).collect()
+            s.each(data, n, |v| out.push(table[(v - lo) as usize]));
         } else {
-            stored.iter().map(|&v| pipeline(v)).collect()
-        };
+            s.each(data, n, |v| out.push(pipeline(v)));
+        }
         Ok(Image {
             width: g.cols,
             height: g.rows,
@@ -77,8 +86,7 @@ impl Instance {
         &'a self,
         frame: usize,
         window: &Window,
-        stored: &[i64],
-        modality: &Modality,
+        range: impl FnOnce() -> (f64, f64),
     ) -> Result<Resolved<'a>> {
         let presets = self.frame_presets(frame);
         let from_preset = |i: usize| -> Result<Resolved<'a>> {
@@ -111,7 +119,7 @@ impl Instance {
                 Ok(Resolved::Window(*center, *width, *function))
             }
             Window::Default | Window::MinMax => {
-                let (lo, hi) = self.modality_range(stored, modality);
+                let (lo, hi) = range();
                 let (c, w) = min_max_window(lo, hi);
                 Ok(Resolved::Window(c, w, VoiFunction::Linear))
             }
@@ -121,17 +129,41 @@ impl Instance {
     /// The smallest and largest modality value of the frame's pixels, Pixel Padding left out
     /// (PS3.3 C.7.5.1.1.2: padding is not image; −3024 HU outside a CT's field of view would
     /// otherwise take most of the range). A frame of nothing but padding uses every pixel.
-    fn modality_range(&self, stored: &[i64], modality: &Modality) -> (f64, f64) {
-        let pad = self.padding;
-        let range = |skip_padding: bool| {
-            let mut it = stored
-                .iter()
-                .filter(|&&v| !(skip_padding && pad.is_some_and(|(a, b)| v >= a && v <= b)))
-                .map(|&v| modality.apply(v));
-            let first = it.next()?;
-            Some(it.fold((first, first), |(a, b), m| (a.min(m), b.max(m))))
-        };
-        range(true).or_else(|| range(false)).unwrap_or((0.0, 0.0))
+    /// `all` and `image`: the stored-value ranges of every pixel and of the non-padding ones.
+    fn modality_range(
+        &self,
+        data: &[u8],
+        modality: &Modality,
+        all: (i64, i64),
+        image: (i64, i64),
+    ) -> (f64, f64) {
+        let only_padding = image.0 > image.1;
+        let (lo, hi) = if only_padding { all } else { image };
+        match modality {
+            // Monotonic: the ends of the stored range give the ends of the modality range.
+            Modality::Rescale { .. } => {
+                let (a, b) = (modality.apply(lo), modality.apply(hi));
+                (a.min(b), a.max(b))
+            }
+            // A LUT need not be monotonic: every pixel's entry.
+            Modality::Lut(_) => {
+                let g = &self.geometry;
+                let pad = if only_padding { None } else { self.padding };
+                let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
+                Sampler::new(g).each(data, g.rows * g.cols, |v| {
+                    if !pad.is_some_and(|(p, q)| v >= p && v <= q) {
+                        let m = modality.apply(v);
+                        a = a.min(m);
+                        b = b.max(m);
+                    }
+                });
+                if a > b {
+                    (0.0, 0.0)
+                } else {
+                    (a, b)
+                }
+            }
+        }
     }
 
     /// The stored value of pixel (`x`, `y`) of frame `frame`, after Bits Stored masking and
