@@ -33,6 +33,28 @@ fn sample(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// A copy of sample `name` in `dir` with Presentation LUT Shape (2050,0020) INVERSE added
+/// (written by pydicom), for the "inverted exactly once" cases.
+fn with_inverse(dir: &Scratch, name: &str) -> Option<PathBuf> {
+    let src = sample(name)?;
+    let dst = dir.join(format!("{name}-inverse.dcm"));
+    let st = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, pydicom\nd = pydicom.dcmread(sys.argv[1])\nd.PresentationLUTShape = 'INVERSE'\nd.save_as(sys.argv[2])",
+        ])
+        .arg(&src)
+        .arg(&dst)
+        .status()
+        .ok()?;
+    assert!(
+        st.success() || !under_ci(),
+        "pydicom could not write {}",
+        dst.display()
+    );
+    st.success().then_some(dst)
+}
+
 /// (width, height, channels, pixels) of a binary PGM/PPM, comments allowed in the header.
 fn read_pnm(b: &[u8]) -> (usize, usize, usize, Vec<u8>) {
     let mut fields = Vec::new();
@@ -83,6 +105,8 @@ fn dcmj2pnm(dir: &Scratch, file: &PathBuf, args: &[&str]) -> (usize, usize, usiz
 
 struct Case {
     file: &'static str,
+    /// Render a copy with Presentation LUT Shape INVERSE added.
+    inverse: bool,
     frame: usize,
     ours: Window,
     theirs: &'static [&'static str],
@@ -92,6 +116,7 @@ struct Case {
 const fn case(file: &'static str, ours: Window, theirs: &'static [&'static str]) -> Case {
     Case {
         file,
+        inverse: false,
         frame: 0,
         ours,
         theirs,
@@ -181,10 +206,23 @@ fn renderings_match_dcmj2pnm() {
         frame: 9,
         ..case("emri_small.dcm", Window::MinMax, &["+Wm", "+F", "10"])
     });
+    // Presentation LUT Shape INVERSE: with MONOCHROME1 (as DX/CR write it) the image is
+    // inverted once, not twice; with MONOCHROME2 it inverts. dcmtk agrees.
+    for file in ["6154", "RG1_UNCI.dcm", "MR_small.dcm"] {
+        cases.push(Case {
+            inverse: true,
+            ..case(file, Window::Default, &["+Wi", "1"])
+        });
+    }
     let dir = Scratch::new("render-dcmj2pnm");
     let mut checked = 0;
     for c in &cases {
-        let Some(path) = sample(c.file) else {
+        let found = if c.inverse {
+            with_inverse(&dir, c.file)
+        } else {
+            sample(c.file)
+        };
+        let Some(path) = found else {
             skipped(&format!("{} not found", c.file));
             continue;
         };
