@@ -91,6 +91,7 @@ impl Instance {
             height: g.rows,
             format: Format::Rgb8,
             data: out,
+            icc: self.icc.clone(),
         })
     }
 }

@@ -24,6 +24,9 @@ pub struct Image {
     pub height: usize,
     pub format: Format,
     pub data: Vec<u8>,
+    /// The instance's ICC Profile (0028,2000) for colour images: the samples are in its
+    /// colour space, and [`crate::jpeg`] embeds it (browsers honour an embedded profile).
+    pub icc: Option<Vec<u8>>,
 }
 
 impl Image {
@@ -69,6 +72,7 @@ impl Image {
             height: h,
             format: self.format,
             data,
+            icc: self.icc.clone(),
         }
     }
 
@@ -95,6 +99,7 @@ mod tests {
             height: 2,
             format: Format::Gray8,
             data: vec![0, 10, 20, 31, 100, 110, 120, 130],
+            icc: None,
         };
         let t = img.fit(2);
         assert_eq!((t.width, t.height), (2, 1));

@@ -35,8 +35,12 @@ pub struct Instance {
     pub(crate) invert: bool,
     pub(crate) palette: Option<[Lut; 3]>,
     pub(crate) overlays: Vec<OverlayPlane>,
+    /// ICC Profile (0028,2000) of a colour image.
+    pub(crate) icc: Option<Vec<u8>>,
     transfer_syntax: String,
 }
+
+const ICC_PROFILE: u32 = 0x0028_2000;
 
 /// The identity the transcoder writes into the scratch file's File Meta (never kept).
 fn scratch_identity() -> Identity {
@@ -174,6 +178,14 @@ impl Instance {
             None
         };
         let overlays = overlay::planes(&kept, &geometry, &charset);
+        let icc = if gray {
+            None
+        } else {
+            kept.values
+                .remove(&ICC_PROFILE)
+                .map(|v| v.bytes)
+                .filter(|b| !b.is_empty())
+        };
         Ok(Instance {
             geometry,
             pixels,
@@ -185,6 +197,7 @@ impl Instance {
             invert,
             palette,
             overlays,
+            icc,
             transfer_syntax,
         })
     }

@@ -12,7 +12,8 @@ use crate::voi::Window;
 /// 512×512 CT slice: research note 7.3).
 pub const DEFAULT_QUALITY: u8 = 85;
 
-/// Encodes `image` as a baseline JFIF JPEG at `quality` (1–100) with the standard Huffman
+/// Encodes `image` as a baseline JFIF JPEG at `quality` (1–100), its ICC profile embedded when
+/// it has one, with the standard Huffman
 /// tables (JPEG Annex K, as libjpeg and dcmtk write by default). Optimised tables made a 512²
 /// CT slice 2.4 % smaller but its encoding about 1.6 times slower (measured with jpeg-encoder
 /// 0.7.1), and the web content of a 1000-slice disc is budgeted in seconds.
@@ -24,7 +25,11 @@ pub fn jpeg(image: &Image, quality: u8) -> Result<Vec<u8>> {
         )));
     };
     let mut out = Vec::with_capacity(image.data.len() / 8 + 1024);
-    let enc = Encoder::new(&mut out, quality.clamp(1, 100));
+    let mut enc = Encoder::new(&mut out, quality.clamp(1, 100));
+    if let Some(icc) = &image.icc {
+        // APP2 ICC_PROFILE markers, split as the ICC specification's JFIF embedding says.
+        enc.add_icc_profile(icc)?;
+    }
     let color = match image.format {
         Format::Gray8 => ColorType::Luma,
         Format::Rgb8 => ColorType::Rgb,

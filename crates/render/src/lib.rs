@@ -11,8 +11,8 @@
 //! instance and window give the same bytes on every machine.
 //!
 //! **Not for**: writing web pages, choosing which frames go on a disc, or planning volumes
-//! (crates/media does that); presentation states and ICC colour management are not applied
-//! yet (docs/rendering.md lists what is and is not).
+//! (crates/media does that); presentation states are not applied yet, and ICC profiles are
+//! embedded in the JPEG rather than applied (docs/rendering.md lists what is and is not).
 //!
 //! ```no_run
 //! use dcmdisc_render::{jpeg, Instance, Window};

@@ -79,6 +79,7 @@ impl Instance {
             height: g.rows,
             format: Format::Gray8,
             data: out,
+            icc: None,
         })
     }
 

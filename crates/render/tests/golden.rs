@@ -438,3 +438,22 @@ fn implicit_vr_reads_us_or_ss_by_pixel_representation() {
         assert_eq!(inst.modality_value(0, 1, 0).unwrap(), Some(-1024.0));
     }
 }
+
+#[test]
+fn icc_profile_of_a_colour_image_is_embedded_in_the_jpeg() {
+    let mut d = Ds::color(1, 2, "RGB", 0);
+    d.pixels8(&[10, 20, 30, 40, 50, 60]);
+    let profile: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+    d.set(0x0028_2000, b"OB", &profile);
+    let inst = Instance::open(d.bytes()).unwrap();
+    let img = inst.render(0, &Window::Default).unwrap();
+    assert_eq!(img.icc.as_deref(), Some(profile.as_slice()));
+    let j = jpeg(&img, 85).unwrap();
+    let marker = j.windows(12).position(|w| w == b"ICC_PROFILE\0").unwrap();
+    // Then the chunk number and count (1 of 1), then the profile.
+    assert_eq!(&j[marker + 12..marker + 14], &[1, 1]);
+    assert_eq!(
+        &j[marker + 14..marker + 14 + profile.len()],
+        profile.as_slice()
+    );
+}
