@@ -87,13 +87,7 @@ impl Visitor for Kept {
     }
 
     fn span(&mut self, h: &Header, _depth: usize, bytes: Vec<u8>) {
-        self.values.insert(
-            h.tag,
-            Value {
-                vr: Some(*b"SQ"),
-                bytes,
-            },
-        );
+        self.values.insert(h.tag, Value { vr: h.vr, bytes });
     }
 }
 
@@ -112,6 +106,13 @@ impl Source for [Elem<'_>] {
     fn get(&self, tag: u32) -> Option<(Option<[u8; 2]>, &[u8])> {
         self.iter().find(|e| e.tag == tag).map(|e| (e.vr, e.value))
     }
+}
+
+/// Are the items of a sequence value with this VR in Explicit VR? Only an SQ of an Explicit
+/// VR data set: Implicit VR has no VR, and an undefined-length UN holds Implicit VR items
+/// (CP-246).
+pub fn items_explicit(vr: Option<[u8; 2]>, explicit: bool) -> bool {
+    explicit && vr == Some(*b"SQ")
 }
 
 /// Text with its padding removed (leading and trailing spaces, trailing NULs).

@@ -265,7 +265,7 @@ impl Instance {
 
 fn group_items<'a>(kept: &'a Kept, tag: u32, explicit: bool) -> Option<Vec<items::Item<'a>>> {
     let (vr, b) = kept.get(tag)?;
-    items::split(b, explicit && vr == Some(*b"SQ"))
+    items::split(b, crate::attrs::items_explicit(vr, explicit))
 }
 
 /// The three Palette Color LUTs (C.7.6.3.1.5), from their data or their segmented data

@@ -202,8 +202,8 @@ pub fn modality<S: Source + ?Sized>(
     explicit: bool,
     signed: bool,
 ) -> Result<Option<Modality>> {
-    if let Some((_, seq)) = s.get(crate::attrs::MODALITY_LUT_SEQUENCE) {
-        let items = items::split(seq, explicit)
+    if let Some((vr, seq)) = s.get(crate::attrs::MODALITY_LUT_SEQUENCE) {
+        let items = items::split(seq, attrs::items_explicit(vr, explicit))
             .ok_or_else(|| unsupported("Modality LUT Sequence does not split into items"))?;
         if let Some(item) = items.first() {
             // The descriptor's second value is US or SS as the stored pixel values are.
@@ -272,10 +272,10 @@ pub fn voi_luts<S: Source + ?Sized>(
     signed: bool,
     charset: &str,
 ) -> Result<Vec<Preset>> {
-    let Some((_, seq)) = s.get(crate::attrs::VOI_LUT_SEQUENCE) else {
+    let Some((vr, seq)) = s.get(crate::attrs::VOI_LUT_SEQUENCE) else {
         return Ok(Vec::new());
     };
-    let items = items::split(seq, explicit)
+    let items = items::split(seq, attrs::items_explicit(vr, explicit))
         .ok_or_else(|| unsupported("VOI LUT Sequence does not split into items"))?;
     let mut out = Vec::new();
     for item in &items {
@@ -320,7 +320,7 @@ pub struct FrameGroups {
 pub fn frame_groups(item: &[items::Elem<'_>], explicit: bool, charset: &str) -> FrameGroups {
     let first_item = |tag| {
         Source::get(item, tag)
-            .and_then(|(vr, b)| items::split(b, explicit && vr == Some(*b"SQ")))
+            .and_then(|(vr, b)| items::split(b, attrs::items_explicit(vr, explicit)))
             .and_then(|mut v| (!v.is_empty()).then(|| v.swap_remove(0)))
     };
     let modality = first_item(PIXEL_VALUE_TRANSFORMATION_SEQUENCE).and_then(|it| {
