@@ -51,3 +51,62 @@ fn segmented_palette_matches_pydicom() {
         "segmented palette differs from pydicom"
     );
 }
+
+const MODALITY_SCRIPT: &str = r#"
+import sys
+import numpy as np, pydicom
+from pydicom.data import get_testdata_file
+from pydicom.pixels import apply_modality_lut
+p = get_testdata_file(sys.argv[1])
+ds = pydicom.dcmread(p)
+arr = ds.pixel_array
+out = apply_modality_lut(arr, ds).astype("<f8")
+if out.ndim == 3:
+    out = out[0]
+sys.stdout.write(p + "\n")
+sys.stdout.flush()
+sys.stdout.buffer.write(out.tobytes())
+"#;
+
+/// The modality value of every pixel (Hounsfield units for CT: what the viewer's exact mode
+/// shows under the cursor) equals pydicom's `apply_modality_lut`: rescale (CT_small, signed),
+/// the Modality LUT Sequence (mlut_18), MR without rescale.
+#[test]
+fn modality_values_match_pydicom() {
+    for name in ["CT_small.dcm", "mlut_18.dcm", "MR_small.dcm"] {
+        let out = Command::new("python3")
+            .args(["-c", MODALITY_SCRIPT, name])
+            .output();
+        let out = match out {
+            Ok(o) if o.status.success() => o.stdout,
+            other => {
+                assert!(
+                    !under_ci(),
+                    "pydicom with pydicom-data must run under CI: {other:?}"
+                );
+                skipped(&format!("python3 with pydicom ({name})"));
+                return;
+            }
+        };
+        let nl = out.iter().position(|&b| b == b'\n').unwrap();
+        let path = String::from_utf8(out[..nl].to_vec()).unwrap();
+        let theirs: Vec<f64> = out[nl + 1..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let inst = Instance::open_path(std::path::Path::new(&path)).unwrap();
+        let (w, h) = (inst.columns(), inst.rows());
+        assert_eq!(theirs.len(), w * h, "{name}");
+        for y in 0..h {
+            for x in 0..w {
+                // No pixel of these files is padding (CT_small declares -2000, none has it).
+                let ours = inst.modality_value(0, x, y).unwrap().unwrap();
+                let t = theirs[y * w + x];
+                assert!(
+                    (ours - t).abs() < 1e-9,
+                    "{name} ({x}, {y}): {ours} vs pydicom {t}"
+                );
+            }
+        }
+    }
+}
