@@ -190,8 +190,8 @@ fn renderings_match_dcmj2pnm() {
         case("examples_palette.dcm", Window::Default, &[]),
         case("OBXXXX1A.dcm", Window::Default, &[]),
         case("SC_ybr_full_422_uncompressed.dcm", Window::Default, &[]),
-        // dcmtk converts YBR_FULL with a chroma offset of 127.5 (half of 255) where PS3.3
-        // C.7.6.3.1.2 has 128, and truncates: up to 2 apart.
+        // dcmtk converts YBR_FULL with chroma centred at 127.5 (half of 255) where PS3.3
+        // C.7.6.3.1.2 has 128, four-place coefficients, each term truncated: up to 2 apart.
         Case {
             tolerance: 2,
             ..case("SC_ybr_full_uncompressed.dcm", Window::Default, &[])
