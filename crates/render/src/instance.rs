@@ -162,8 +162,8 @@ impl Instance {
             presets.extend(parse::voi_luts(&kept, explicit, negative, &charset)?);
         }
         let shape = cs(&kept, PRESENTATION_LUT_SHAPE);
-        // PS3.3 (the DX family's image modules, C.8.11; C.11.6): INVERSE is how MONOCHROME1 data reach P-values, not
-        // a second inversion; either one inverts, both together still only once.
+        // PS3.3 (the DX family's image modules, C.8.11; C.11.6): INVERSE is how MONOCHROME1
+        // data reach P-values, not a second inversion; either one inverts, both only once.
         let invert = gray
             && (geometry.photometric == Photometric::Monochrome1
                 || shape.as_deref() == Some("INVERSE"));
