@@ -31,6 +31,12 @@ SAMPLES = [
     # the transcoder's swap and inflate paths.
     "MR_small_bigendian.dcm", "rtdose_expb_1frame.dcm", "ExplVR_BigEnd.dcm", "image_dfl.dcm",
 ]
+# More for the renderer: palettes, YBR, planar RGB, LUTs, MONOCHROME1, overlays, multi-frame.
+RENDER_SAMPLES = [
+    "examples_palette.dcm", "OBXXXX1A.dcm", "SC_ybr_full_422_uncompressed.dcm",
+    "SC_ybr_full_uncompressed.dcm", "color-pl.dcm", "color-px.dcm", "mlut_18.dcm", "vlut_04.dcm",
+    "RG1_UNCI.dcm", "MR-SIEMENS-DICOM-WithOverlays.dcm", "emri_small.dcm", "SC_rgb_16bit.dcm",
+]
 IMPLICIT = "1.2.840.10008.1.2"
 MAX_SEED = 16 * 1024
 
@@ -72,6 +78,27 @@ def fragments(pixel_data):
         items.append(pixel_data[pos:pos + length])
         pos += length
     return (items[0], items[1:]) if items else (b"", [])
+
+
+def small_image(ds):
+    """A native image cut to its first rows (and first two frames) so that it fits a seed, its
+    pixel module kept; anything else as `small_file`."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed or "PixelData" not in ds:
+        return small_file(ds)
+    samples = 2 if ds.PhotometricInterpretation == "YBR_FULL_422" else int(ds.SamplesPerPixel)
+    row = int(ds.Columns) * samples * (int(ds.BitsAllocated) // 8)
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    keep = min(frames, 2)
+    rows = max(1, min(int(ds.Rows), (MAX_SEED // 2) // max(1, row * keep)))
+    data = bytes(ds.PixelData)
+    frame = int(ds.Rows) * row
+    ds.PixelData = b"".join(data[f * frame:f * frame + rows * row] for f in range(keep))
+    ds.Rows = rows
+    if "NumberOfFrames" in ds:
+        ds.NumberOfFrames = keep
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
 
 
 def small_file(ds):
@@ -252,6 +279,7 @@ def main():
         explicit = ts != IMPLICIT
         whole = raw if len(raw) <= MAX_SEED else small_file(pydicom.dcmread(path))
         put("transcode_file", whole, name)
+        put("render", raw if len(raw) <= MAX_SEED else small_image(pydicom.dcmread(path)), name)
         _, small_ds = split_meta(whole)
         put("dataset_walk", bytes([1 if explicit else 0]) + small_ds, name)
         if ts in ("1.2.840.10008.1.2.1", IMPLICIT) and len(store_datasets) < 3:
@@ -273,6 +301,14 @@ def main():
             # The real tables and header, the scan cut short and the frame 8 rows high: the
             # target skips frames over 64 Ki samples (their decoding only costs time).
             put("jpeg_lossless", bytes([mode]) + short_frame(frags[0][:4096]), name)
+
+    for name in RENDER_SAMPLES:
+        path = sample(name)
+        if path is None:
+            print(f"seeds: {name} not installed, skipped", file=sys.stderr)
+            continue
+        raw = path.read_bytes()
+        put("render", raw if len(raw) <= MAX_SEED else small_image(pydicom.dcmread(path)), name)
 
     # Small lossless frames of every predictor, 8/12/16 bit, grey and colour, restarts.
     for (w, h, nc, prec, pred, rst) in [(16, 16, 1, 8, 1, 0), (9, 7, 3, 8, 4, 0),

@@ -20,7 +20,7 @@ root=$PWD
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 ALL_TARGETS=(associate_rq pdata dimse_command dataset_walk file_meta jpeg_lossless rle transcode_file
-             iso_read dicomdir_read commitment_request)
+             iso_read dicomdir_read commitment_request render)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 
 log() { printf '\n==> %s\n' "$*" >&2; }
@@ -33,6 +33,7 @@ crate_of() {
         jpeg_lossless | rle | transcode_file) echo transcode ;;
         iso_read) echo iso9660 ;;
         dicomdir_read) echo media ;;
+        render) echo render ;;
         *) echo "unknown fuzz target $1" >&2; return 1 ;;
     esac
 }
@@ -43,7 +44,7 @@ crate_of() {
 options_of() {
     case $1 in
         pdata) echo "-max_len=65536 -detect_leaks=0" ;;
-        transcode_file | dicomdir_read) echo "-max_len=65536" ;;
+        transcode_file | dicomdir_read | render) echo "-max_len=65536" ;;
         iso_read) echo "-max_len=262144" ;;
         *) echo "-max_len=16384" ;;
     esac
@@ -78,7 +79,7 @@ python3 fuzz/seeds.py
 log "cargo fuzz build (${TARGETS[*]})"
 (cd fuzz && cargo fuzz build)
 
-# transcode_file writes its input to a temp file: under our own folder, removed at the end.
+# transcode_file and render (for compressed inputs) write temp files: under our own folder, removed at the end.
 fuzz_tmp=$CARGO_TARGET_DIR/fuzz-tmp
 rm -rf "$fuzz_tmp"
 mkdir -p "$fuzz_tmp"

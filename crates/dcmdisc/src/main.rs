@@ -14,6 +14,7 @@ mod log;
 mod patient;
 mod patients;
 mod remote;
+mod render;
 mod retention;
 mod serve;
 mod signals;
@@ -58,6 +59,8 @@ enum Command {
     Export(export::Args),
     /// Convert a DICOM file to Explicit or Implicit VR Little Endian (decompressing JPEG/RLE).
     Convert(convert::Args),
+    /// Render DICOM files to JPEG, one per frame at the default window.
+    Render(render::Args),
     /// Show the extended store log, newest last.
     Log(log::Args),
     /// One disc job: create, show, cancel, retry.
@@ -106,6 +109,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Instances(args) => instances::run(&cfg, args),
         Command::Export(args) => export::run(&cfg, args),
         Command::Convert(args) => convert::run(&cfg, args),
+        Command::Render(args) => render::run(args),
         Command::Log(args) => log::run(&cfg, args),
         Command::Job(cmd) => job::run(&cfg, cmd),
         Command::Jobs(args) => jobs::run(&cfg, args),
