@@ -13,6 +13,9 @@ use crate::config::{AeTitle, ConfigError, ConvertTarget};
 pub enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A `[tls]` file that cannot be used (missing, not PEM, a key not the certificate's).
+    #[error("{key}: {why}")]
+    Tls { key: &'static str, why: String },
     /// A command that only reads found no control database (and made none).
     #[error(
         "no control database at {} (set [archive] data_dir in the --config file, or --data-dir)",

@@ -215,6 +215,8 @@ pub struct Service {
     trigger: Option<(Trigger, Hook)>,
     activity: Arc<Activity>,
     mcm: crate::mcm::Mcm,
+    /// `[tls] enabled`: the TLS port's address and session configuration.
+    tls: Option<(SocketAddr, Arc<dcmdisc_net::tls::rustls::ServerConfig>)>,
 }
 
 /// How a service run ended.
@@ -269,7 +271,17 @@ impl Service {
         // anything listens: what was stored while no trigger ran is acted on first.
         let trigger = Trigger::open(cfg)?;
         let mcm = crate::mcm::Mcm::open(cfg, archive.clone())?;
+        // Read and checked before anything listens: a bad file stops the start, key named.
+        let tls = if cfg.tls.enabled {
+            Some((
+                SocketAddr::new(sp.bind_address, cfg.tls.port),
+                crate::tls::server_config(&cfg.tls)?,
+            ))
+        } else {
+            None
+        };
         Ok(Service {
+            tls,
             archive,
             mcm,
             server,
@@ -305,9 +317,23 @@ impl Service {
                     AppError::Listen { addr, source }
                 }
             })?;
+        let tls = match &self.tls {
+            Some((addr, config)) => {
+                let addr = *addr;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| AppError::Listen { addr, source })?;
+                Some(dcmdisc_net::TlsListener {
+                    listener,
+                    config: config.clone(),
+                })
+            }
+            None => None,
+        };
         Ok(Listening {
             service: self,
             listener,
+            tls,
         })
     }
 }
@@ -316,6 +342,7 @@ impl Service {
 pub struct Listening {
     service: Service,
     listener: tokio::net::TcpListener,
+    tls: Option<dcmdisc_net::TlsListener>,
 }
 
 impl Listening {
@@ -331,9 +358,20 @@ impl Listening {
     /// Serves until `shutdown` is triggered, then stops accepting and gives running
     /// associations the configured grace.
     pub async fn run(self, shutdown: Shutdown) -> Result<Stopped, AppError> {
-        let Listening { service, listener } = self;
+        let Listening {
+            service,
+            listener,
+            tls,
+        } = self;
         let addr = listener.local_addr().unwrap_or(service.addr);
         let cfg = &service.server;
+        if let Some(t) = &tls {
+            if let Ok(tls_addr) = t.listener.local_addr() {
+                info!(%tls_addr, suites = ?dcmdisc_net::tls::cipher_suites(),
+                    require_client_cert = service.cfg.tls.require_client_cert,
+                    "DICOM TLS listening on {tls_addr}");
+            }
+        }
         info!(
             %addr, ae_titles = ?cfg.ae_titles, max_pdu = cfg.max_pdu_length,
             pool = cfg.max_associations, data_dir = %service.data_dir.display(),
@@ -368,7 +406,9 @@ impl Listening {
                 .map_err(|e| error!(error = %e, "the retention sweeper did not start"))
                 .ok()
         };
-        let served = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait()).await;
+        let served =
+            dcmdisc_net::serve_with_tls(listener, tls, service.server, wiring, shutdown.wait())
+                .await;
         if let Some(handle) = sweeper {
             shutdown.trigger();
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;

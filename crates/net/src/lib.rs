@@ -35,6 +35,7 @@ mod establish;
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;
+mod link;
 pub mod mcm;
 pub mod pdu;
 pub mod scu;
@@ -42,9 +43,10 @@ pub mod server;
 pub mod services;
 mod socket;
 mod store;
+pub mod tls;
 
 pub use contexts::ContextTable;
-pub use server::{serve, ServerConfig};
+pub use server::{serve, serve_with_tls, ServerConfig, TlsListener};
 pub use services::{
     AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal,
     MediaRequest, MediaStatus, Services, SopRef, StoreRequest, StoreStatus,

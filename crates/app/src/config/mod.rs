@@ -7,6 +7,7 @@ mod burner_checks;
 pub mod jobs;
 pub mod retention;
 pub mod rules;
+pub mod tls;
 pub mod values;
 pub mod web;
 
@@ -88,6 +89,7 @@ pub struct Config {
     /// Automatic disc jobs: the first rule matching a received instance decides.
     pub rules: Vec<rules::RuleConfig>,
     pub web: web::WebSection,
+    pub tls: tls::TlsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +241,17 @@ impl Config {
             other => other,
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
+        for p in [
+            &mut cfg.tls.cert,
+            &mut cfg.tls.key,
+            &mut cfg.tls.client_ca,
+            &mut cfg.tls.remote_ca,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = resolve_against(path, p);
+        }
         Ok(cfg)
     }
 
@@ -277,6 +290,25 @@ impl Config {
     /// The bounds the value types cannot carry themselves, checked before anything starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let sp = &self.storage_provider;
+        let t = &self.tls;
+        if t.enabled && t.cert.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] cert",
+                need: "the certificate chain (PEM) is needed when [tls] enabled = true",
+            });
+        }
+        if t.enabled && t.key.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] key",
+                need: "the private key (PEM) is needed when [tls] enabled = true",
+            });
+        }
+        if t.require_client_cert && t.client_ca.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] client_ca",
+                need: "require_client_cert needs the CA to verify client certificates with",
+            });
+        }
         let range = |key, value: u64, lo: u64, hi: u64, allowed| {
             if (lo..=hi).contains(&value) {
                 Ok(())
