@@ -30,6 +30,9 @@ struct Wiring {
     activity: Arc<Activity>,
     /// Media Creation Management requests and their jobs.
     mcm: crate::mcm::Mcm,
+    /// The outgoing TLS configuration (`[tls]` cert, key, remote_ca), for remote AEs with
+    /// `--tls`.
+    tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
 }
 
 impl Wiring {
@@ -126,6 +129,13 @@ impl Services for Wiring {
         crate::commitment::destination(&self.archive, info)
     }
 
+    fn report_tls(
+        &self,
+        info: &AssociationInfo,
+    ) -> Result<Option<dcmdisc_net::tls::Outgoing>, String> {
+        crate::commitment::tls_target(&self.archive, info, self.tls_client.as_ref())
+    }
+
     fn mcm_create(
         &self,
         info: &AssociationInfo,
@@ -217,6 +227,8 @@ pub struct Service {
     mcm: crate::mcm::Mcm,
     /// `[tls] enabled`: the TLS port's address and session configuration.
     tls: Option<(SocketAddr, Arc<dcmdisc_net::tls::rustls::ServerConfig>)>,
+    /// For reports to remote AEs with `--tls`.
+    tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
 }
 
 /// How a service run ended.
@@ -280,8 +292,10 @@ impl Service {
         } else {
             None
         };
+        let tls_client = crate::tls::client_config(&cfg.tls)?;
         Ok(Service {
             tls,
+            tls_client,
             archive,
             mcm,
             server,
@@ -386,6 +400,7 @@ impl Listening {
             trigger: hook,
             activity: service.activity,
             mcm: service.mcm,
+            tls_client: service.tls_client,
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();

@@ -51,3 +51,32 @@ pub(crate) fn server_config(t: &TlsSection) -> Result<Arc<rustls::ServerConfig>,
     };
     tls::server_config(&id, client_ca.as_deref(), t.require_client_cert).map_err(tls_error)
 }
+
+/// The outgoing association's configuration, when `[tls]` has a certificate, a key and a CA
+/// to check remote AEs with (`remote_ca`, else `client_ca`); `None` when it has not.
+pub(crate) fn client_config(t: &TlsSection) -> Result<Option<Arc<rustls::ClientConfig>>, AppError> {
+    let (ca_key, ca) = match (&t.remote_ca, &t.client_ca) {
+        (Some(p), _) => ("[tls] remote_ca", p),
+        (None, Some(p)) => ("[tls] client_ca", p),
+        (None, None) => return Ok(None),
+    };
+    if t.cert.is_none() || t.key.is_none() {
+        return Ok(None);
+    }
+    let cert = read("[tls] cert", t.cert.as_deref())?;
+    let key = read("[tls] key", t.key.as_deref())?;
+    let ca = read(ca_key, Some(ca))?;
+    let id = Identity {
+        cert_pem: &cert,
+        key_pem: &key,
+    };
+    tls::client_config(&id, &ca)
+        .map(Some)
+        .map_err(|e| match e.what {
+            TlsInput::PeerCa => AppError::Tls {
+                key: ca_key,
+                why: e.why,
+            },
+            _ => tls_error(e),
+        })
+}

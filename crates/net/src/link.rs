@@ -13,7 +13,7 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A rustls session (server or client side) and its socket, driven by hand: each step makes
 /// at most one system call, so the caller's timers stay in charge.
@@ -43,11 +43,15 @@ impl TlsConn {
     }
 
     /// Complete the handshake by `deadline` (the socket's read and write timeouts are set to
-    /// the time left before each step). A failure has been answered with an alert.
-    pub(crate) fn handshake(&mut self, deadline: Instant) -> io::Result<()> {
+    /// the time left before each step; the write timeout is `write_timeout` afterwards). A
+    /// failure has been answered with an alert.
+    pub(crate) fn handshake(
+        &mut self,
+        deadline: Instant,
+        write_timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let r = self.handshake_steps(deadline);
-        // The handshake's writes were bounded; the association's are not (as on plain TCP).
-        let _ = self.sock.set_write_timeout(None);
+        let _ = self.sock.set_write_timeout(write_timeout);
         r
     }
 

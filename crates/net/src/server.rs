@@ -347,7 +347,8 @@ fn handshake(
         }
     };
     let mut tls = TlsConn::new(conn, stream);
-    if let Err(e) = tls.handshake(deadline) {
+    // The handshake's writes are bounded; the association's are not (as on plain TCP).
+    if let Err(e) = tls.handshake(deadline, None) {
         warn!(%peer, "TLS handshake failed: {e}");
         return None;
     }
@@ -377,7 +378,15 @@ fn deliver<S: Services>(shared: &Shared<S>, info: &AssociationInfo, report: &Rep
         ours: &info.called_ae,
         theirs: &info.calling_ae,
     };
-    match crate::scu::send_report(&shared.cfg, dest, &titles, report) {
+    let tls = match shared.services.report_tls(info) {
+        Ok(t) => t,
+        Err(why) => {
+            warn!(assoc = info.id, transaction_uid = %report.transaction_uid,
+                "storage commitment report not delivered: {why}");
+            return;
+        }
+    };
+    match crate::scu::send_report(&shared.cfg, dest, &titles, report, tls.as_ref()) {
         Ok(0) => info!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,
             "storage commitment reported on a new association"),
         Ok(code) => warn!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,

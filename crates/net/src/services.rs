@@ -127,6 +127,12 @@ pub trait Services: Send + Sync + 'static {
     fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
         Err(format!("no address known for {}", info.calling_ae))
     }
+    /// Whether the new association carrying such a report runs over TLS: the client
+    /// configuration and the name the peer's certificate must carry (`Ok(None)`: plain
+    /// TCP; `Err` says why the report cannot go). The default: plain TCP.
+    fn report_tls(&self, _info: &AssociationInfo) -> Result<Option<crate::tls::Outgoing>, String> {
+        Ok(None)
+    }
     /// Media Creation Management: a new request (N-CREATE) with this SOP Instance UID. The
     /// default refuses every request.
     fn mcm_create(

@@ -156,6 +156,14 @@ pub fn client_config(
     Ok(Arc::new(cfg))
 }
 
+/// How to reach a remote AE over TLS: the session configuration and the name its server
+/// certificate must carry.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub config: Arc<rustls::ClientConfig>,
+    pub server_name: ServerName<'static>,
+}
+
 /// The name a peer's server certificate must carry: the host as configured (a DNS name or
 /// an IP address, matched against the certificate's subject alternative names).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {

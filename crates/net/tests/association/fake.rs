@@ -27,6 +27,8 @@ pub struct State {
     pub lifecycle: Vec<(String, Option<AssociationEnd>)>,
     /// Where commitment reports go when they need a new association (`None`: nowhere).
     pub report_to: Option<SocketAddr>,
+    /// How reports on a new association go over TLS (`None`: plain TCP).
+    pub report_tls: Option<dcmdisc_net::tls::Outgoing>,
     /// Every report_destination call: the calling AE it was asked for.
     pub destinations_asked: Vec<String>,
     /// Media creation requests created: (SOP Instance UID, request).
@@ -185,6 +187,13 @@ impl Services for Fake {
         let mut st = self.state();
         st.destinations_asked.push(info.calling_ae.clone());
         st.report_to.ok_or_else(|| "no port configured".to_string())
+    }
+
+    fn report_tls(
+        &self,
+        _info: &AssociationInfo,
+    ) -> Result<Option<dcmdisc_net::tls::Outgoing>, String> {
+        Ok(self.state().report_tls.clone())
     }
 
     /// Accepts a request whose instances are all "stored" (9100); the others are unknown.

@@ -272,3 +272,84 @@ fn bad_pem_inputs_are_refused_naming_the_input() {
         Some(TlsInput::ClientCa)
     );
 }
+
+#[test]
+fn a_report_on_a_new_association_goes_over_tls_with_our_certificate_when_the_remote_takes_tls() {
+    use crate::commitment::*;
+    use dicom_ul::pdu::{
+        AssociationAC, PresentationContextResult, PresentationContextResultReason, UserVariableItem,
+    };
+    let pki = pki();
+    let server = crate::fake::start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // dcmdisc's side: its own certificate (CN = its AE title) from the same CA.
+    let ours = leaf(&pki.ca, crate::OUR_AE, &[]);
+    let id = Identity {
+        cert_pem: ours.0.as_bytes(),
+        key_pem: ours.1.as_bytes(),
+    };
+    let outgoing = tls::Outgoing {
+        config: tls::client_config(&id, pki.ca.pem.as_bytes()).unwrap(),
+        server_name: tls::server_name("127.0.0.1").unwrap(),
+    };
+    {
+        let mut st = server.fake.state();
+        st.report_to = Some(listener.local_addr().unwrap());
+        st.report_tls = Some(outgoing);
+    }
+    let (mut c, _) = associated_sc(&server, crate::IMPLICIT, false);
+    let data = implicit_request("2.25.3001", &[(CT, "1.2.3.9100.1")]);
+    let mut out = pdata(&[
+        pdv(1, true, true, &n_action(9, 1, SC_INSTANCE, true)),
+        pdv(1, false, true, &data),
+    ]);
+    out.extend_from_slice(&[0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+    send(&mut c, &out);
+    assert_eq!(action_status(&mut c, 9), 0x0000);
+    assert_eq!(read_pdu(&mut c).0, 0x06);
+    expect_no_more(&mut c);
+
+    // The remote AE: a TLS server that requires a client certificate from the CA.
+    let sock = accept_within(&listener);
+    let conn = rustls::ServerConnection::new(server_config(&pki, Some(&pki.ca.pem), true)).unwrap();
+    let mut s = rustls::StreamOwned::new(conn, sock);
+    let (t, body) = read_pdu(&mut s);
+    assert_eq!(t, 0x01, "A-ASSOCIATE-RQ over TLS");
+    let presented = s.conn.peer_certificates().unwrap()[0].clone();
+    let cert = tls::ClientCertificate::from_der(&presented).unwrap();
+    assert_eq!(cert.common_name.as_deref(), Some(crate::OUR_AE));
+    let mut whole = vec![t, 0];
+    whole.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    whole.extend_from_slice(&body);
+    let Ok(Some(Pdu::AssociationRQ(rq))) =
+        dicom_ul::pdu::read_pdu(&whole[..], crate::OUR_MAX_PDU, true)
+    else {
+        panic!("undecodable A-ASSOCIATE-RQ");
+    };
+    let pc = &rq.presentation_contexts[0];
+    let ac = Pdu::AssociationAC(AssociationAC {
+        protocol_version: 1,
+        calling_ae_title: rq.calling_ae_title.clone(),
+        called_ae_title: rq.called_ae_title.clone(),
+        application_context_name: rq.application_context_name.clone(),
+        presentation_contexts: vec![PresentationContextResult {
+            id: pc.id,
+            reason: PresentationContextResultReason::Acceptance,
+            transfer_syntax: crate::IMPLICIT.to_string(),
+        }],
+        user_variables: vec![UserVariableItem::MaxLength(16384)],
+    });
+    send(&mut s, &encode(&ac));
+    let (cmd, _) = read_message(&mut s, pc.id);
+    assert_eq!(
+        cmd.command_field().ok(),
+        Some(dcmdisc_net::dimse::N_EVENT_REPORT_RQ)
+    );
+    let id = cmd.u16(dcmdisc_net::dimse::TAG_MESSAGE_ID).unwrap();
+    send(
+        &mut s,
+        &pdata(&[pdv(pc.id, true, true, &event_report_rsp(id, 0))]),
+    );
+    assert_eq!(read_pdu(&mut s).0, 0x05, "A-RELEASE-RQ");
+    send(&mut s, &[0x06, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+}
