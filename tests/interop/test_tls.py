@@ -14,15 +14,20 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
-from pynetdicom.sop_class import Verification
+from pydicom.uid import generate_uid
+from pynetdicom import evt
+from pynetdicom.dsutils import encode
+from pynetdicom.sop_class import StorageCommitmentPushModel, Verification
 
 import pynetdicom_fixes
-
-from helpers import (CT_IMAGE, ECHOSCU, ELE, LOCALHOST, OUR_AE, STORESCU, context, create_dcmdisc,
+import rawdul
+from helpers import (CT_IMAGE, ECHOSCU, ELE, ILE, LOCALHOST, STORESCU, context, create_dcmdisc,
                      free_port, make_ae, make_dataset, write_config, write_dataset)
+from test_commitment import SC, commitment_request, n_action_rq, refs_of, store_instances
 
 OPENSSL = "/usr/bin/openssl"
 
@@ -77,6 +82,7 @@ def pki(tmp_path_factory):
         "storescu": ours.leaf("STORESCU"),
         "echoscu": ours.leaf("ECHOSCU"),
         "pynetdicom": ours.leaf("PYNETDICOM"),
+        "commitscu": ours.leaf("COMMITSCU", ip=LOCALHOST),
         "stranger": other.leaf("STORESCU"),
         "other_key": other.leaf("unrelated")[1],
     }
@@ -284,3 +290,51 @@ def test_bad_tls_files_are_refused_at_start_naming_the_key(tmp_path, pki, change
     r = subprocess.run(d.serve_command(), capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert key in r.stderr, r.stderr
+
+
+def test_a_commitment_report_to_a_remote_ae_added_with_tls_goes_over_tls(tmp_path, pki):
+    """The requester releases first; the report goes on a new association to the remote AE's
+    port, which is a pynetdicom SCP behind TLS that requires a client certificate: dcmdisc
+    presents its own and checks the SCP's against the CA and 127.0.0.1."""
+    d = tls_server(tmp_path, pki)
+    uids = store_instances(d)
+    reports, peer_certs = [], []
+    got = threading.Event()
+
+    def on_report(event):
+        reports.append((event.event_type, event.event_information))
+        peer_certs.append(event.assoc.dul.socket.socket.getpeercert())
+        got.set()
+        return 0x0000, None
+
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    server_ctx.load_cert_chain(str(pki["commitscu"][0]), str(pki["commitscu"][1]))
+    server_ctx.load_verify_locations(cafile=str(pki["ca"]))
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    port = free_port()
+    scp = make_ae("COMMITSCU")
+    scp.add_supported_context(StorageCommitmentPushModel, [ELE, ILE], scu_role=False, scp_role=True)
+    listener = scp.start_server((LOCALHOST, port), block=False, ssl_context=server_ctx,
+                                evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    try:
+        d.cli("remote", "add", "COMMITSCU", "--host", LOCALHOST, "--port", str(port), "--tls")
+        assert "tls" in d.cli("remote", "list").stdout
+        transaction = generate_uid()
+        data = encode(commitment_request(transaction, [(CT_IMAGE, u) for u in uids]), True, True)
+        with rawdul.RawClient(LOCALHOST, d.port) as client:
+            pdu_type, _ = client.associate(d.ae_title, "COMMITSCU", [(1, SC, [ILE])])
+            assert pdu_type == rawdul.A_ASSOCIATE_AC
+            client.send(rawdul.p_data(rawdul.pdv(1, n_action_rq(3), command=True),
+                                      rawdul.pdv(1, data, command=False)) + rawdul.release_rq())
+            cmd, _ = client.recv_message()
+            assert cmd.CommandField == 0x8130 and cmd.Status == 0x0000
+            assert client.recv_pdu()[0] == rawdul.A_RELEASE_RP
+        assert got.wait(timeout=30), "no N-EVENT-REPORT over TLS:\n" + d.log_text()[-3000:]
+    finally:
+        listener.shutdown()
+    [(event_type, info)] = reports
+    assert event_type == 1 and info.TransactionUID == transaction
+    assert refs_of(info.ReferencedSOPSequence) == [(CT_IMAGE, u) for u in uids]
+    subject = dict(x[0] for x in peer_certs[0]["subject"])
+    assert subject["commonName"] == "dcmdisc"
