@@ -83,6 +83,7 @@ def pki(tmp_path_factory):
         "echoscu": ours.leaf("ECHOSCU"),
         "pynetdicom": ours.leaf("PYNETDICOM"),
         "commitscu": ours.leaf("COMMITSCU", ip=LOCALHOST),
+        "elsewhere": ours.leaf("ELSEWHERE"),
         "stranger": other.leaf("STORESCU"),
         "other_key": other.leaf("unrelated")[1],
     }
@@ -263,11 +264,13 @@ def test_a_certificate_admits_only_the_ae_title_its_cn_names(tmp_path, pki):
     p = assoc.acceptor.primitive
     assert (p.result, p.result_source, p.diagnostic) == (1, 1, 3)
     assert "is not for calling AE \"PYNETDICOM\"" in d.log_text()[d.log_start:]
-    # The host rule still applies on top: a remote AE configured for another host is refused.
+    # The host rule still applies on top: a certificate naming ELSEWHERE, a remote AE
+    # configured for another host, is refused.
     d.cli("remote", "add", "ELSEWHERE", "--host", "127.0.0.9")
-    ctx = client_context(pki, "storescu")
+    ctx = client_context(pki, "elsewhere")
     assoc = tls_associate(d, ctx, ae_title="ELSEWHERE")
     assert assoc.is_rejected
+    assert "not configured for address 127.0.0.1" in d.log_text()[d.log_start:]
 
 
 def test_plain_dicom_to_the_tls_port_fails_cleanly_and_the_service_goes_on(tmp_path, pki):

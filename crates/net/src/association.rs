@@ -87,7 +87,10 @@ impl<'a, S: Services> Association<'a, S> {
                 // Our own requests go out between messages, and only once the peer's PDUs
                 // already received are handled: a release that came with the N-ACTION-RQ
                 // is answered first, and the report then goes on a new association.
-                if self.outbox.has_queued() && reader.buffer().is_empty() {
+                if self.outbox.has_queued()
+                    && reader.buffer().is_empty()
+                    && !reader.get_ref().holds_more()
+                {
                     let ex = self.exchange(0);
                     if let Err(end) = self
                         .outbox

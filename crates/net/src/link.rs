@@ -111,6 +111,13 @@ impl TlsConn {
         }
     }
 
+    /// Whether decrypted bytes wait to be read (received, not yet handed to the reader).
+    pub(crate) fn holds_plaintext(&mut self) -> bool {
+        self.conn
+            .process_new_packets()
+            .is_ok_and(|s| s.plaintext_bytes_to_read() > 0)
+    }
+
     /// Encrypt and send all of `bytes`.
     pub(crate) fn send(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {

@@ -71,6 +71,15 @@ impl Inbound {
         &self.stream
     }
 
+    /// Whether bytes of the peer's are held here, above the socket (a TLS session's
+    /// decrypted records; never on plain TCP).
+    pub(crate) fn holds_more(&self) -> bool {
+        match &self.tls {
+            None => false,
+            Some(t) => lock(t).is_ok_and(|mut t| t.holds_plaintext()),
+        }
+    }
+
     /// Our close_notify on a TLS session (nothing on plain TCP).
     fn close_tls(&self) {
         if let Some(t) = &self.tls {
