@@ -45,7 +45,7 @@ pub(crate) fn check(archive: &Archive, info: &AssociationInfo, refs: &[SopRef]) 
 /// request came from.
 pub(crate) fn destination(archive: &Archive, info: &AssociationInfo) -> Result<SocketAddr, String> {
     let ae = &info.calling_ae;
-    let (host, port) = archive
+    let (host, port, _tls) = archive
         .remote_address(ae)
         .map_err(|e| format!("remote AE lookup failed: {e}"))?
         .ok_or_else(|| format!("remote AE {ae:?} is not configured"))?;
@@ -60,6 +60,38 @@ pub(crate) fn destination(archive: &Archive, info: &AssociationInfo) -> Result<S
         .map_err(|e| format!("resolving {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} has no address"))
+}
+
+/// How the report association to the calling AE runs: over TLS when its row says `--tls`
+/// (the name checked in its certificate is its configured host; `any`: the request's
+/// address), else plain TCP.
+pub(crate) fn tls_target(
+    archive: &Archive,
+    info: &AssociationInfo,
+    client: Option<&std::sync::Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
+) -> Result<Option<dcmdisc_net::tls::Outgoing>, String> {
+    let ae = &info.calling_ae;
+    let Some((host, _, true)) = archive
+        .remote_address(ae)
+        .map_err(|e| format!("remote AE lookup failed: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let config = client.ok_or_else(|| {
+        format!(
+            "remote AE {ae:?} takes TLS (--tls) but [tls] has no cert, key and remote_ca \
+             (or client_ca) to reach it with"
+        )
+    })?;
+    let name = if host == "any" {
+        info.peer.ip().to_string()
+    } else {
+        host
+    };
+    Ok(Some(dcmdisc_net::tls::Outgoing {
+        config: config.clone(),
+        server_name: dcmdisc_net::tls::server_name(&name)?,
+    }))
 }
 
 #[cfg(test)]

@@ -95,6 +95,13 @@ impl ControlDb {
         Ok(self.control.add_remote(ae.as_str(), host.as_str(), port)?)
     }
 
+    /// Whether associations dcmdisc opens to `ae` (Storage Commitment reports) use DICOM
+    /// TLS, verified against `[tls] remote_ca` (else `client_ca`). `ae` must have a row.
+    pub fn set_remote_tls(&self, ae: &AeTitle, tls: bool) -> Result<(), AppError> {
+        self.control.set_remote_tls(ae.as_str(), tls)?;
+        Ok(())
+    }
+
     pub fn remove_remote(&self, ae: &AeTitle) -> Result<(), AppError> {
         if self.control.remove_remote(ae.as_str())? {
             Ok(())

@@ -15,6 +15,9 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Label(#[from] dcmdisc_label::LabelError),
+    /// A `[tls]` file that cannot be used (missing, not PEM, a key not the certificate's).
+    #[error("{key}: {why}")]
+    Tls { key: &'static str, why: String },
     /// A command that only reads found no control database (and made none).
     #[error(
         "no control database at {} (set [archive] data_dir in the --config file, or --data-dir)",

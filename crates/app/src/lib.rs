@@ -48,6 +48,7 @@ pub mod service;
 mod shutdown;
 #[cfg(test)]
 mod testutil;
+mod tls;
 
 pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};

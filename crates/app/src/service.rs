@@ -30,6 +30,9 @@ struct Wiring {
     activity: Arc<Activity>,
     /// Media Creation Management requests and their jobs.
     mcm: crate::mcm::Mcm,
+    /// The outgoing TLS configuration (`[tls]` cert, key, remote_ca), for remote AEs with
+    /// `--tls`.
+    tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
 }
 
 impl Wiring {
@@ -126,6 +129,13 @@ impl Services for Wiring {
         crate::commitment::destination(&self.archive, info)
     }
 
+    fn report_tls(
+        &self,
+        info: &AssociationInfo,
+    ) -> Result<Option<dcmdisc_net::tls::Outgoing>, String> {
+        crate::commitment::tls_target(&self.archive, info, self.tls_client.as_ref())
+    }
+
     fn mcm_create(
         &self,
         info: &AssociationInfo,
@@ -215,6 +225,10 @@ pub struct Service {
     trigger: Option<(Trigger, Hook)>,
     activity: Arc<Activity>,
     mcm: crate::mcm::Mcm,
+    /// `[tls] enabled`: the TLS port's address and session configuration.
+    tls: Option<(SocketAddr, Arc<dcmdisc_net::tls::rustls::ServerConfig>)>,
+    /// For reports to remote AEs with `--tls`.
+    tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
 }
 
 /// How a service run ended.
@@ -269,7 +283,19 @@ impl Service {
         // anything listens: what was stored while no trigger ran is acted on first.
         let trigger = Trigger::open(cfg)?;
         let mcm = crate::mcm::Mcm::open(cfg, archive.clone())?;
+        // Read and checked before anything listens: a bad file stops the start, key named.
+        let tls = if cfg.tls.enabled {
+            Some((
+                SocketAddr::new(sp.bind_address, cfg.tls.port),
+                crate::tls::server_config(&cfg.tls)?,
+            ))
+        } else {
+            None
+        };
+        let tls_client = crate::tls::client_config(&cfg.tls)?;
         Ok(Service {
+            tls,
+            tls_client,
             archive,
             mcm,
             server,
@@ -305,9 +331,23 @@ impl Service {
                     AppError::Listen { addr, source }
                 }
             })?;
+        let tls = match &self.tls {
+            Some((addr, config)) => {
+                let addr = *addr;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| AppError::Listen { addr, source })?;
+                Some(dcmdisc_net::TlsListener {
+                    listener,
+                    config: config.clone(),
+                })
+            }
+            None => None,
+        };
         Ok(Listening {
             service: self,
             listener,
+            tls,
         })
     }
 }
@@ -316,6 +356,7 @@ impl Service {
 pub struct Listening {
     service: Service,
     listener: tokio::net::TcpListener,
+    tls: Option<dcmdisc_net::TlsListener>,
 }
 
 impl Listening {
@@ -331,9 +372,20 @@ impl Listening {
     /// Serves until `shutdown` is triggered, then stops accepting and gives running
     /// associations the configured grace.
     pub async fn run(self, shutdown: Shutdown) -> Result<Stopped, AppError> {
-        let Listening { service, listener } = self;
+        let Listening {
+            service,
+            listener,
+            tls,
+        } = self;
         let addr = listener.local_addr().unwrap_or(service.addr);
         let cfg = &service.server;
+        if let Some(t) = &tls {
+            if let Ok(tls_addr) = t.listener.local_addr() {
+                info!(%tls_addr, suites = ?dcmdisc_net::tls::cipher_suites(),
+                    require_client_cert = service.cfg.tls.require_client_cert,
+                    "DICOM TLS listening on {tls_addr}");
+            }
+        }
         info!(
             %addr, ae_titles = ?cfg.ae_titles, max_pdu = cfg.max_pdu_length,
             pool = cfg.max_associations, data_dir = %service.data_dir.display(),
@@ -348,6 +400,7 @@ impl Listening {
             trigger: hook,
             activity: service.activity,
             mcm: service.mcm,
+            tls_client: service.tls_client,
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();
@@ -368,7 +421,9 @@ impl Listening {
                 .map_err(|e| error!(error = %e, "the retention sweeper did not start"))
                 .ok()
         };
-        let served = dcmdisc_net::serve(listener, service.server, wiring, shutdown.wait()).await;
+        let served =
+            dcmdisc_net::serve_with_tls(listener, tls, service.server, wiring, shutdown.wait())
+                .await;
         if let Some(handle) = sweeper {
             shutdown.trigger();
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -32,6 +32,8 @@ pub struct RemoteAe {
     pub host: String,
     pub port: Option<u16>,
     pub added: String,
+    /// Associations we open to it use DICOM TLS.
+    pub tls: bool,
 }
 
 pub fn add_remote(
@@ -48,19 +50,28 @@ pub fn add_remote(
     Ok(())
 }
 
+/// Whether associations we open to `ae` use TLS; false when it has no row.
+pub fn set_remote_tls(conn: &Connection, ae: &str, tls: bool) -> Result<bool, ArchiveError> {
+    Ok(conn.execute(
+        "UPDATE remote_ae SET tls = ?2 WHERE ae_title = ?1",
+        params![ae, tls],
+    )? > 0)
+}
+
 pub fn remove_remote(conn: &Connection, ae: &str) -> Result<bool, ArchiveError> {
     Ok(conn.execute("DELETE FROM remote_ae WHERE ae_title = ?1", params![ae])? > 0)
 }
 
 pub fn list_remotes(conn: &Connection) -> Result<Vec<RemoteAe>, ArchiveError> {
     let mut stmt =
-        conn.prepare("SELECT ae_title, host, port, added FROM remote_ae ORDER BY ae_title")?;
+        conn.prepare("SELECT ae_title, host, port, added, tls FROM remote_ae ORDER BY ae_title")?;
     let rows = stmt.query_map([], |r| {
         Ok(RemoteAe {
             ae_title: r.get(0)?,
             host: r.get(1)?,
             port: r.get(2)?,
             added: r.get(3)?,
+            tls: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -82,14 +93,14 @@ pub fn remote_host(conn: &Connection, ae: &str) -> Result<Option<String>, Archiv
         .optional()?)
 }
 
-/// The configured host and port of a remote AE, if it has a row.
+/// The configured host and port of a remote AE, and whether it takes TLS, if it has a row.
 pub fn remote_address(
     conn: &Connection,
     ae: &str,
-) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+) -> Result<Option<(String, Option<u16>, bool)>, ArchiveError> {
     Ok(conn
-        .prepare_cached("SELECT host, port FROM remote_ae WHERE ae_title = ?1")?
-        .query_row(params![ae], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT host, port, tls FROM remote_ae WHERE ae_title = ?1")?
+        .query_row(params![ae], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)
 }
 

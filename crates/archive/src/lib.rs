@@ -278,8 +278,12 @@ impl Archive {
         Ok(admission::decide(host.as_deref(), peer, &self.hosts))
     }
 
-    /// The configured host and port of a remote AE (`None`: not configured).
-    pub fn remote_address(&self, ae: &str) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+    /// The configured host and port of a remote AE, and whether it takes TLS (`None`: not
+    /// configured).
+    pub fn remote_address(
+        &self,
+        ae: &str,
+    ) -> Result<Option<(String, Option<u16>, bool)>, ArchiveError> {
         db::remote_address(&lock(&self.aux), ae)
     }
 
@@ -661,6 +665,11 @@ impl Control {
 
     pub fn add_remote(&self, ae: &str, host: &str, port: Option<u16>) -> Result<(), ArchiveError> {
         db::add_remote(&lock(&self.conn), ae, host, port)
+    }
+
+    /// Whether associations we open to `ae` use TLS (false: it has no row).
+    pub fn set_remote_tls(&self, ae: &str, tls: bool) -> Result<bool, ArchiveError> {
+        db::set_remote_tls(&lock(&self.conn), ae, tls)
     }
 
     pub fn remove_remote(&self, ae: &str) -> Result<bool, ArchiveError> {

@@ -204,8 +204,15 @@ CREATE TABLE event (
 );
 "#;
 
+/// Version 7: `remote_ae.tls` — the remote AE takes DICOM TLS (PS3.15 B.9), so an
+/// association dcmdisc opens to it (a Storage Commitment report) runs over TLS.
+/// Self-contained: one column with a default, nothing else changes.
+const V7: &str = r#"
+ALTER TABLE remote_ae ADD COLUMN tls INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

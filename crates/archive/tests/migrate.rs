@@ -246,12 +246,12 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 7);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
     // job tables, version 3 the removal tables and one column to `patient` (its version 1
     // columns come first, unchanged), version 4 the burner table, version 5 a column to
     // `instance` and the trigger's tables, version 6 the event log (and SQLite's sequence
-    // table its AUTOINCREMENT keeps).
+    // table its AUTOINCREMENT keeps), version 7 a column to `remote_ae` (TLS).
     let after: Vec<_> = table_sql(dir)
         .into_iter()
         .filter(|(n, _)| {
@@ -263,7 +263,9 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
                 )
         })
         .map(|(n, sql)| {
-            let sql = sql.replace(", pinned INTEGER NOT NULL DEFAULT 0", "");
+            let sql = sql
+                .replace(", pinned INTEGER NOT NULL DEFAULT 0", "")
+                .replace(", tls INTEGER NOT NULL DEFAULT 0", "");
             (n, sql)
         })
         .collect();

@@ -18,6 +18,11 @@ pub enum Command {
         /// Port where the remote accepts associations (informational for now).
         #[arg(long)]
         port: Option<u16>,
+        /// Associations dcmdisc opens to it (Storage Commitment reports, to PORT) use DICOM
+        /// TLS: its certificate is checked against `[tls] remote_ca` (else `client_ca`) and
+        /// HOST, and ours (`[tls] cert`) is presented.
+        #[arg(long)]
+        tls: bool,
     },
     /// List the remote AEs allowed to connect.
     List {
@@ -40,10 +45,17 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
             ae_title,
             host,
             port,
+            tls,
         } => {
             let db = crate::open_control(cfg, Open::CreateIfMissing)?;
             db.add_remote(&ae_title, &host, port)?;
-            println!("remote AE {ae_title} allowed from {host}");
+            db.set_remote_tls(&ae_title, tls)?;
+            let over = if tls {
+                " (outgoing associations over TLS)"
+            } else {
+                ""
+            };
+            println!("remote AE {ae_title} allowed from {host}{over}");
         }
         Command::List { json } => {
             let rows = crate::open_control(cfg, Open::Existing)?.remotes()?;
@@ -51,7 +63,10 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
                 return crate::print_json(&rows);
             }
             for r in rows {
-                let port = r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                let mut port = r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                if r.tls {
+                    port.push_str(" tls");
+                }
                 println!("{}", row(&COLS, &[&r.ae_title, &r.host, &port]));
             }
         }

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
-use std::net::TcpStream;
 
 use tracing::warn;
 
@@ -13,6 +12,7 @@ use crate::commitment::Outbox;
 use crate::dimse::Command;
 use crate::dispatch::{self, Exchange, Receiver};
 use crate::establish::Accepted;
+use crate::link::Link;
 use crate::pdu::{self, PduHeader};
 use crate::services::{AssociationInfo, Services};
 use crate::socket::{read_end, read_in, read_some, Inbound};
@@ -44,7 +44,7 @@ pub(crate) struct Association<'a, S: Services> {
     info: &'a AssociationInfo,
     contexts: HashMap<u8, Accepted>,
     peer_max: u32,
-    writer: &'a TcpStream,
+    writer: &'a Link,
     /// Our requests to the peer (Storage Commitment reports) and their answers.
     outbox: &'a Outbox,
     /// Reused for every PDV that does not go straight to a receiver's buffer.
@@ -61,7 +61,7 @@ impl<'a, S: Services> Association<'a, S> {
         info: &'a AssociationInfo,
         contexts: HashMap<u8, Accepted>,
         peer_max: u32,
-        writer: &'a TcpStream,
+        writer: &'a Link,
         outbox: &'a Outbox,
     ) -> Self {
         Association {
@@ -87,7 +87,10 @@ impl<'a, S: Services> Association<'a, S> {
                 // Our own requests go out between messages, and only once the peer's PDUs
                 // already received are handled: a release that came with the N-ACTION-RQ
                 // is answered first, and the report then goes on a new association.
-                if self.outbox.has_queued() && reader.buffer().is_empty() {
+                if self.outbox.has_queued()
+                    && reader.buffer().is_empty()
+                    && !reader.get_ref().holds_more()
+                {
                     let ex = self.exchange(0);
                     if let Err(end) = self
                         .outbox

@@ -9,7 +9,6 @@
 //! carries a dataset, one variant of [`Receiver`]; the P-DATA state machine does not change.
 
 use std::io::Write;
-use std::net::TcpStream;
 
 use tracing::warn;
 
@@ -18,6 +17,7 @@ use crate::commitment::{self, Outbox};
 use crate::contexts::{MEDIA_CREATION_MANAGEMENT, STORAGE_COMMITMENT_PUSH_MODEL};
 use crate::dimse::{self, Command};
 use crate::establish::Accepted;
+use crate::link::Link;
 use crate::pdu;
 use crate::services::{AssociationInfo, InstanceSink, Services};
 use crate::{echo, mcm, store};
@@ -29,7 +29,7 @@ pub(crate) struct Exchange<'a, S> {
     pub info: &'a AssociationInfo,
     pub context_id: u8,
     pub peer_max: u32,
-    pub writer: &'a TcpStream,
+    pub writer: &'a Link,
     /// The reports (Storage Commitment results) of this association.
     pub outbox: &'a Outbox,
 }

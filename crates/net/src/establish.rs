@@ -101,6 +101,7 @@ pub(crate) fn refusal<S: Services>(
     calling_ae: &str,
     called_ae: &str,
     peer: SocketAddr,
+    tls: Option<&crate::tls::Session>,
 ) -> Option<Refusal> {
     use AssociationRJResult::*;
     use AssociationRJSource::*;
@@ -151,6 +152,15 @@ pub(crate) fn refusal<S: Services>(
                     ip = peer.ip()
                 ),
             )
+        }
+    }
+    if let Some(session) = tls {
+        if let Err(why) = services.check_certificate(calling_ae, session.client.as_ref()) {
+            return refuse(
+                Permanent,
+                ServiceUser(AssociationRJServiceUserReason::CallingAETitleNotRecognized),
+                why,
+            );
         }
     }
     if !cfg.ae_titles.iter().any(|a| a == called_ae) {
@@ -365,7 +375,7 @@ mod tests {
         };
         let peer: SocketAddr = "127.0.0.2:4000".parse().unwrap();
         let why = |check| {
-            refusal(&cfg, &Fake(check), &rq, "NEWCOMER", "DCMDISC", peer)
+            refusal(&cfg, &Fake(check), &rq, "NEWCOMER", "DCMDISC", peer, None)
                 .map(|r| r.why)
                 .unwrap_or_default()
         };
@@ -387,6 +397,7 @@ mod tests {
             "NEWCOMER",
             "DCMDISC",
             peer,
+            None,
         )
         .is_none());
     }

@@ -44,7 +44,7 @@ pub fn establish<S: Services>(
     };
     let calling_ae = rq.calling_ae_title.trim().to_string();
     let called_ae = rq.called_ae_title.trim().to_string();
-    if let Some(refused) = refusal(cfg, services, &rq, &calling_ae, &called_ae, peer) {
+    if let Some(refused) = refusal(cfg, services, &rq, &calling_ae, &called_ae, peer, None) {
         return Establishment::Rejected(refused.pdu());
     }
     match accept(cfg, &rq) {

@@ -1,9 +1,10 @@
 //! The DICOM network layer of dcmdisc: the Storage Provider's PS3.8 acceptor and its PS3.7
 //! message exchange.
 //!
-//! For: accepting TCP connections and bounding them (pool, shutdown grace); establishment
-//! (A-ASSOCIATE-RQ checks in the conformance statement's order, presentation context and
-//! transfer syntax negotiation); ARTIM and DIMSE timers; PDU and PDV framing; the C-ECHO and
+//! For: accepting TCP connections, plain or DICOM TLS (PS3.15 B.9 with rustls: the
+//! handshake, client certificates, the CN admission rule), and bounding them (pool, shutdown
+//! grace); establishment (A-ASSOCIATE-RQ checks in the conformance statement's order,
+//! presentation context and transfer syntax negotiation); ARTIM and DIMSE timers; PDU and PDV framing; the C-ECHO and
 //! C-STORE SCPs and the Storage Commitment Push Model SCP (its report on the same association
 //! or, through a minimal requestor, on a new one) behind a dispatcher that new DIMSE services
 //! join as new files. Instance bytes are streamed, in place when the sink offers a buffer,
@@ -21,7 +22,8 @@
 //! A-ASSOCIATE-AC), `association` (the P-DATA state machine), `dispatch` with one file per
 //! service (`echo`, `store`, [`commitment`], [`mcm`]), [`scu`] (the outgoing association), [`dataset`]
 //! (the N-services' data sets), `socket` (quick ACKs, timers, minimum progress, lingering
-//! close), [`services`] (the traits the caller implements), and the codecs [`pdu`], [`dimse`]
+//! close), [`tls`] (the TLS profile's configurations, client identity) and `link` (the
+//! stream under an association, TCP or TLS), [`services`] (the traits the caller implements), and the codecs [`pdu`], [`dimse`]
 //! and [`contexts`].
 
 mod association;
@@ -35,6 +37,7 @@ mod establish;
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;
+mod link;
 pub mod mcm;
 pub mod pdu;
 pub mod scu;
@@ -42,9 +45,10 @@ pub mod server;
 pub mod services;
 mod socket;
 mod store;
+pub mod tls;
 
 pub use contexts::ContextTable;
-pub use server::{serve, ServerConfig};
+pub use server::{serve, serve_with_tls, ServerConfig, TlsListener};
 pub use services::{
     AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal,
     MediaRequest, MediaStatus, Services, SopRef, StoreRequest, StoreStatus,

@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
 
 use dicom_ul::pdu::{
     AssociationRQ, Pdu, PresentationContextProposed, PresentationContextResultReason,
@@ -19,8 +20,10 @@ use crate::commitment::Report;
 use crate::contexts::{clean_uid, EXPLICIT_VR_LE, IMPLICIT_VR_LE, STORAGE_COMMITMENT_PUSH_MODEL};
 use crate::dimse::{self, Command};
 use crate::establish::DICOM_APPLICATION_CONTEXT;
+use crate::link::TlsConn;
 use crate::pdu;
 use crate::server::ServerConfig;
+use crate::tls::Outgoing;
 
 /// Association PDUs from the peer larger than this are refused (as when we accept).
 const MAX_ASSOCIATION_PDU: u32 = 256 * 1024;
@@ -40,6 +43,8 @@ pub enum ScuError {
     NoContext,
     #[error("protocol: {0}")]
     Protocol(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Who we are to the peer, and who it is.
@@ -48,20 +53,42 @@ pub struct Titles<'a> {
     pub theirs: &'a str,
 }
 
-/// Open an association to `dest`, send `report` as N-EVENT-REPORT-RQ, read its response and
-/// release. Returns the response's status.
+/// Open an association to `dest` (over TLS with `tls`), send `report` as
+/// N-EVENT-REPORT-RQ, read its response and release. Returns the response's status.
 pub fn send_report(
     cfg: &ServerConfig,
     dest: SocketAddr,
     titles: &Titles<'_>,
     report: &Report,
+    tls: Option<&Outgoing>,
 ) -> Result<u16, ScuError> {
     let mut s = TcpStream::connect_timeout(&dest, cfg.artim_timeout)
         .map_err(|e| ScuError::Connect(dest, e))?;
     s.set_read_timeout(Some(cfg.dimse_timeout))?;
     s.set_write_timeout(Some(cfg.dimse_timeout))?;
     s.set_nodelay(true)?;
-    let (explicit, peer_max) = associate(&mut s, cfg, titles)?;
+    let Some(tls) = tls else {
+        return exchange(&mut s, cfg, titles, report);
+    };
+    let conn = rustls::ClientConnection::new(tls.config.clone(), tls.server_name.clone())
+        .map_err(|e| ScuError::Tls(e.to_string()))?;
+    let mut s = TlsConn::new(conn, s);
+    // The handshake under ARTIM, as the connection itself.
+    s.handshake(Instant::now() + cfg.artim_timeout, Some(cfg.dimse_timeout))
+        .map_err(|e| ScuError::Tls(format!("handshake with {dest}: {e}")))?;
+    let r = exchange(&mut s, cfg, titles, report);
+    s.close();
+    r
+}
+
+/// The association on an open stream (TCP or TLS).
+fn exchange(
+    s: &mut (impl Read + Write),
+    cfg: &ServerConfig,
+    titles: &Titles<'_>,
+    report: &Report,
+) -> Result<u16, ScuError> {
+    let (explicit, peer_max) = associate(s, cfg, titles)?;
     let mut out = Vec::new();
     let cmd = report.command(1).encode();
     pdu::encode_pdata(&mut out, CONTEXT_ID, true, &cmd, peer_max);
@@ -73,7 +100,7 @@ pub fn send_report(
         peer_max,
     );
     s.write_all(&out)?;
-    let rsp = match response(&mut s, cfg.max_pdu_length) {
+    let rsp = match response(s, cfg.max_pdu_length) {
         Ok(rsp) => rsp,
         Err(e) => {
             let _ = s.write_all(&pdu::abort_pdu(0, 0));
@@ -89,14 +116,14 @@ pub fn send_report(
         ));
     }
     let code = rsp.u16(dimse::TAG_STATUS).unwrap_or(0xFFFF);
-    release(&mut s, cfg.max_pdu_length)?;
+    release(s, cfg.max_pdu_length)?;
     Ok(code)
 }
 
 /// A-ASSOCIATE-RQ and its answer: whether the context is Explicit VR, and the peer's
 /// maximum P-DATA-TF length.
 fn associate(
-    s: &mut TcpStream,
+    s: &mut (impl Read + Write),
     cfg: &ServerConfig,
     titles: &Titles<'_>,
 ) -> Result<(bool, u32), ScuError> {
@@ -169,7 +196,7 @@ fn associate(
 }
 
 /// One PDU: its type and body, refused when its declared length is over `max`.
-fn read_pdu(s: &mut TcpStream, max: u32) -> Result<(u8, Vec<u8>), ScuError> {
+fn read_pdu(s: &mut impl Read, max: u32) -> Result<(u8, Vec<u8>), ScuError> {
     let h = pdu::read_header(s)?.ok_or_else(|| {
         ScuError::Io(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -189,7 +216,7 @@ fn read_pdu(s: &mut TcpStream, max: u32) -> Result<(u8, Vec<u8>), ScuError> {
 
 /// Read P-DATA-TF PDUs until the response's command set (and its data set, if one follows,
 /// which is read and dropped) is complete.
-fn response(s: &mut TcpStream, max_pdu: u32) -> Result<Command, ScuError> {
+fn response(s: &mut impl Read, max_pdu: u32) -> Result<Command, ScuError> {
     let mut command = Vec::new();
     let mut done: Option<Command> = None;
     for _ in 0..MAX_PDUS {
@@ -236,7 +263,7 @@ fn response(s: &mut TcpStream, max_pdu: u32) -> Result<Command, ScuError> {
 }
 
 /// A-RELEASE-RQ, then its A-RELEASE-RP (anything else in between is dropped).
-fn release(s: &mut TcpStream, max_pdu: u32) -> Result<(), ScuError> {
+fn release(s: &mut (impl Read + Write), max_pdu: u32) -> Result<(), ScuError> {
     s.write_all(&[pdu::A_RELEASE_RQ, 0, 0, 0, 0, 4, 0, 0, 0, 0])?;
     for _ in 0..MAX_PDUS {
         let (kind, _) = read_pdu(s, max_pdu.max(MAX_ASSOCIATION_PDU))?;

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
@@ -20,8 +20,10 @@ use crate::commitment::{Outbox, Report};
 use crate::contexts::ContextTable;
 use crate::establish::{accept, pool_full, read_association_rq, refusal};
 use crate::limits::{Limits, PendingSlot};
+use crate::link::{Link, TlsConn};
 use crate::pdu;
 use crate::socket::{linger_close, Inbound};
+use crate::tls::Session;
 
 pub use crate::establish::DICOM_APPLICATION_CONTEXT;
 // The service traits used to live here; their old paths still work.
@@ -69,10 +71,29 @@ impl<S> Drop for ThreadGuard<S> {
     }
 }
 
+/// The DICOM TLS port: its listener and the session configuration (see [`crate::tls`]).
+pub struct TlsListener {
+    pub listener: tokio::net::TcpListener,
+    pub config: Arc<rustls::ServerConfig>,
+}
+
 /// Accept associations until `shutdown` resolves, then wait (at most the configured grace)
 /// for running associations to finish. Returns how many were still running at the deadline.
 pub async fn serve<S: Services>(
     listener: tokio::net::TcpListener,
+    cfg: ServerConfig,
+    services: S,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<usize> {
+    serve_with_tls(listener, None, cfg, services, shutdown).await
+}
+
+/// [`serve`], with a TLS port beside the plain one: one accept loop, one association pool
+/// and one set of pending limits for both; a TLS connection runs its handshake on its own
+/// thread under ARTIM, then the same association code.
+pub async fn serve_with_tls<S: Services>(
+    listener: tokio::net::TcpListener,
+    tls: Option<TlsListener>,
     cfg: ServerConfig,
     services: S,
     shutdown: impl Future<Output = ()>,
@@ -91,9 +112,16 @@ pub async fn serve<S: Services>(
     });
     tokio::pin!(shutdown);
     loop {
-        let accepted = tokio::select! {
+        let tls_accept = async {
+            match &tls {
+                Some(t) => t.listener.accept().await,
+                None => std::future::pending().await,
+            }
+        };
+        let (accepted, tls_config) = tokio::select! {
             _ = &mut shutdown => break,
-            a = listener.accept() => a,
+            a = listener.accept() => (a, None),
+            a = tls_accept => (a, tls.as_ref().map(|t| t.config.clone())),
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -105,11 +133,12 @@ pub async fn serve<S: Services>(
             }
         };
         let accepted_at = Instant::now();
-        if let Err(e) = spawn_connection(&shared, stream, peer, accepted_at) {
+        if let Err(e) = spawn_connection(&shared, stream, peer, accepted_at, tls_config) {
             warn!(%peer, error = %e, "could not start association thread");
         }
     }
     drop(listener);
+    drop(tls);
     let deadline = Instant::now() + shared.cfg.shutdown_grace;
     loop {
         let live = shared.live_threads.load(Ordering::SeqCst);
@@ -130,6 +159,7 @@ fn spawn_connection<S: Services>(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     accepted_at: Instant,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> io::Result<()> {
     let pending = match shared.limits.pending(peer.ip()) {
         Ok(p) => p,
@@ -149,7 +179,7 @@ fn spawn_connection<S: Services>(
         .name(format!("assoc-{id}"))
         .spawn(move || {
             let _guard = guard;
-            connection(&shared, stream, peer, id, accepted_at, pending);
+            connection(&shared, stream, peer, id, accepted_at, pending, tls);
         })?;
     Ok(())
 }
@@ -163,6 +193,7 @@ fn connection<S: Services>(
     id: u64,
     accepted_at: Instant,
     pending: PendingSlot,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
     let cfg = &shared.cfg;
     let reader = match stream.try_clone() {
@@ -172,9 +203,21 @@ fn connection<S: Services>(
             return;
         }
     };
-    let inbound = Inbound::new(reader, cfg.min_receive_bytes_per_sec, cfg.dimse_timeout);
+    let mut inbound = Inbound::new(reader, cfg.min_receive_bytes_per_sec, cfg.dimse_timeout);
+    let mut session = None;
+    let mut writer = match tls {
+        None => Link::Plain(stream),
+        Some(tls) => match handshake(tls, stream, peer, accepted_at + cfg.artim_timeout) {
+            Some((conn, s)) => {
+                session = Some(s);
+                let conn = Arc::new(Mutex::new(conn));
+                inbound = inbound.with_tls(conn.clone());
+                Link::Tls(conn)
+            }
+            None => return,
+        },
+    };
     let mut reader = BufReader::with_capacity(64 * 1024, inbound);
-    let mut writer = stream;
     // ARTIM runs from the transport connection until the A-ASSOCIATE-RQ has arrived
     // (PS3.8 9.1.5): a deadline, however the request's bytes trickle in.
     reader.get_mut().until(accepted_at + cfg.artim_timeout);
@@ -196,7 +239,15 @@ fn connection<S: Services>(
     let called_ae = rq.called_ae_title.trim().to_string();
     // The pool is the last condition: a place is taken only by a request that passed the
     // others, and while a refused connection lingers it keeps its pending place instead.
-    let mut refused = refusal(cfg, &shared.services, &rq, &calling_ae, &called_ae, peer);
+    let mut refused = refusal(
+        cfg,
+        &shared.services,
+        &rq,
+        &calling_ae,
+        &called_ae,
+        peer,
+        session.as_ref(),
+    );
     let mut slot = None;
     if refused.is_none() {
         slot = shared.limits.association();
@@ -279,6 +330,38 @@ fn connection<S: Services>(
     }
 }
 
+/// The TLS handshake of a connection to the TLS port, by the ARTIM deadline. A failure (a
+/// plain DICOM peer, an old protocol version, a missing or untrusted client certificate) is
+/// logged and the connection closed; the service goes on.
+fn handshake(
+    config: Arc<rustls::ServerConfig>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    deadline: Instant,
+) -> Option<(TlsConn, Session)> {
+    let conn = match rustls::ServerConnection::new(config) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(%peer, error = %e, "TLS session could not be set up");
+            return None;
+        }
+    };
+    let mut tls = TlsConn::new(conn, stream);
+    // The handshake's writes are bounded; the association's are not (as on plain TCP).
+    if let Err(e) = tls.handshake(deadline, None) {
+        warn!(%peer, "TLS handshake failed: {e}");
+        return None;
+    }
+    let session = match tls.connection() {
+        rustls::Connection::Server(c) => Session::of(c),
+        rustls::Connection::Client(_) => return None,
+    };
+    info!(%peer, version = %session.version, cipher_suite = %session.cipher_suite,
+        client_certificate = %session.client.as_ref().map_or("none", |c| c.subject.as_str()),
+        "TLS session established");
+    Some((tls, session))
+}
+
 /// A commitment report the association could not deliver, on a new association to the
 /// calling AE's configured address (PS3.4 J.3.3). One attempt: its outcome is logged; an
 /// SCU that gets no report asks again.
@@ -295,7 +378,15 @@ fn deliver<S: Services>(shared: &Shared<S>, info: &AssociationInfo, report: &Rep
         ours: &info.called_ae,
         theirs: &info.calling_ae,
     };
-    match crate::scu::send_report(&shared.cfg, dest, &titles, report) {
+    let tls = match shared.services.report_tls(info) {
+        Ok(t) => t,
+        Err(why) => {
+            warn!(assoc = info.id, transaction_uid = %report.transaction_uid,
+                "storage commitment report not delivered: {why}");
+            return;
+        }
+    };
+    match crate::scu::send_report(&shared.cfg, dest, &titles, report, tls.as_ref()) {
         Ok(0) => info!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,
             "storage commitment reported on a new association"),
         Ok(code) => warn!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,

@@ -96,6 +96,17 @@ pub struct StoreRequest<'a> {
 pub trait Services: Send + Sync + 'static {
     type Sink: InstanceSink;
     fn check_calling(&self, calling_ae: &str, peer: IpAddr) -> CallingCheck;
+    /// On the TLS port, once `check_calling` allowed `calling_ae`: whether the client
+    /// certificate the listener verified (`None`: the client presented none, allowed only
+    /// when certificates are not required) admits that AE. `Err` says why not (refused as an
+    /// unknown calling AE). The default is [`crate::tls::certificate_rule`].
+    fn check_certificate(
+        &self,
+        calling_ae: &str,
+        cert: Option<&crate::tls::ClientCertificate>,
+    ) -> Result<(), String> {
+        crate::tls::certificate_rule(calling_ae, cert)
+    }
     /// Prepare to receive one instance. An error status is answered once its data has been
     /// received (and discarded).
     fn begin_store(&self, req: &StoreRequest<'_>) -> Result<Self::Sink, StoreStatus>;
@@ -115,6 +126,12 @@ pub trait Services: Send + Sync + 'static {
     /// it: the calling AE's configured host and port (`Err` says why there is none).
     fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
         Err(format!("no address known for {}", info.calling_ae))
+    }
+    /// Whether the new association carrying such a report runs over TLS: the client
+    /// configuration and the name the peer's certificate must carry (`Ok(None)`: plain
+    /// TCP; `Err` says why the report cannot go). The default: plain TCP.
+    fn report_tls(&self, _info: &AssociationInfo) -> Result<Option<crate::tls::Outgoing>, String> {
+        Ok(None)
     }
     /// Media Creation Management: a new request (N-CREATE) with this SOP Instance UID. The
     /// default refuses every request.

@@ -7,6 +7,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::association::End;
+use crate::link::{lock, SharedTls};
 use crate::pdu;
 
 /// The receiving side of an association socket; every receive goes through here (under a
@@ -18,6 +19,9 @@ use crate::pdu;
 /// per message.
 pub(crate) struct Inbound {
     stream: TcpStream,
+    /// On the TLS port: the session (shared with the writing side) whose plaintext we read;
+    /// its reads go to `stream`'s socket, under the same timeouts.
+    tls: Option<SharedTls>,
     /// ARTIM is a deadline (PS3.8 9.1.5), not an idle timer: while set, each receive waits at
     /// most until then, so a peer dribbling bytes cannot keep the timer from expiring.
     deadline: Option<Instant>,
@@ -30,9 +34,16 @@ impl Inbound {
     pub(crate) fn new(stream: TcpStream, min_bytes_per_sec: u64, window: Duration) -> Self {
         Inbound {
             stream,
+            tls: None,
             deadline: None,
             pace: Pace::new(min_bytes_per_sec, window),
         }
+    }
+
+    /// Read the plaintext of this TLS session (over `stream`'s socket).
+    pub(crate) fn with_tls(mut self, tls: SharedTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Every receive from now on ends by `deadline` (a timeout error once it has passed); no
@@ -59,6 +70,46 @@ impl Inbound {
     pub(crate) fn stream(&self) -> &TcpStream {
         &self.stream
     }
+
+    /// Whether bytes of the peer's are held here, above the socket (a TLS session's
+    /// decrypted records; never on plain TCP).
+    pub(crate) fn holds_more(&self) -> bool {
+        match &self.tls {
+            None => false,
+            Some(t) => lock(t).is_ok_and(|mut t| t.holds_plaintext()),
+        }
+    }
+
+    /// Our close_notify on a TLS session (nothing on plain TCP).
+    fn close_tls(&self) {
+        if let Some(t) = &self.tls {
+            if let Ok(mut t) = lock(t) {
+                t.close();
+            }
+        }
+    }
+
+    /// One receive: a system call on plain TCP; on TLS, socket reads until a record yields
+    /// plaintext, each under the deadline's time left.
+    fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &self.tls else {
+            return self.stream.read(buf);
+        };
+        let mut tls = lock(tls)?;
+        loop {
+            if let Some(n) = tls.read_step(buf)? {
+                return Ok(n);
+            }
+            if let Some(deadline) = self.deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(ErrorKind::TimedOut.into());
+                }
+                self.stream.set_read_timeout(Some(left))?;
+            }
+            quickack(&self.stream);
+        }
+    }
 }
 
 impl Read for Inbound {
@@ -72,7 +123,7 @@ impl Read for Inbound {
         }
         let started = self.pace.running().then(Instant::now);
         quickack(&self.stream);
-        let n = self.stream.read(buf)?;
+        let n = self.receive(buf)?;
         // Whatever arrived is ACKed now, not at the delayed-ACK timer.
         quickack(&self.stream);
         let waited = started.map(|t| t.elapsed()).unwrap_or_default();
@@ -198,6 +249,8 @@ fn quickack(_stream: &TcpStream) {}
 /// 9.2.3), so that it reads everything we sent rather than a reset. ARTIM is a deadline here
 /// too: whatever the peer keeps sending, we close when it expires.
 pub(crate) fn linger_close(reader: &mut BufReader<Inbound>, artim: Duration) {
+    // On TLS our last PDU is followed by close_notify: the session ends cleanly either way.
+    reader.get_ref().close_tls();
     reader.get_mut().until(Instant::now() + artim);
     let mut sink = [0u8; 4096];
     loop {

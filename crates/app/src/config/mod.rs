@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod label;
 pub mod retention;
 pub mod rules;
+pub mod tls;
 pub mod values;
 pub mod web;
 
@@ -90,6 +91,7 @@ pub struct Config {
     pub rules: Vec<rules::RuleConfig>,
     pub web: web::WebSection,
     pub label: label::LabelSection,
+    pub tls: tls::TlsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +244,17 @@ impl Config {
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
         cfg.label.resolve(path, resolve_against);
+        for p in [
+            &mut cfg.tls.cert,
+            &mut cfg.tls.key,
+            &mut cfg.tls.client_ca,
+            &mut cfg.tls.remote_ca,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = resolve_against(path, p);
+        }
         Ok(cfg)
     }
 
@@ -280,6 +293,25 @@ impl Config {
     /// The bounds the value types cannot carry themselves, checked before anything starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let sp = &self.storage_provider;
+        let t = &self.tls;
+        if t.enabled && t.cert.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] cert",
+                need: "the certificate chain (PEM) is needed when [tls] enabled = true",
+            });
+        }
+        if t.enabled && t.key.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] key",
+                need: "the private key (PEM) is needed when [tls] enabled = true",
+            });
+        }
+        if t.require_client_cert && t.client_ca.is_none() {
+            return Err(ConfigError::Empty {
+                key: "[tls] client_ca",
+                need: "require_client_cert needs the CA to verify client certificates with",
+            });
+        }
         let range = |key, value: u64, lo: u64, hi: u64, allowed| {
             if (lo..=hi).contains(&value) {
                 Ok(())

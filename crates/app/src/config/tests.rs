@@ -109,6 +109,16 @@ fn example_file_loads_and_matches_defaults() {
         c.storage_provider.implementation_version_name.as_str(),
         IMPLEMENTATION_VERSION_NAME
     );
+    let (t, default) = (&c.tls, tls::TlsSection::default());
+    assert_eq!(
+        (t.enabled, t.port, t.require_client_cert, t.cert.is_none()),
+        (
+            default.enabled,
+            default.port,
+            default.require_client_cert,
+            true
+        )
+    );
     let (w, default) = (&c.web, web::WebSection::default());
     assert_eq!(
         (w.enabled, w.bind_address, w.port),

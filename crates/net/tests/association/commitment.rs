@@ -19,12 +19,12 @@ use crate::fake::{start, Server};
 use crate::peer::*;
 use crate::{CT, EXPLICIT, IMPLICIT, IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
 
-const SC: &str = "1.2.840.10008.1.20.1";
-const SC_INSTANCE: &str = "1.2.840.10008.1.20.1.1";
+pub const SC: &str = "1.2.840.10008.1.20.1";
+pub const SC_INSTANCE: &str = "1.2.840.10008.1.20.1.1";
 const MR: &str = "1.2.840.10008.5.1.4.1.1.4";
 
 /// Storage Commitment on context 1 in `ts`, with a role selection item (we SCU) if `roles`.
-fn associated_sc(server: &Server, ts: &str, roles: bool) -> (TcpStream, AssociationAC) {
+pub fn associated_sc(server: &Server, ts: &str, roles: bool) -> (TcpStream, AssociationAC) {
     let mut c = connect(server);
     let mut rq = request("MODALITY", OUR_AE, vec![proposed(1, SC, &[ts])]);
     if roles {
@@ -41,7 +41,7 @@ fn associated_sc(server: &Server, ts: &str, roles: bool) -> (TcpStream, Associat
     (c, ac)
 }
 
-fn n_action(message_id: u16, action: u16, instance: &str, with_dataset: bool) -> Vec<u8> {
+pub fn n_action(message_id: u16, action: u16, instance: &str, with_dataset: bool) -> Vec<u8> {
     let mut c = Command::default();
     c.push_uid(dimse::TAG_REQUESTED_SOP_CLASS, SC)
         .push_u16(dimse::TAG_COMMAND_FIELD, dimse::N_ACTION_RQ)
@@ -69,7 +69,7 @@ pub fn implicit(out: &mut Vec<u8>, tag: u32, value: &[u8]) {
 
 /// The request's data set in Implicit VR: undefined-length sequence and items, as dcmtk
 /// writes them.
-fn implicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
+pub fn implicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
     let mut d = Vec::new();
     implicit(&mut d, tag::TRANSACTION_UID, transaction.as_bytes());
     d.extend_from_slice(&[0x08, 0x00, 0x99, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
@@ -104,7 +104,7 @@ pub fn explicit_request(transaction: &str, refs: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// The next message: its command set and its data set (empty when none follows).
-pub fn read_message(c: &mut TcpStream, context_id: u8) -> (Command, Vec<u8>) {
+pub fn read_message(c: &mut impl Read, context_id: u8) -> (Command, Vec<u8>) {
     let (mut command, mut data) = (Vec::new(), Vec::new());
     let mut cmd: Option<Command> = None;
     for _ in 0..64 {
@@ -138,7 +138,7 @@ pub fn read_message(c: &mut TcpStream, context_id: u8) -> (Command, Vec<u8>) {
     panic!("no complete message in 64 PDUs");
 }
 
-fn event_report_rsp(message_id: u16, status: u16) -> Vec<u8> {
+pub fn event_report_rsp(message_id: u16, status: u16) -> Vec<u8> {
     let mut c = Command::default();
     c.push_uid(dimse::TAG_AFFECTED_SOP_CLASS, SC)
         .push_u16(dimse::TAG_COMMAND_FIELD, dimse::N_EVENT_REPORT_RSP)
@@ -149,7 +149,7 @@ fn event_report_rsp(message_id: u16, status: u16) -> Vec<u8> {
     c.encode()
 }
 
-fn action_status(c: &mut TcpStream, message_id: u16) -> u16 {
+pub fn action_status(c: &mut TcpStream, message_id: u16) -> u16 {
     let rsp = read_response(c, 1);
     assert_eq!(rsp.command_field().ok(), Some(dimse::N_ACTION_RSP));
     assert_eq!(rsp.u16(dimse::TAG_MESSAGE_ID_RESPONDED), Some(message_id));
@@ -157,7 +157,7 @@ fn action_status(c: &mut TcpStream, message_id: u16) -> u16 {
 }
 
 /// (class, instance[, reason]) of each item of a report's sequence.
-fn refs_in(read: &dataset::Read, seq: u32) -> Vec<(String, String, Option<u16>)> {
+pub fn refs_in(read: &dataset::Read, seq: u32) -> Vec<(String, String, Option<u16>)> {
     read.items(seq)
         .unwrap_or_default()
         .iter()
@@ -174,7 +174,7 @@ fn refs_in(read: &dataset::Read, seq: u32) -> Vec<(String, String, Option<u16>)>
         .collect()
 }
 
-fn read_report(data: &[u8], explicit: bool) -> dataset::Read {
+pub fn read_report(data: &[u8], explicit: bool) -> dataset::Read {
     dataset::read(
         data,
         explicit,
@@ -263,7 +263,7 @@ fn the_report_comes_on_the_same_association_with_each_failure_reason() {
 }
 
 /// Accept the one connection the server opens to `listener`, within a bounded wait.
-fn accept_within(listener: &TcpListener) -> TcpStream {
+pub fn accept_within(listener: &TcpListener) -> TcpStream {
     listener.set_nonblocking(true).expect("nonblocking");
     for _ in 0..200 {
         match listener.accept() {

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dcmdisc_net::{
-    serve, AssociationEnd, AssociationInfo, CallingCheck, Commitment, ContextTable, InstanceSink,
-    McmAction, McmRefusal, MediaRequest, MediaStatus, ServerConfig, Services, SopRef, StoreRequest,
-    StoreStatus,
+    serve_with_tls, AssociationEnd, AssociationInfo, CallingCheck, Commitment, ContextTable,
+    InstanceSink, McmAction, McmRefusal, MediaRequest, MediaStatus, ServerConfig, Services, SopRef,
+    StoreRequest, StoreStatus, TlsListener,
 };
 
 use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
@@ -27,6 +27,8 @@ pub struct State {
     pub lifecycle: Vec<(String, Option<AssociationEnd>)>,
     /// Where commitment reports go when they need a new association (`None`: nowhere).
     pub report_to: Option<SocketAddr>,
+    /// How reports on a new association go over TLS (`None`: plain TCP).
+    pub report_tls: Option<dcmdisc_net::tls::Outgoing>,
     /// Every report_destination call: the calling AE it was asked for.
     pub destinations_asked: Vec<String>,
     /// Media creation requests created: (SOP Instance UID, request).
@@ -187,6 +189,13 @@ impl Services for Fake {
         st.report_to.ok_or_else(|| "no port configured".to_string())
     }
 
+    fn report_tls(
+        &self,
+        _info: &AssociationInfo,
+    ) -> Result<Option<dcmdisc_net::tls::Outgoing>, String> {
+        Ok(self.state().report_tls.clone())
+    }
+
     /// Accepts a request whose instances are all "stored" (9100); the others are unknown.
     fn mcm_create(
         &self,
@@ -246,6 +255,8 @@ impl Services for Fake {
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// The TLS port, when started with a TLS configuration.
+    pub tls_addr: Option<SocketAddr>,
     pub fake: Fake,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -274,6 +285,26 @@ pub fn start_with(max_associations: usize) -> Server {
 
 /// A server with the given configuration (on 127.0.0.1, the listener's port in `Server`).
 pub fn start_config(cfg: ServerConfig) -> Server {
+    start_full(cfg, None)
+}
+
+/// A server with a TLS port beside the plain one.
+pub fn start_tls(tls: Arc<dcmdisc_net::tls::rustls::ServerConfig>) -> Server {
+    start_full(config(4), Some(tls))
+}
+
+fn start_full(
+    cfg: ServerConfig,
+    tls: Option<Arc<dcmdisc_net::tls::rustls::ServerConfig>>,
+) -> Server {
+    let tls = tls.map(|config| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        l.set_nonblocking(true).expect("nonblocking listener");
+        (l, config)
+    });
+    let tls_addr = tls
+        .as_ref()
+        .map(|(l, _)| l.local_addr().expect("local address"));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     listener
         .set_nonblocking(true)
@@ -292,11 +323,16 @@ pub fn start_config(cfg: ServerConfig) -> Server {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            let _ = serve(listener, cfg, services, shutdown).await;
+            let tls = tls.map(|(l, config)| TlsListener {
+                listener: tokio::net::TcpListener::from_std(l).expect("tokio listener"),
+                config,
+            });
+            let _ = serve_with_tls(listener, tls, cfg, services, shutdown).await;
         });
     });
     Server {
         addr,
+        tls_addr,
         fake,
         stop: Some(stop),
         thread: Some(thread),

@@ -13,6 +13,7 @@ mod fake;
 mod hostile;
 mod mcm;
 mod peer;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::TcpStream;

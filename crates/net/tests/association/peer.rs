@@ -23,7 +23,7 @@ pub fn connect(server: &Server) -> TcpStream {
 }
 
 /// One whole PDU: (type, the bytes after the 6-byte header).
-pub fn read_pdu(c: &mut TcpStream) -> (u8, Vec<u8>) {
+pub fn read_pdu(c: &mut impl Read) -> (u8, Vec<u8>) {
     let mut h = [0u8; 6];
     c.read_exact(&mut h).expect("a PDU header");
     let len = u32::from_be_bytes([h[2], h[3], h[4], h[5]]) as usize;
@@ -44,7 +44,7 @@ pub fn expect_no_more(c: &mut TcpStream) {
     );
 }
 
-pub fn send(c: &mut TcpStream, bytes: &[u8]) {
+pub fn send(c: &mut impl Write, bytes: &[u8]) {
     c.write_all(bytes).expect("send");
 }
 
@@ -92,7 +92,7 @@ pub fn standard_request() -> AssociationRQ {
     )
 }
 
-pub fn associate_with(c: &mut TcpStream, rq: AssociationRQ) -> AssociationAC {
+pub fn associate_with(c: &mut (impl Read + Write), rq: AssociationRQ) -> AssociationAC {
     send(c, &encode(&Pdu::AssociationRQ(rq)));
     let (t, body) = read_pdu(c);
     assert_eq!(
@@ -169,7 +169,7 @@ pub fn release(c: &mut TcpStream) {
 }
 
 /// The next response command set, reassembled from as many PDVs as it takes.
-pub fn read_response(c: &mut TcpStream, context_id: u8) -> Command {
+pub fn read_response(c: &mut impl Read, context_id: u8) -> Command {
     let mut bytes = Vec::new();
     for _ in 0..64 {
         let (t, body) = read_pdu(c);
@@ -228,7 +228,7 @@ pub fn status(rsp: &Command) -> u16 {
 }
 
 /// Check a C-STORE-RSP and return its status.
-pub fn store_status(c: &mut TcpStream, message_id: u16, instance: &str) -> u16 {
+pub fn store_status(c: &mut impl Read, message_id: u16, instance: &str) -> u16 {
     let rsp = read_response(c, 3);
     assert_eq!(rsp.command_field().ok(), Some(dimse::C_STORE_RSP));
     assert_eq!(rsp.u16(dimse::TAG_MESSAGE_ID_RESPONDED), Some(message_id));
