@@ -38,6 +38,7 @@ pub mod events;
 pub mod export;
 pub mod jobs;
 mod mcm;
+pub mod metrics;
 mod output;
 pub mod progress;
 pub mod retention;
@@ -45,6 +46,7 @@ pub mod service;
 mod shutdown;
 #[cfg(test)]
 mod testutil;
+pub mod users;
 
 pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};
@@ -55,6 +57,8 @@ pub use service::{Listening, Service, Stopped};
 pub use shutdown::Shutdown;
 
 /// The rows the listings return (the archive's types, serializable).
-pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe};
+pub use dcmdisc_archive::{
+    AuditRow, Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe,
+};
 /// What a conversion did.
 pub use dcmdisc_transcode::ConvertReport;
