@@ -17,6 +17,7 @@ mod retention;
 mod serve;
 mod signals;
 mod table;
+mod user;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,13 @@ enum Command {
     Burner(burner::Command),
     /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
     Events(events::Args),
+    /// One user of the web pages and API: add, remove, passwd, token.
+    #[command(subcommand)]
+    User(user::Command),
+    /// List the users of the web pages and API.
+    Users(user::UsersArgs),
+    /// The audit log: every state-changing web request, login and user change (newest last).
+    Audit(user::AuditArgs),
 }
 
 fn main() {
@@ -111,6 +119,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
         Command::Events(args) => events::run(&cfg, args),
+        Command::User(cmd) => user::run(&cfg, cmd),
+        Command::Users(args) => user::users(&cfg, args),
+        Command::Audit(args) => user::audit_log(&cfg, args),
     }
 }
 
