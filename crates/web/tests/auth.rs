@@ -332,6 +332,33 @@ async fn every_change_made_with_a_cookie_needs_the_session_csrf_token() {
 }
 
 #[tokio::test]
+async fn an_expired_session_is_nobody() {
+    let w = Web::new("auth-expiry", true);
+    let (cookie, _) = w.session("otto", OPERATOR_PW).await;
+    let c = ("cookie", cookie.as_str());
+    assert_eq!(
+        w.req(Method::GET, "/api/jobs", &[c], "").await.status,
+        StatusCode::OK
+    );
+    // Its expiry passed (set in the past rather than waited for).
+    w.f.sql()
+        .execute(
+            "UPDATE web_session SET expires_ms = expires_ms - 86400000",
+            [],
+        )
+        .unwrap();
+    let a = w.req(Method::GET, "/api/jobs", &[c], "").await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    // And a removed user's sessions end with them.
+    let (cookie, _) = w.session("ann", ADMIN_PW).await;
+    w.db().remove_user(&"ann".parse().unwrap()).unwrap();
+    let a = w
+        .req(Method::GET, "/api/jobs", &[("cookie", &cookie)], "")
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn roles_are_enforced_per_route() {
     let w = Web::new("auth-roles", true);
     let op = w.db().new_token(&"otto".parse().unwrap()).unwrap();
@@ -457,6 +484,26 @@ async fn changes_and_logins_land_in_the_audit_log() {
         .req(Method::GET, "/api/audit", &[("authorization", &bearer)], "")
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = w
+        .req(
+            Method::POST,
+            "/api/remotes",
+            &[("authorization", &bearer), JSON],
+            "{}",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // A change with a session but a forged (missing) CSRF token.
+    let (otto, _) = w.session("otto", OPERATOR_PW).await;
+    let forged = w
+        .req(
+            Method::POST,
+            "/api/jobs/1/cancel",
+            &[("cookie", &otto), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     w.login_from("ann", "wrong password", "127.0.0.6:1").await;
     let (cookie, _) = w.session("ann", ADMIN_PW).await;
     let rows = w
@@ -473,6 +520,15 @@ async fn changes_and_logins_land_in_the_audit_log() {
     assert!(job["time"].as_str().unwrap().ends_with('Z'));
     assert_eq!(find("ann", "login", "401").unwrap()["peer"], "127.0.0.6");
     assert!(find("ann", "login", "ok").is_some());
+    // Refused changes of a known user are there too, with 403.
+    assert!(
+        find("otto", "POST /api/remotes", "403").is_some(),
+        "{rows:?}"
+    );
+    assert!(
+        find("otto", "POST /api/jobs/1/cancel", "403").is_some(),
+        "{rows:?}"
+    );
     // Reads are not audited.
     assert!(
         rows.iter()

@@ -14,7 +14,8 @@
 //!   the role is checked against `access.rs`'s table. Without either: `401` (API, `/metrics`)
 //!   or a redirect to `/login` (pages). `/metrics` also takes `[web] metrics_token`.
 //!
-//! Every state-changing request that passes (and every login) is written to the audit log.
+//! Every state-changing request that passes, or that an identified user was refused (role,
+//! CSRF), and every login is written to the audit log.
 
 mod access;
 pub mod csrf;
@@ -25,7 +26,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
@@ -250,6 +251,9 @@ async fn layer(State(api): State<Api>, req: Request, next: Next) -> Response {
                 Access::Role(r) => format!("the {r} role"),
                 _ => "a user login".into(),
             };
+            if changes_state(&method) {
+                record(&api, &u.name, &method, &path, &peer, "403").await;
+            }
             return forbidden(format!("{} {path} needs {needs}", method));
         }
     }
@@ -269,7 +273,11 @@ async fn layer(State(api): State<Api>, req: Request, next: Next) -> Response {
             if needs_token {
                 match csrf::check(req, &u.csrf).await {
                     Ok(r) => req = r,
-                    Err(e) => return e.into_response(),
+                    Err(e) => {
+                        // Who was refused, and what: a forged request shows up here.
+                        record(&api, &u.name, &method, &path, &peer, "403").await;
+                        return e.into_response();
+                    }
                 }
             }
         }
@@ -283,15 +291,21 @@ async fn layer(State(api): State<Api>, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     if audited {
         let actor = actor.unwrap_or_else(|| "anonymous".into());
-        let action = format!("{method} {path}");
         let outcome = resp.status().as_u16().to_string();
-        // An action that happened is not undone because its record failed; it is logged.
-        if let Err(e) = api
-            .blocking(move |s| Ok(s.db.audit(&actor, &action, &peer, &outcome)?))
-            .await
-        {
-            tracing::error!(error = %e.message, "audit log write failed");
-        }
+        record(&api, &actor, &method, &path, &peer, &outcome).await;
     }
     resp
+}
+
+/// One audit row for `method path`.
+async fn record(api: &Api, actor: &str, method: &Method, path: &str, peer: &str, outcome: &str) {
+    let (actor, peer, outcome) = (actor.to_string(), peer.to_string(), outcome.to_string());
+    let action = format!("{method} {path}");
+    // An action that happened is not undone because its record failed; it is logged.
+    if let Err(e) = api
+        .blocking(move |s| Ok(s.db.audit(&actor, &action, &peer, &outcome)?))
+        .await
+    {
+        tracing::error!(error = %e.message, "audit log write failed");
+    }
 }
