@@ -16,7 +16,8 @@ import re
 import subprocess
 import urllib.parse
 
-from helpers import Dcmdisc, dcmdisc_bin
+from helpers import (CT_IMAGE, ELE, Dcmdisc, association, context, create_dcmdisc, dcmdisc_bin,
+                     make_dataset, store_file, write_config, write_dataset)
 
 ADMIN_PW = "admin password 1"
 OPERATOR_PW = "operator password"
@@ -156,4 +157,47 @@ def test_login_cookie_csrf_token_audit_and_rate_limit(tmp_path):
     assert status == 429, status
     assert 1 <= int(hdrs["retry-after"][0]) <= 60
     assert "set-cookie" not in hdrs
+    d.stop()
+
+
+def metric_samples(text: str) -> dict[str, float]:
+    """`name{labels}` -> value of each sample line (every family declared by # TYPE)."""
+    declared = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, value = line.rsplit(" ", 1)
+        name = key.split("{")[0]
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in declared or family in declared, line
+        samples[key] = float(value)
+    return samples
+
+
+def test_metrics_count_what_pynetdicom_stored_for_the_metrics_token(tmp_path):
+    token = "scraper-token-0123456789"
+    d = create_dcmdisc(tmp_path / "mc", start=False)
+    d.config["web"]["metrics_token"] = token
+    write_config(d.config_path, d.config)
+    add_user(d, "ann", "admin", ADMIN_PW)
+    d.start()
+    base = d.web_url()
+    paths = [write_dataset(make_dataset(patient_id=f"M-{k}"), tmp_path / f"{k}.dcm") for k in range(2)]
+    with association(d, [context(CT_IMAGE, [ELE])]) as assoc:
+        for p in paths:
+            assert store_file(assoc, p) == 0
+    status, _, _ = request(base, "GET", "/metrics")
+    assert status == 401
+    status, _, body = request(base, "GET", "/api/jobs", {"Authorization": f"Bearer {token}"})
+    assert status == 401, "the metrics token reads /metrics only"
+    status, _, text = request(base, "GET", "/metrics", {"Authorization": f"Bearer {token}"})
+    assert status == 200, text
+    m = metric_samples(text)
+    assert m["dcmdisc_instances_stored"] == 2
+    assert m["dcmdisc_stored_bytes"] > 2 * 64 * 64 * 2
+    assert m["dcmdisc_associations_total"] == 1
+    assert m["dcmdisc_store_seconds_count"] == 2
+    assert m['dcmdisc_store_seconds_bucket{le="+Inf"}'] == 2
+    assert m['dcmdisc_store_log_total{status="0000"}'] == 2
     d.stop()
