@@ -89,6 +89,8 @@ impl ByteCounter {
 pub struct Activity {
     open: Mutex<BTreeMap<u64, Arc<Entry>>>,
     changes: broadcast::Sender<AssociationChange>,
+    /// What `/metrics` counts since start (`metrics.rs`).
+    counters: crate::metrics::StoreCounters,
 }
 
 impl Default for Activity {
@@ -102,6 +104,7 @@ impl Activity {
         Activity {
             open: Mutex::new(BTreeMap::new()),
             changes: broadcast::channel(CHANGES_KEPT).0,
+            counters: crate::metrics::StoreCounters::default(),
         }
     }
 
@@ -112,6 +115,11 @@ impl Activity {
 
     fn entry(&self, id: u64) -> Option<Arc<Entry>> {
         self.entries().get(&id).cloned()
+    }
+
+    /// The counters since start.
+    pub fn counters(&self) -> &crate::metrics::StoreCounters {
+        &self.counters
     }
 
     /// The associations open now, oldest first.
@@ -126,6 +134,7 @@ impl Activity {
 
     /// An association was accepted (called by the service wiring).
     pub fn opened(&self, info: &AssociationInfo) {
+        self.counters.association_opened();
         let entry = Arc::new(Entry {
             id: info.id,
             peer: info.peer.to_string(),

@@ -52,6 +52,20 @@ pub enum AppError {
     },
     #[error("the DICOM service failed")]
     Serve(#[source] std::io::Error),
+    #[error("user name {0:?}: 1 to 64 letters, digits, '.', '_' or '-'")]
+    BadUserName(String),
+    #[error("role {0:?}: expected operator or admin")]
+    BadRole(String),
+    #[error("a password needs at least {0} characters")]
+    WeakPassword(usize),
+    #[error("user {0:?} exists already (change the password with `dcmdisc user passwd`)")]
+    UserExists(String),
+    #[error("no user {0:?} (see `dcmdisc users`)")]
+    NoSuchUser(String),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("the operating system gave no random bytes: {0}")]
+    Random(String),
     #[error("no job {0}")]
     NoSuchJob(i64),
     #[error("no burner {0:?} is configured (see `dcmdisc burners`)")]

@@ -40,6 +40,7 @@ pub mod export;
 pub mod jobs;
 pub mod label;
 mod mcm;
+pub mod metrics;
 mod output;
 pub mod progress;
 pub mod render;
@@ -49,6 +50,7 @@ mod shutdown;
 #[cfg(test)]
 mod testutil;
 mod tls;
+pub mod users;
 
 pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};
@@ -59,6 +61,8 @@ pub use service::{Listening, Service, Stopped};
 pub use shutdown::Shutdown;
 
 /// The rows the listings return (the archive's types, serializable).
-pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe};
+pub use dcmdisc_archive::{
+    AuditRow, Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe,
+};
 /// What a conversion did.
 pub use dcmdisc_transcode::ConvertReport;

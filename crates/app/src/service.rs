@@ -45,8 +45,14 @@ impl Wiring {
 }
 
 /// One instance on its way into the archive: the job rules hear of it once indexed, and its
-/// bytes are counted for its association.
-struct Sink(InstanceWriter, Option<Hook>, Option<ByteCounter>);
+/// bytes are counted for its association, its time from first byte to answer for `/metrics`.
+struct Sink(
+    InstanceWriter,
+    Option<Hook>,
+    Option<ByteCounter>,
+    std::time::Instant,
+    Arc<Activity>,
+);
 
 fn status(f: Failure) -> StoreStatus {
     let code = match f.kind {
@@ -87,6 +93,8 @@ impl Services for Wiring {
                     w,
                     self.trigger.clone(),
                     self.activity.byte_counter(req.association.id),
+                    std::time::Instant::now(),
+                    self.activity.clone(),
                 )
             })
             .map_err(status)
@@ -195,7 +203,9 @@ impl InstanceSink for Sink {
     }
 
     fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
+        let (started, activity) = (self.3, self.4);
         let stored = self.0.finish(log_entry(req));
+        activity.counters().store_took(started.elapsed());
         if let (Ok(s), Some(t)) = (&stored, &self.1) {
             // Indexed: the job rules may act on it (off this thread).
             t.stored(req.association, req.sop_instance_uid, s.modality.as_deref());

@@ -20,6 +20,7 @@ mod schema;
 pub mod seal;
 mod spares;
 mod triggers;
+pub mod users;
 
 use std::fs::{self, File};
 use std::net::IpAddr;
@@ -45,6 +46,7 @@ pub use jobs::{DiscRow, JobRow, NewJob};
 pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
 pub use schema::SCHEMA_VERSION;
 pub use triggers::{NewRuleJob, StoredInstance};
+pub use users::{AuditRow, CountBy, SessionRow, UserRow};
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
 use dcmdisc_dicom::{keys, meta, tag};

@@ -211,8 +211,40 @@ const V7: &str = r#"
 ALTER TABLE remote_ae ADD COLUMN tls INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Version 8: the web login (issue 11, `users.rs`): `web_user` (role `operator` or `admin`,
+/// the password's Argon2id PHC string, the SHA-256 of its API token), `web_session` (the
+/// SHA-256 of each session id, its CSRF token, expiry in Unix milliseconds), `audit` (every
+/// state-changing action: who, what, from where, the outcome). Self-contained.
+const V8: &str = r#"
+CREATE TABLE web_user (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('operator', 'admin')),
+    password_hash TEXT NOT NULL,
+    token_hash TEXT UNIQUE,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE web_session (
+    id_hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    peer TEXT NOT NULL
+);
+CREATE INDEX web_session_user ON web_session(user);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -246,12 +246,13 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
     // job tables, version 3 the removal tables and one column to `patient` (its version 1
     // columns come first, unchanged), version 4 the burner table, version 5 a column to
     // `instance` and the trigger's tables, version 6 the event log (and SQLite's sequence
-    // table its AUTOINCREMENT keeps), version 7 a column to `remote_ae` (TLS).
+    // table its AUTOINCREMENT keeps), version 7 a column to `remote_ae` (TLS), version 8 the
+    // web login's tables.
     let after: Vec<_> = table_sql(dir)
         .into_iter()
         .filter(|(n, _)| {
@@ -261,6 +262,8 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
                     n.as_str(),
                     "burner_state" | "trigger_mark" | "instance" | "event" | "sqlite_sequence"
                 )
+                && !n.starts_with("web_")
+                && n != "audit"
         })
         .map(|(n, sql)| {
             let sql = sql
@@ -391,6 +394,7 @@ fn an_empty_folder_gets_the_latest_schema() {
     assert_eq!(
         names,
         [
+            "audit",
             "burner_state",
             "event",
             "instance",
@@ -408,7 +412,10 @@ fn an_empty_folder_gets_the_latest_schema() {
             "removed_collection",
             "sqlite_sequence",
             "store_log",
-            "trigger_mark"
+            "trigger_mark",
+            "web_session",
+            "web_session_user",
+            "web_user"
         ]
     );
 }

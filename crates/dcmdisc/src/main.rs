@@ -19,6 +19,7 @@ mod retention;
 mod serve;
 mod signals;
 mod table;
+mod user;
 
 use std::path::PathBuf;
 
@@ -82,6 +83,13 @@ enum Command {
     Events(events::Args),
     /// Write one disc label (SVG and PDF) from facts given here, to check a layout or a font.
     Label(label::Args),
+    /// One user of the web pages and API: add, remove, passwd, token.
+    #[command(subcommand)]
+    User(user::Command),
+    /// List the users of the web pages and API.
+    Users(user::UsersArgs),
+    /// The audit log: every state-changing web request, login and user change (newest last).
+    Audit(user::AuditArgs),
 }
 
 fn main() {
@@ -119,6 +127,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Burner(cmd) => burner::run(&cfg, cmd),
         Command::Events(args) => events::run(&cfg, args),
         Command::Label(args) => label::run(&cfg, args),
+        Command::User(cmd) => user::run(&cfg, cmd),
+        Command::Users(args) => user::users(&cfg, args),
+        Command::Audit(args) => user::audit_log(&cfg, args),
     }
 }
 

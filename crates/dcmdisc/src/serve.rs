@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use anyhow::Result;
 use dcmdisc_app::config::AeTitle;
-use dcmdisc_app::{Config, Service, Shutdown};
+use dcmdisc_app::{AppError, Config, ControlDb, Open, Service, Shutdown};
 use dcmdisc_web::WebServer;
 use tracing::{error, info};
 
@@ -42,7 +42,14 @@ pub fn run(mut cfg: Config, args: Args) -> Result<()> {
     cfg.validate()?;
     if cfg.web.enabled {
         // Before anything opens or listens.
-        dcmdisc_web::check_bind(&cfg.web)?;
+        // Users are needed only off loopback; no database yet means no user.
+        let has_users = cfg.web.bind_address.is_loopback()
+            || match ControlDb::open(&cfg, Open::Existing) {
+                Ok(db) => db.has_users()?,
+                Err(AppError::NoDatabase { .. }) => false,
+                Err(e) => return Err(e.into()),
+            };
+        dcmdisc_web::check_bind(&cfg.web, has_users)?;
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -86,8 +86,9 @@ impl IntoResponse for ApiError {
 pub enum WebError {
     #[error(
         "[web] bind_address = {addr} is not a loopback address: serving the web API on the \
-         network needs a login, and dcmdisc has no users or login yet; set [web] \
-         bind_address = \"127.0.0.1\" (or [web] enabled = false)"
+         network needs a login, and no user exists yet; create one with `dcmdisc user add \
+         NAME --role admin`, or set [web] bind_address = \"127.0.0.1\" (or [web] enabled = \
+         false)"
     )]
     NeedsLogin { addr: std::net::IpAddr },
     #[error("cannot listen for the web API on {addr} (see [web] port, or --web-port)")]
@@ -96,6 +97,8 @@ pub enum WebError {
         #[source]
         source: std::io::Error,
     },
+    #[error("HTTPS on the web port: {0}")]
+    Tls(String),
     #[error(transparent)]
     App(#[from] AppError),
     #[error("the web API server failed")]

@@ -1,19 +1,21 @@
-//! What stands in for a login until there is one (issue 11): requests a web page on another
-//! site could make the operator's browser send are refused.
+//! What keeps a web page of another site out when no user exists (the server is then on
+//! loopback only, and everyone reaching it is the local operator), and the API's JSON rule.
 //!
 //! - DNS rebinding: a page of `evil.example` whose name is made to resolve to 127.0.0.1 is,
 //!   to the browser, the same origin as the API and can read it. Its requests carry
-//!   `Host: evil.example`; only loopback hosts (`127.x.x.x`, `[::1]`, `localhost`, with any
-//!   port) are served (`403`).
+//!   `Host: evil.example`; with no user, only loopback hosts (`127.x.x.x`, `[::1]`,
+//!   `localhost`, with any port) are served (`403`). With users this is not needed: such a
+//!   page's requests carry no session cookie of ours (SameSite=Strict, another site) and no
+//!   token, so they are anonymous; and a LAN name or address must work then.
 //! - Cross-site requests: a page may send a "simple" POST (a form, or `fetch` with
-//!   `no-cors`) without asking the server first. A POST must say
+//!   `no-cors`) without asking the server first. A POST to `/api/` must say
 //!   `Content-Type: application/json`, which no simple request can, so the browser has to ask
 //!   first (CORS preflight) and, this API allowing no other origin, never sends it (`415`).
+//!   Always, users or not (the API takes JSON); page forms (outside `/api/`) carry a CSRF
+//!   token instead (`auth/csrf.rs`).
 
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
@@ -43,25 +45,28 @@ fn json_content(req: &Request) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
-pub(crate) async fn guard(req: Request, next: Next) -> Response {
-    if let Some(host) = req.headers().get(header::HOST) {
-        if !host.to_str().is_ok_and(loopback_host) {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "the Host header must name a loopback address or localhost (the API has no \
-                 login yet)",
-            )
-            .into_response();
-        }
+/// No user exists: the `Host` must be loopback.
+pub(crate) fn local_only(req: &Request) -> Result<(), ApiError> {
+    match req.headers().get(header::HOST) {
+        Some(host) if !host.to_str().is_ok_and(loopback_host) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the Host header must name a loopback address or localhost (no user exists: \
+             see `dcmdisc user add`)",
+        )),
+        _ => Ok(()),
     }
-    if req.method() == Method::POST && !json_content(&req) {
-        return ApiError::new(
+}
+
+/// A POST to the API is JSON.
+pub(crate) fn json_api(req: &Request) -> Result<(), ApiError> {
+    let api = req.uri().path().starts_with("/api/");
+    if api && req.method() == Method::POST && !json_content(req) {
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "a POST must be sent with Content-Type: application/json",
-        )
-        .into_response();
+        ));
     }
-    next.run(req).await
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,12 +8,17 @@
 //! log by id (so a stream resumed with `Last-Event-ID` misses and repeats nothing) and adds
 //! progress, burner and association changes as they happen.
 //!
+//! Also who may ask (`auth`): the login form and sessions, API tokens, CSRF tokens, roles
+//! per route, the login rate limit, the audit of every change; `/metrics`; HTTPS (`tls.rs`).
+//! While no user exists the server refuses any bind address but loopback ([`check_bind`])
+//! and refuses requests a page of another site could make a browser send (`guard.rs`).
+//!
 //! **Not for**: any work of its own — no DICOM, no SQL, no files: a handler that needs more
 //! than an app call and a conversion to JSON means the operation belongs in `app`, where the
-//! CLI shares it. Not the operator's HTML pages, users or login (issue 11): until those exist
-//! the server refuses to listen on anything but a loopback address ([`check_bind`]), and
-//! refuses requests a page of another site could make a browser send (`guard.rs`).
+//! CLI shares it. Users' storage, hashing and the metrics' contents are `app`'s.
 
+mod audit;
+pub mod auth;
 mod error;
 mod events;
 mod guard;
@@ -22,8 +27,10 @@ mod listings;
 mod routes;
 mod server;
 mod state;
+mod tls;
 
+pub use auth::{csrf, CurrentUser, Via};
 pub use error::{ApiError, WebError};
-pub use routes::router;
+pub use routes::{api_routes, router, router_with};
 pub use server::{check_bind, WebServer};
 pub use state::Api;

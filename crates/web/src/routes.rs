@@ -1,4 +1,5 @@
-//! The routes: every path of docs/api.md, and JSON answers for unknown paths and methods.
+//! The routes: every path of docs/api.md, and JSON answers for unknown paths and methods;
+//! all behind the authentication layer (`auth::protect`).
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -6,10 +7,10 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::Api;
-use crate::{events, guard, jobs, listings};
+use crate::{audit, auth, events, jobs, listings};
 
-/// The API's router over `api`.
-pub fn router(api: Api) -> Router {
+/// The API's routes, not yet protected (the pages' router is merged into this one).
+pub fn api_routes() -> Router<Api> {
     Router::new()
         .route("/api/jobs", get(jobs::list).post(jobs::create))
         .route("/api/jobs/{id}", get(jobs::show))
@@ -20,13 +21,29 @@ pub fn router(api: Api) -> Router {
         .route("/api/log", get(listings::log))
         .route("/api/associations", get(listings::associations))
         .route("/api/events", get(events::stream))
+        .route("/api/audit", get(audit::list))
+        .route("/metrics", get(audit::metrics))
+}
+
+/// The whole router over `api`: the API (and `pages`, when given) behind
+/// [`auth::protect`], JSON for unknown paths (404) and methods (405).
+pub fn router_with(api: Api, pages: Option<Router<Api>>) -> Router {
+    let mut r = api_routes();
+    if let Some(p) = pages {
+        r = r.merge(p);
+    }
+    let r = r
         .fallback(|| async { ApiError::not_found("no such API path (see docs/api.md)") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "this method is not allowed on this path (see docs/api.md)",
             )
-        })
-        .layer(axum::middleware::from_fn(guard::guard))
-        .with_state(api)
+        });
+    auth::protect(r, api)
+}
+
+/// The API's router over `api` (no pages).
+pub fn router(api: Api) -> Router {
+    router_with(api, None)
 }

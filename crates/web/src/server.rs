@@ -1,21 +1,24 @@
-//! Binding and running: loopback only until a login exists, the bound address logged (port
-//! 0 picks a free one, which tests read), and a graceful stop on the shared shutdown token.
+//! Binding and running: loopback only until a user exists, HTTPS when `[web] tls_cert` and
+//! `tls_key` are set, the bound address logged (port 0 picks a free one, which tests read),
+//! and a graceful stop on the shared shutdown token.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
 use dcmdisc_app::config::web::WebSection;
 use dcmdisc_app::{Activity, Config, ControlDb, Open, Shutdown};
 use tracing::info;
 
 use crate::error::WebError;
-use crate::routes::router;
+use crate::routes::router_with;
 use crate::state::Api;
 
-/// Refuses a `[web]` section the server must not run with: any bind address but a loopback
-/// one, as there are no users or login yet (issue 11 relaxes this once users exist).
-pub fn check_bind(web: &WebSection) -> Result<(), WebError> {
-    if web.bind_address.is_loopback() {
+/// Refuses a `[web]` section the server must not run with: a bind address that is not
+/// loopback while no user exists (anyone on the network would have every right).
+pub fn check_bind(web: &WebSection, has_users: bool) -> Result<(), WebError> {
+    if web.bind_address.is_loopback() || has_users {
         Ok(())
     } else {
         Err(WebError::NeedsLogin {
@@ -24,31 +27,54 @@ pub fn check_bind(web: &WebSection) -> Result<(), WebError> {
     }
 }
 
-/// The web API, listening, not yet serving.
+/// The web server, listening, not yet serving.
 pub struct WebServer {
-    listener: tokio::net::TcpListener,
+    listener: std::net::TcpListener,
     api: Api,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    pages: Option<Router<Api>>,
 }
 
 impl WebServer {
-    /// Checks `[web]`, opens its own connection to the control database and binds
-    /// `[web] bind_address`:`port` (needs a Tokio runtime). `shutdown` also ends the event
-    /// streams, which would otherwise hold a graceful stop open forever.
+    /// Checks `[web]` (the bind address against the users, the TLS files), opens its own
+    /// connection to the control database and binds `[web] bind_address`:`port` (needs a
+    /// Tokio runtime). `shutdown` also ends the event streams, which would otherwise hold a
+    /// graceful stop open forever.
     pub async fn bind(
         cfg: &Config,
         activity: Arc<Activity>,
         shutdown: Shutdown,
     ) -> Result<WebServer, WebError> {
-        check_bind(&cfg.web)?;
-        let addr = SocketAddr::new(cfg.web.bind_address, cfg.web.port);
         let db = ControlDb::open(cfg, Open::CreateIfMissing)?;
+        check_bind(&cfg.web, db.has_users()?)?;
+        let tls = match (&cfg.web.tls_cert, &cfg.web.tls_key) {
+            (Some(c), Some(k)) => Some(crate::tls::server_config(c, k)?),
+            (None, None) => None,
+            // Config::validate refuses this; kept an error rather than a plain-HTTP start.
+            _ => {
+                return Err(WebError::Tls(
+                    "[web] tls_cert and tls_key go together".into(),
+                ))
+            }
+        };
+        let addr = SocketAddr::new(cfg.web.bind_address, cfg.web.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
+            .and_then(|l| l.into_std())
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|source| WebError::Listen { addr, source })?;
         Ok(WebServer {
             listener,
             api: Api::new(cfg.clone(), db, activity, shutdown),
+            tls,
+            pages: None,
         })
+    }
+
+    /// Serves `pages` (the operator's HTML pages) too, behind the same login.
+    pub fn with_pages(mut self, pages: Router<Api>) -> WebServer {
+        self.pages = Some(pages);
+        self
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, WebError> {
@@ -59,13 +85,34 @@ impl WebServer {
     /// requests in progress finish (event streams end at once).
     pub async fn run(self) -> Result<(), WebError> {
         let addr = self.local_addr()?;
-        // Not "listening on": the interop helpers wait for that line of the DICOM listener.
-        info!(%addr, "web API at http://{addr}/api/");
         let shutdown = self.api.inner().shutdown.clone();
-        axum::serve(self.listener, router(self.api))
-            .with_graceful_shutdown(async move { shutdown.wait().await })
-            .await
-            .map_err(WebError::Serve)?;
+        let app =
+            router_with(self.api, self.pages).into_make_service_with_connect_info::<SocketAddr>();
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown.wait().await;
+            stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        // Not "listening on": the interop helpers wait for that line of the DICOM listener.
+        match self.tls {
+            Some(tls) => {
+                info!(%addr, "web API at https://{addr}/api/");
+                let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+                axum_server::from_tcp_rustls(self.listener, config)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            }
+            None => {
+                info!(%addr, "web API at http://{addr}/api/");
+                axum_server::from_tcp(self.listener)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            }
+        }
+        .map_err(WebError::Serve)?;
         info!("web API stopped");
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! What every handler shares: the configuration, one control database connection, the
-//! registry of associations, and the shutdown token that ends event streams.
+//! registry of associations, the shutdown token that ends event streams, and the login's
+//! in-memory parts (the attempt limiter, the no-user CSRF token).
 
 use std::sync::Arc;
 
 use dcmdisc_app::{Activity, Config, ControlDb, Shutdown};
 
+use crate::auth::Limiter;
 use crate::error::ApiError;
 
 /// The handlers' shared state (cheap to clone).
@@ -16,15 +18,26 @@ pub(crate) struct Inner {
     pub db: ControlDb,
     pub activity: Arc<Activity>,
     pub shutdown: Shutdown,
+    /// Login attempts per user and peer.
+    pub limiter: Limiter,
+    /// The CSRF token of page forms while no user exists (one per process; empty if the OS
+    /// gave no random bytes, and an empty token is never accepted).
+    pub local_csrf: String,
+    /// Served over TLS: the session cookie is `Secure`.
+    pub tls: bool,
 }
 
 impl Api {
     pub fn new(cfg: Config, db: ControlDb, activity: Arc<Activity>, shutdown: Shutdown) -> Api {
+        let tls = cfg.web.tls_cert.is_some();
         Api(Arc::new(Inner {
             cfg,
             db,
             activity,
             shutdown,
+            limiter: Limiter::default(),
+            local_csrf: dcmdisc_app::users::random_secret().unwrap_or_default(),
+            tls,
         }))
     }
 

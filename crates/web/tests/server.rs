@@ -1,5 +1,6 @@
 //! The server on a real loopback listener: port 0 picks a free port, it answers HTTP/1.1,
-//! stops with its shutdown token; a non-loopback bind address is refused (no login yet), and
+//! stops with its shutdown token; a non-loopback bind address is refused while no user
+//! exists (and allowed once one does), and
 //! a port in use is named.
 
 // Test code: a panic is a failed test with its location.
@@ -17,24 +18,26 @@ use dcmdisc_web::{check_bind, WebError, WebServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[test]
-fn only_loopback_addresses_are_allowed_until_a_login_exists() {
+fn only_loopback_addresses_are_allowed_until_a_user_exists() {
     for ok in ["127.0.0.1", "127.1.2.3", "::1"] {
         let web = WebSection {
             bind_address: ok.parse().unwrap(),
             ..WebSection::default()
         };
-        check_bind(&web).unwrap();
+        check_bind(&web, false).unwrap();
     }
     for refused in ["0.0.0.0", "::", "192.0.2.10", "2001:db8::1"] {
         let web = WebSection {
             bind_address: refused.parse::<IpAddr>().unwrap(),
             ..WebSection::default()
         };
-        let msg = check_bind(&web).unwrap_err().to_string();
+        let msg = check_bind(&web, false).unwrap_err().to_string();
         assert!(msg.contains("[web] bind_address"), "{msg}");
         assert!(msg.contains(refused), "{msg}");
         assert!(msg.contains("needs a login"), "{msg}");
-        assert!(msg.contains("no users or login yet"), "{msg}");
+        assert!(msg.contains("dcmdisc user add"), "{msg}");
+        // Once a user exists, any address.
+        check_bind(&web, true).unwrap();
     }
 }
 
@@ -90,4 +93,14 @@ async fn a_non_loopback_address_is_refused_before_anything_listens() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("bound 0.0.0.0"),
     }
+    // With a user, the same section binds (on 127.0.0.2 here: tests stay on 127.0.0.0/8,
+    // and the check is of the configured address, which is not loopback).
+    let db = dcmdisc_app::ControlDb::open(&cfg, dcmdisc_app::Open::Existing).unwrap();
+    db.add_user(
+        &"ann".parse().unwrap(),
+        dcmdisc_app::users::Role::Admin,
+        "a long password",
+    )
+    .unwrap();
+    check_bind(&cfg.web, db.has_users().unwrap()).unwrap();
 }

@@ -73,6 +73,9 @@ pub enum ConfigError {
     /// A `[[rules]]` entry (numbered from 1) that cannot be used.
     #[error("[[rules]] {0}")]
     Rule(String),
+    /// A `[web]` value that cannot be used.
+    #[error("[web] {0}")]
+    Web(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -395,6 +398,7 @@ impl Config {
         }
         jobs::validate(&self.jobs, &self.burners)?;
         retention::validate(&self.retention)?;
+        web::validate(&self.web)?;
         range(
             "[jobs] quiet_period_secs",
             self.jobs.quiet_period_secs,

@@ -540,6 +540,15 @@ fn the_web_section_is_typed_and_names_its_key() {
     assert!(!c.web.enabled);
     assert_eq!(c.web.bind_address, "::1".parse::<IpAddr>().unwrap());
     assert_eq!(c.web.port, 0);
+    let c = Config::parse(
+        "[web]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nmetrics_token = \"0123456789abcdef\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.web.tls_cert.as_deref(),
+        Some(std::path::Path::new("c.pem"))
+    );
+    assert_eq!(c.web.metrics_token.as_deref(), Some("0123456789abcdef"));
     for (toml, key) in [
         (
             "[web]\nbind_address = \"localhost\"\n",
@@ -548,6 +557,19 @@ fn the_web_section_is_typed_and_names_its_key() {
         ("[web]\nport = 70000\n", "[web] port"),
         ("[web]\nenabled = \"yes\"\n", "[web] enabled"),
         ("[web]\nlogin = true\n", "[web]"),
+        (
+            "[web]\ntls_cert = \"c.pem\"\n",
+            "[web] tls_cert is set but tls_key",
+        ),
+        (
+            "[web]\ntls_key = \"k.pem\"\n",
+            "[web] tls_key is set but tls_cert",
+        ),
+        ("[web]\nmetrics_token = \"short\"\n", "[web] metrics_token"),
+        (
+            "[web]\nmetrics_token = \"has a space in it, long\"\n",
+            "[web] metrics_token",
+        ),
     ] {
         let e = err(toml);
         assert!(e.contains(key), "{toml}: {e}");
