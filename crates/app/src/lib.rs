@@ -39,6 +39,7 @@ pub mod export;
 pub mod jobs;
 mod mcm;
 mod output;
+pub mod plan;
 pub mod progress;
 pub mod retention;
 pub mod service;
