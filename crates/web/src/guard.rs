@@ -43,7 +43,8 @@ fn json_content(req: &Request) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
-pub(crate) async fn guard(req: Request, next: Next) -> Response {
+/// Every request, pages and API: the `Host` must be loopback (DNS rebinding).
+pub(crate) async fn loopback_only(req: Request, next: Next) -> Response {
     if let Some(host) = req.headers().get(header::HOST) {
         if !host.to_str().is_ok_and(loopback_host) {
             return ApiError::new(
@@ -54,6 +55,12 @@ pub(crate) async fn guard(req: Request, next: Next) -> Response {
             .into_response();
         }
     }
+    next.run(req).await
+}
+
+/// The JSON API's POSTs: `Content-Type: application/json` only (cross-site simple requests).
+/// The pages' forms have their own check (`pages/guard.rs`).
+pub(crate) async fn json_posts(req: Request, next: Next) -> Response {
     if req.method() == Method::POST && !json_content(&req) {
         return ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

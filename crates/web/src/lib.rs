@@ -14,11 +14,13 @@
 //! the server refuses to listen on anything but a loopback address ([`check_bind`]), and
 //! refuses requests a page of another site could make a browser send (`guard.rs`).
 
+mod actions;
 mod error;
 mod events;
 mod guard;
 mod jobs;
 mod listings;
+mod pages;
 mod routes;
 mod server;
 mod state;
