@@ -1,4 +1,5 @@
-//! dcmdisc's JSON HTTP API and Server-Sent Events stream (docs/api.md), served by
+//! dcmdisc's JSON HTTP API and Server-Sent Events stream (docs/api.md) and the operator's
+//! pages over them (docs/web-ui.md, module `pages`), served by
 //! `dcmdisc serve` beside the DICOM listener on `[web] bind_address`:`port`, on the same
 //! Tokio runtime, and stopped by the same [`Shutdown`](dcmdisc_app::Shutdown) token.
 //!
@@ -10,7 +11,8 @@
 //!
 //! **Not for**: any work of its own — no DICOM, no SQL, no files: a handler that needs more
 //! than an app call and a conversion to JSON means the operation belongs in `app`, where the
-//! CLI shares it. Not the operator's HTML pages, users or login (issue 11): until those exist
+//! CLI shares it (the pages too: each is app calls, rows of strings and a template). Not
+//! users or login (issue 11 item 3): until those exist
 //! the server refuses to listen on anything but a loopback address ([`check_bind`]), and
 //! refuses requests a page of another site could make a browser send (`guard.rs`).
 

@@ -61,6 +61,7 @@ impl WebServer {
         let addr = self.local_addr()?;
         // Not "listening on": the interop helpers wait for that line of the DICOM listener.
         info!(%addr, "web API at http://{addr}/api/");
+        info!(%addr, "operator pages at http://{addr}/");
         let shutdown = self.api.inner().shutdown.clone();
         axum::serve(self.listener, router(self.api))
             .with_graceful_shutdown(async move { shutdown.wait().await })
