@@ -6,7 +6,7 @@ simulator burner whose first disc is already written.
 What it shows, without a single reload of the pages it watches: a patient appears on the
 Patients page, and its association on the dashboard, while a pynetdicom association is still
 open; storescu sends the rest and the counts follow; the burner is paused from the Burners
-page; "Make disc" shows the media plan and queues the job; the job page shows it held in
+page and the dashboard names the action ("resume it"); "Make disc" shows the media plan and queues the job; the job page shows it held in
 `burning` at the paused burner, then (resumed from another tab) its progress bar and state
 move until `done`, with the written disc as a REJECT with its reason; a second job is
 cancelled by another process while the page's event stream is cut and kept down, and the
@@ -209,6 +209,6 @@ def test_the_pages_follow_arrivals_jobs_and_burners_live_and_resync_after_a_lost
             holder.abort()
         drv.close()
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    for name in ("dashboard", "dashboard-receiving", "patients", "make-disc-plan", "job-done",
+    for name in ("dashboard", "dashboard-receiving", "dashboard-alert", "patients", "make-disc-plan", "job-done",
                  "jobs", "burners", "store-log", "remote-aes", "configuration"):
         assert f"{name}.png" in shots, shots

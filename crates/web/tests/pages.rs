@@ -178,6 +178,11 @@ async fn assets_are_served_by_us_and_unknown_pages_are_html_404s() {
         (s, h["content-type"].to_str().unwrap()),
         (StatusCode::OK, "text/css; charset=utf-8")
     );
+    let (s, h, _) = page(&f, "/static/favicon.svg").await;
+    assert_eq!(
+        (s, h["content-type"].to_str().unwrap()),
+        (StatusCode::OK, "image/svg+xml")
+    );
     assert_eq!(
         page(&f, "/static/../Cargo.toml").await.0,
         StatusCode::NOT_FOUND

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 const APP_JS: &str = include_str!("../../static/app.js");
 const APP_CSS: &str = include_str!("../../static/app.css");
+const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 /// Scripts, styles, fetches and the event stream from this origin only; no inline script or
 /// style (a patient name that got through the escaping still could not run), no framing.
@@ -20,6 +21,7 @@ pub(crate) async fn file(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (

@@ -64,6 +64,7 @@ pub(crate) struct JobRow {
     pub permille: u32,
     pub percent: String,
     pub eta: String,
+    /// The current phase's name when it says more than the state (empty otherwise).
     pub stage: String,
     pub burner: String,
     pub copies: u32,
@@ -100,7 +101,11 @@ pub(crate) fn job_row(j: &JobView, names: &HashMap<i64, String>) -> JobRow {
         } else {
             eta(j.eta_secs)
         },
-        stage: j.stage.clone(),
+        stage: if is_final || j.stage == j.state {
+            String::new()
+        } else {
+            j.stage.clone()
+        },
         burner: j.burner.clone(),
         copies: j.copies,
         volumes: j.volumes,
@@ -115,6 +120,18 @@ pub(crate) fn job_row(j: &JobView, names: &HashMap<i64, String>) -> JobRow {
         retryable: state == Some(JobState::Failed),
         copyable: state == Some(JobState::Done),
         active: !is_final,
+    }
+}
+
+/// Jobs in `burning` or `verifying` at a paused burner wait for it: no ETA then, but why.
+pub(crate) fn mark_held(rows: &mut [JobRow], burners: &[BurnerView]) {
+    for r in rows.iter_mut() {
+        let paused = burners
+            .iter()
+            .any(|b| b.name == r.burner && b.state == "paused");
+        if paused && matches!(r.state.as_str(), "burning" | "verifying") {
+            r.eta = "held: burner paused".into();
+        }
     }
 }
 

@@ -57,8 +57,10 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
         .blocking(|s| {
             let names = names(s)?;
             let all = jobs::list(&s.cfg, &s.db)?;
-            let burners = burner_rows(&jobs::burners(&s.cfg, &s.db)?, &all);
-            let rows: Vec<JobRow> = all.iter().map(|j| job_row(j, &names)).collect();
+            let views = jobs::burners(&s.cfg, &s.db)?;
+            let burners = burner_rows(&views, &all);
+            let mut rows: Vec<JobRow> = all.iter().map(|j| job_row(j, &names)).collect();
+            mark_held(&mut rows, &views);
             let mut queue = Vec::new();
             for st in JobState::ALL {
                 let n = all.iter().filter(|j| j.state == st.name()).count();
@@ -209,6 +211,7 @@ pub(crate) async fn jobs(State(api): State<Api>) -> Response {
                 .collect();
             // Newest first: the operator looks at what just happened.
             jobs.reverse();
+            mark_held(&mut jobs, &jobs::burners(&s.cfg, &s.db)?);
             Ok(Jobs {
                 chrome: Chrome::new("Jobs", "/jobs"),
                 jobs,
@@ -232,9 +235,12 @@ pub(crate) async fn job(State(api): State<Api>, Path(id): Path<String>) -> Respo
         api.blocking(move |s| {
             let names = names(s)?;
             let j = jobs::show(&s.cfg, &s.db, id)?;
+            let mut row = [job_row(&j, &names)];
+            mark_held(&mut row, &jobs::burners(&s.cfg, &s.db)?);
+            let [job] = row;
             Ok(JobPage {
                 chrome: Chrome::new(format!("Job {id}"), "/jobs"),
-                job: job_row(&j, &names),
+                job,
                 discs: disc_rows(&j),
             })
         })
