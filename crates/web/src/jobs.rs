@@ -172,3 +172,29 @@ pub(crate) async fn copy(
     )
         .into_response())
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetPriority {
+    priority: String,
+}
+
+/// `POST /api/jobs/{id}/priority` `{"priority": "high"}`: the job as it is afterwards.
+pub(crate) async fn priority(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<JobView>, ApiError> {
+    let id = job_id(&id)?;
+    let req: SetPriority = optional_body(&body, "the priority request")?;
+    let p: Priority = req
+        .priority
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("priority: {e}")))?;
+    api.blocking(move |s| {
+        jobs::set_priority(&s.db, id, p)?;
+        Ok(jobs::show(&s.cfg, &s.db, id)?)
+    })
+    .await
+    .map(Json)
+}

@@ -17,6 +17,7 @@ fn json_api() -> Router<Api> {
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/jobs/{id}/retry", post(jobs::retry))
         .route("/jobs/{id}/copy", post(jobs::copy))
+        .route("/jobs/{id}/priority", post(jobs::priority))
         .route("/burners", get(listings::burners))
         .route("/burners/{name}/pause", post(actions::pause))
         .route("/burners/{name}/resume", post(actions::resume))

@@ -246,6 +246,17 @@ async fn forms_act_like_the_api_and_only_from_our_own_pages() {
     let (s, _, body) = submit(&f, "/jobs", "collection=1&copies=0").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("copies must be 1 to 99"), "{body}");
+    // Priority: changed while not final.
+    let (s, _, body) = submit(&f, &format!("/jobs/{id}/priority"), "priority=low").await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(f.get(&format!("/api/jobs/{id}")).await.1["priority"], "low");
+    let (s, _, _) = submit(&f, &format!("/jobs/{id}/priority"), "priority=urgent").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, _, jp) = page(&f, &format!("/jobs/{id}")).await;
+    assert!(
+        jp.contains(&format!(r#"action="/jobs/{id}/priority""#)),
+        "{jp}"
+    );
     // Cancel, then cancel again (409), retry of a job that did not fail (409).
     assert_eq!(
         submit(&f, &format!("/jobs/{id}/cancel"), "").await.0,
@@ -262,6 +273,12 @@ async fn forms_act_like_the_api_and_only_from_our_own_pages() {
     assert_eq!(
         submit(&f, &format!("/jobs/{id}/retry"), "").await.0,
         StatusCode::CONFLICT
+    );
+    let (s, _, _) = submit(&f, &format!("/jobs/{id}/priority"), "priority=high").await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a cancelled job keeps its priority"
     );
     let (s, _, body) = submit(&f, &format!("/jobs/{id}/copy"), "copies=1").await;
     assert_eq!(s, StatusCode::CONFLICT, "only a done job is copied: {body}");
@@ -378,6 +395,32 @@ async fn the_api_plans_pauses_resumes_and_copies() {
             .await,
         StatusCode::CONFLICT,
         "queued",
+    );
+    let (s, j) = f
+        .post(
+            &format!("/api/jobs/{id}/priority"),
+            r#"{"priority": "high"}"#,
+        )
+        .await;
+    assert_eq!(
+        (s, j["priority"].as_str()),
+        (StatusCode::OK, Some("high")),
+        "{j}"
+    );
+    common::assert_error(
+        f.post(
+            &format!("/api/jobs/{id}/priority"),
+            r#"{"priority": "asap"}"#,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "priority",
+    );
+    common::assert_error(
+        f.post("/api/jobs/99/priority", r#"{"priority": "low"}"#)
+            .await,
+        StatusCode::NOT_FOUND,
+        "no job 99",
     );
     common::assert_error(
         f.post("/api/jobs/99/copy", "").await,

@@ -128,6 +128,30 @@ pub(crate) async fn copy(
 }
 
 #[derive(Debug, Deserialize)]
+pub(crate) struct PriorityForm {
+    priority: String,
+}
+
+pub(crate) async fn priority(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    f: FormResult<PriorityForm>,
+) -> Response {
+    let r = async {
+        let id = job_id(&id)?;
+        let p: Priority = form(f)?
+            .priority
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("priority: {e}")))?;
+        api.blocking(move |s| Ok(jobs::set_priority(&s.db, id, p)?))
+            .await?;
+        Ok(format!("/jobs/{id}"))
+    }
+    .await;
+    answer(r, "/jobs")
+}
+
+#[derive(Debug, Deserialize)]
 pub(crate) struct PauseForm {
     reason: Option<String>,
 }

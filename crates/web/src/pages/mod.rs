@@ -30,6 +30,7 @@ pub(crate) fn router() -> Router<Api> {
         .route("/jobs/{id}/cancel", post(forms::cancel))
         .route("/jobs/{id}/retry", post(forms::retry))
         .route("/jobs/{id}/copy", post(forms::copy))
+        .route("/jobs/{id}/priority", post(forms::priority))
         .route("/burners", get(views::burners))
         .route("/burners/{name}/pause", post(forms::pause))
         .route("/burners/{name}/resume", post(forms::resume))
