@@ -19,6 +19,7 @@ wait on either side is bounded; nothing asserts a duration.
 
 from __future__ import annotations
 
+import html.parser
 import json
 import os
 import queue
@@ -28,6 +29,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pydicom
 import pytest
 
 from helpers import (CT_IMAGE, ELE, LOCALHOST, STORESCU, associate, context,
@@ -212,3 +214,71 @@ def test_the_pages_follow_arrivals_jobs_and_burners_live_and_resync_after_a_lost
     for name in ("dashboard", "dashboard-receiving", "dashboard-alert", "patients", "make-disc-plan", "job-done",
                  "jobs", "burners", "store-log", "remote-aes", "configuration"):
         assert f"{name}.png" in shots, shots
+
+
+class PatientCells(html.parser.HTMLParser):
+    """The text of the first cell (the name) of each patient row of the Patients page."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: list[str] = []
+        self._in_row = self._in_name = False
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "data-collection" in attrs:
+            self._in_row = True
+        elif tag == "td" and self._in_row and attrs.get("class") == "name":
+            self._in_name, self._text = True, ""
+        elif tag == "span" and self._in_name:
+            # The "pinned" tag after the name.
+            self.names.append(self._text)
+            self._in_name = False
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._in_name:
+            self.names.append(self._text)
+            self._in_name = False
+        elif tag == "tr":
+            self._in_row = False
+
+    def handle_data(self, data):
+        if self._in_name:
+            self._text += data
+
+
+NAMES = [
+    (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+    (["", "ISO 2022 IR 149"], "Hong^Gildong=洪^吉洞=홍^길동"),
+    ("GB18030", "Wang^XiaoDong=王^小东="),
+    ("ISO_IR 192", "Gökçe^Ünal"),
+    ("ISO_IR 100", "Buc^Jérôme"),
+    ("ISO_IR 192", "<script>alert(1)</script>^Évil&Co"),
+]
+
+
+def test_patient_names_show_as_pydicom_decodes_them(dcmdisc_factory, tmp_path):
+    """Names in ISO 2022 IR 87 and IR 149, GB18030, UTF-8 and ISO_IR 100 (and one that is
+    markup), encoded by pydicom and sent by storescu: the Patients page shows each as pydicom
+    reads it back from the file (the page's HTML parsed and unescaped by Python's parser)."""
+    d = dcmdisc_factory("webui-names")
+    base = d.web_url()
+    src = tmp_path / "src"
+    src.mkdir()
+    files, want = [], []
+    for k, (charset, name) in enumerate(NAMES):
+        ds = make_dataset(patient_name=name, patient_id=f"CS-{k}", SpecificCharacterSet=charset)
+        path = write_dataset(ds, src / f"{k}.dcm")
+        files.append(path)
+        want.append(str(pydicom.dcmread(path).PatientName))
+    r = subprocess.run([STORESCU, "-aet", "STORESCU", "-aec", d.ae_title, LOCALHOST,
+                        str(d.port), *map(str, files)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with urllib.request.urlopen(base + "/patients", timeout=30) as resp:
+        assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+        page = resp.read().decode("utf-8")
+    cells = PatientCells()
+    cells.feed(page)
+    assert sorted(cells.names) == sorted(want), (cells.names, want)
+    assert "<script>alert" not in page
