@@ -257,11 +257,16 @@ async fn forms_act_like_the_api_and_only_from_our_own_pages() {
         jp.contains(&format!(r#"action="/jobs/{id}/priority""#)),
         "{jp}"
     );
+    // Its own log only (two jobs exist by now).
+    assert!(jp.contains("<h2>Log</h2>"), "{jp}");
+    assert_eq!(jp.matches("created: queued").count(), 1, "{jp}");
     // Cancel, then cancel again (409), retry of a job that did not fail (409).
     assert_eq!(
         submit(&f, &format!("/jobs/{id}/cancel"), "").await.0,
         StatusCode::SEE_OTHER
     );
+    let (_, _, jp) = page(&f, &format!("/jobs/{id}")).await;
+    assert!(jp.contains("queued → cancelled"), "the job's log: {jp}");
     assert_eq!(
         f.get(&format!("/api/jobs/{id}")).await.1["state"],
         "cancelled"

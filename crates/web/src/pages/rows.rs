@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use dcmdisc_app::events::{EventKind, EventView};
 use dcmdisc_app::jobs::{BurnerView, JobState, JobView, SimDiscView};
 use dcmdisc_app::{AssociationView, Collection, LogEntry};
 
@@ -356,4 +357,56 @@ pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
         });
     }
     out
+}
+
+/// One line of a job's log: when, and what happened in plain words.
+pub(crate) struct LogLine {
+    pub time: String,
+    pub what: String,
+    pub bad: bool,
+}
+
+pub(crate) fn log_lines(events: &[EventView]) -> Vec<LogLine> {
+    events
+        .iter()
+        .map(|e| {
+            let (what, bad) = match &e.what {
+                EventKind::Job {
+                    state,
+                    previous,
+                    error,
+                    ..
+                } => {
+                    let mut w = match previous {
+                        None => format!("created: {state}"),
+                        Some(p) => format!("{p} → {state}"),
+                    };
+                    if let Some(err) = error {
+                        w.push_str(&format!(": {err}"));
+                    }
+                    (w, state == "failed")
+                }
+                EventKind::Disc {
+                    burner,
+                    volume,
+                    copy,
+                    outcome,
+                    reason,
+                    ..
+                } => {
+                    let mut w = format!("disc volume {volume} copy {copy} on {burner}: {outcome}");
+                    if let Some(r) = reason.as_deref().filter(|r| !r.is_empty()) {
+                        w.push_str(&format!(" ({r})"));
+                    }
+                    (w, outcome == "rejected")
+                }
+                EventKind::Other { name, state } => (format!("{name}: {state}"), false),
+            };
+            LogLine {
+                time: when(&e.time),
+                what,
+                bad,
+            }
+        })
+        .collect()
 }

@@ -227,7 +227,11 @@ pub(crate) struct JobPage {
     chrome: Chrome,
     job: JobRow,
     discs: Vec<DiscRow>,
+    log: Vec<LogLine>,
 }
+
+/// The lines of a job's log its page shows (the newest).
+const JOB_LOG: u32 = 200;
 
 pub(crate) async fn job(State(api): State<Api>, Path(id): Path<String>) -> Response {
     let r = async {
@@ -242,6 +246,7 @@ pub(crate) async fn job(State(api): State<Api>, Path(id): Path<String>) -> Respo
                 chrome: Chrome::new(format!("Job {id}"), "/jobs"),
                 job,
                 discs: disc_rows(&j),
+                log: log_lines(&dcmdisc_app::events::of_job(&s.db, id, JOB_LOG)?),
             })
         })
         .await
