@@ -124,9 +124,15 @@ class Driver:
         self.proc.stdin.flush()
 
     def close(self):
-        if self.proc.poll() is None:
+        """Lets the script close the browser (which removes its temporary profile) before
+        anything is killed: its stdin closed, a step it waits on fails and it cleans up."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.proc.wait(timeout=30)
+            self.proc.wait(timeout=30)
 
 
 def iter_rest(lines: queue.Queue):
