@@ -36,7 +36,8 @@ for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmt
             /usr/bin/dciodvfy:dicom3tools /usr/bin/xorriso:xorriso /usr/bin/isoinfo:genisoimage \
             /usr/bin/ip:iproute2 /bin/mount:mount /usr/bin/xmllint:libxml2-utils \
             /usr/bin/openssl:openssl \
-            /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib; do
+            /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib \
+            /usr/bin/chromium:chromium /usr/bin/node:nodejs /usr/bin/npm:npm; do
     path=${tool%%:*} pkg=${tool##*:}
     if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
 done

@@ -96,6 +96,16 @@ pub fn after(db: &ControlDb, after: i64, limit: u32) -> Result<Vec<EventView>, A
         .collect())
 }
 
+/// The newest `limit` events of job `job`, oldest first: its log.
+pub fn of_job(db: &ControlDb, job: i64, limit: u32) -> Result<Vec<EventView>, AppError> {
+    Ok(db
+        .control()
+        .events_of_job(job, limit)?
+        .into_iter()
+        .map(view)
+        .collect())
+}
+
 /// The newest event's id (0 when there is none): where a reader that wants only what
 /// happens from now on starts.
 pub fn latest(db: &ControlDb) -> Result<i64, AppError> {

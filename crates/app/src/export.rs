@@ -219,7 +219,11 @@ struct Job {
 }
 
 /// The volume capacity in bytes, `None` for the profile's own.
-fn capacity(cfg: &Config, profile: Profile, mb: Option<u64>) -> Result<Option<u64>, AppError> {
+pub(crate) fn capacity(
+    cfg: &Config,
+    profile: Profile,
+    mb: Option<u64>,
+) -> Result<Option<u64>, AppError> {
     match (mb, profile) {
         (Some(0), _) => Err(AppError::ZeroCapacity),
         (Some(mb), _) => Ok(Some(mb.saturating_mul(1024 * 1024))),

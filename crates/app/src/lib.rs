@@ -42,6 +42,7 @@ pub mod label;
 mod mcm;
 pub mod metrics;
 mod output;
+pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod retention;

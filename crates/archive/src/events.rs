@@ -76,22 +76,38 @@ pub fn after(conn: &Connection, after: i64, limit: u32) -> Result<Vec<EventRow>,
          FROM event e LEFT JOIN job_disc d ON d.id = e.disc
          WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![after, limit], |r| {
-        Ok(EventRow {
-            id: r.get(0)?,
-            time: r.get(1)?,
-            kind: r.get(2)?,
-            job: r.get(3)?,
-            disc: r.get(4)?,
-            burner: r.get(5)?,
-            state: r.get(6)?,
-            previous: r.get(7)?,
-            reason: r.get(8)?,
-            volume: r.get(9)?,
-            copy: r.get(10)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![after, limit], read)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The newest `limit` events of job `job`, oldest first (its log, for the job's page).
+pub fn of_job(conn: &Connection, job: i64, limit: u32) -> Result<Vec<EventRow>, ArchiveError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT * FROM (
+            SELECT e.id, e.time, e.kind, e.job, e.disc, e.burner, e.state, e.previous,
+                   e.reason, d.volume, d.copy
+            FROM event e LEFT JOIN job_disc d ON d.id = e.disc
+            WHERE e.job = ?1 ORDER BY e.id DESC LIMIT ?2)
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![job, limit], read)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: r.get(0)?,
+        time: r.get(1)?,
+        kind: r.get(2)?,
+        job: r.get(3)?,
+        disc: r.get(4)?,
+        burner: r.get(5)?,
+        state: r.get(6)?,
+        previous: r.get(7)?,
+        reason: r.get(8)?,
+        volume: r.get(9)?,
+        copy: r.get(10)?,
+    })
 }
 
 /// The newest event's id (0 when there is none).
@@ -109,6 +125,11 @@ impl Control {
     /// The events after id `after`, oldest first, at most `limit`.
     pub fn events_after(&self, after: i64, limit: u32) -> Result<Vec<EventRow>, ArchiveError> {
         self::after(&lock(&self.conn), after, limit)
+    }
+
+    /// The newest `limit` events of job `job`, oldest first.
+    pub fn events_of_job(&self, job: i64, limit: u32) -> Result<Vec<EventRow>, ArchiveError> {
+        of_job(&lock(&self.conn), job, limit)
     }
 
     /// The newest event's id (0 when there is none).

@@ -258,6 +258,27 @@ pub fn set_job_volumes(conn: &Connection, id: i64, volumes: u32) -> Result<(), A
     Ok(())
 }
 
+/// Sets a job's priority while it is in one of `states`; answers whether it was.
+pub fn set_job_priority(
+    conn: &Connection,
+    id: i64,
+    states: &[&str],
+    priority: &str,
+) -> Result<bool, ArchiveError> {
+    let marks = vec!["?"; states.len()].join(", ");
+    let sql =
+        format!("UPDATE job SET priority = ?, updated = ? WHERE id = ? AND state IN ({marks})");
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 + states.len());
+    let now = now_rfc3339();
+    values.push(&priority);
+    values.push(&now);
+    values.push(&id);
+    for s in states {
+        values.push(s);
+    }
+    Ok(conn.execute(&sql, values.as_slice())? == 1)
+}
+
 /// Records that a burner took a disc for (volume, copy), before anything is written to it.
 pub fn begin_disc(
     conn: &Connection,

@@ -746,6 +746,15 @@ impl Control {
         jobs::set_job_progress(&lock(&self.conn), id, stage, items, bytes)
     }
 
+    pub fn set_job_priority(
+        &self,
+        id: i64,
+        states: &[&str],
+        p: &str,
+    ) -> Result<bool, ArchiveError> {
+        jobs::set_job_priority(&lock(&self.conn), id, states, p)
+    }
+
     pub fn set_job_volumes(&self, id: i64, volumes: u32) -> Result<(), ArchiveError> {
         jobs::set_job_volumes(&lock(&self.conn), id, volumes)
     }

@@ -52,7 +52,7 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
         let status = match &e {
             // The thing the URL names.
-            AppError::NoSuchJob(_) => StatusCode::NOT_FOUND,
+            AppError::NoSuchJob(_) | AppError::NoSuchRemote(_) => StatusCode::NOT_FOUND,
             // Something the request names or asks for that cannot be.
             AppError::NoSuchCollection(_)
             | AppError::NoSuchBurner(_)

@@ -134,6 +134,15 @@ async fn feed(
         return;
     }
     let mut sent_progress: HashMap<i64, JobProgress> = HashMap::new();
+    // Each burner's (state, reason) as this client last saw it: a pause or resume writes no
+    // event row, so a change is told by comparing (the client listed them at `ready`).
+    let mut burner_states = match api.blocking(|s| Ok(jobs::burners(&s.cfg, &s.db)?)).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|b| (b.name, (b.state, b.reason)))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
     // The associations this client knows of, with the counts it was last told.
     let mut known: HashMap<u64, AssociationView> = api
         .inner()
@@ -149,7 +158,9 @@ async fn feed(
             _ = shutdown.wait() => return,
             _ = tx.closed() => return,
             change = changes.recv() => association(change, &mut known),
-            _ = tick.tick() => match poll(&api, &mut last, &mut sent_progress, &mut known).await {
+            _ = tick.tick() => match poll(
+                &api, &mut last, &mut sent_progress, &mut burner_states, &mut known,
+            ).await {
                 Ok(events) => events,
                 Err(e) => vec![json_event("error", &serde_json::json!({ "error": e.message }))],
             },
@@ -185,16 +196,18 @@ fn association(
     }
 }
 
-/// One poll: the log's new events (and the state of the burners they touched), moved
-/// progress of active jobs, moved counts of known associations.
+/// One poll: the log's new events (and the state of the burners they touched, or whose
+/// state changed: paused, resumed), moved progress of active jobs, moved counts of known
+/// associations.
 async fn poll(
     api: &Api,
     last: &mut i64,
     sent_progress: &mut HashMap<i64, JobProgress>,
+    burner_states: &mut HashMap<String, (String, String)>,
     known: &mut HashMap<u64, AssociationView>,
 ) -> Result<Vec<Event>, ApiError> {
     let after = *last;
-    let (new, burners, active) = api
+    let (new, touched, burners, active) = api
         .blocking(move |s| {
             let mut new = Vec::new();
             loop {
@@ -206,17 +219,14 @@ async fn poll(
                     break;
                 }
             }
-            let touched: BTreeSet<&str> = new.iter().filter_map(|e| e.burner()).collect();
-            let burners = if touched.is_empty() {
-                Vec::new()
-            } else {
-                jobs::burners(&s.cfg, &s.db)?
-                    .into_iter()
-                    .filter(|b| touched.contains(b.name.as_str()))
-                    .collect()
-            };
+            let touched: BTreeSet<String> = new
+                .iter()
+                .filter_map(|e| e.burner())
+                .map(str::to_string)
+                .collect();
+            let burners = jobs::burners(&s.cfg, &s.db)?;
             let active = jobs::active(&s.cfg, &s.db)?;
-            Ok((new, burners, active))
+            Ok((new, touched, burners, active))
         })
         .await?;
     let mut out = Vec::new();
@@ -225,7 +235,12 @@ async fn poll(
         *last = e.id;
     }
     for b in &burners {
-        out.push(json_event("burner", b));
+        let now = (b.state.clone(), b.reason.clone());
+        let changed = burner_states.get(&b.name) != Some(&now);
+        if changed || touched.contains(&b.name) {
+            out.push(json_event("burner", b));
+        }
+        burner_states.insert(b.name.clone(), now);
     }
     let mut still = HashMap::new();
     for j in active {

@@ -120,3 +120,81 @@ pub(crate) async fn retry(
     .await
     .map(Json)
 }
+
+/// The body of `POST /api/jobs/{id}/copy` (optional): how many copies of each volume.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyJob {
+    #[serde(default = "one")]
+    copies: u32,
+}
+
+/// An optional JSON object body: empty means all defaults.
+pub(crate) fn optional_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, ApiError> {
+    let bad = |e: serde_json::Error| ApiError::bad_request(format!("{what}: {e}"));
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(bad)?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "{what}: expected a JSON object"
+        )));
+    }
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// `POST /api/jobs/{id}/copy`: another copy of a done job (`dcmdisc job copy`) → `201` with
+/// the new job.
+pub(crate) async fn copy(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = job_id(&id)?;
+    let req: CopyJob = optional_body(&body, "the copy request")?;
+    let job = api
+        .blocking(move |s| {
+            let made = jobs::copy(&s.cfg, &s.db, id, req.copies)?;
+            Ok(jobs::show(&s.cfg, &s.db, made.id)?)
+        })
+        .await?;
+    let location = format!("/api/jobs/{}", job.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(job),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetPriority {
+    priority: String,
+}
+
+/// `POST /api/jobs/{id}/priority` `{"priority": "high"}`: the job as it is afterwards.
+pub(crate) async fn priority(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<JobView>, ApiError> {
+    let id = job_id(&id)?;
+    let req: SetPriority = optional_body(&body, "the priority request")?;
+    let p: Priority = req
+        .priority
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("priority: {e}")))?;
+    api.blocking(move |s| {
+        jobs::set_priority(&s.db, id, p)?;
+        Ok(jobs::show(&s.cfg, &s.db, id)?)
+    })
+    .await
+    .map(Json)
+}

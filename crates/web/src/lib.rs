@@ -1,4 +1,5 @@
-//! dcmdisc's JSON HTTP API and Server-Sent Events stream (docs/api.md), served by
+//! dcmdisc's JSON HTTP API and Server-Sent Events stream (docs/api.md) and the operator's
+//! pages over them (docs/web-ui.md, module `pages`), served by
 //! `dcmdisc serve` beside the DICOM listener on `[web] bind_address`:`port`, on the same
 //! Tokio runtime, and stopped by the same [`Shutdown`](dcmdisc_app::Shutdown) token.
 //!
@@ -17,6 +18,7 @@
 //! than an app call and a conversion to JSON means the operation belongs in `app`, where the
 //! CLI shares it. Users' storage, hashing and the metrics' contents are `app`'s.
 
+mod actions;
 mod audit;
 pub mod auth;
 mod error;
@@ -24,6 +26,7 @@ mod events;
 mod guard;
 mod jobs;
 mod listings;
+mod pages;
 mod routes;
 mod server;
 mod state;

@@ -98,6 +98,7 @@ impl WebServer {
         match self.tls {
             Some(tls) => {
                 info!(%addr, "web API at https://{addr}/api/");
+                info!(%addr, "operator pages at https://{addr}/");
                 let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
                 axum_server::from_tcp_rustls(self.listener, config)
                     .handle(handle)
@@ -106,6 +107,7 @@ impl WebServer {
             }
             None => {
                 info!(%addr, "web API at http://{addr}/api/");
+                info!(%addr, "operator pages at http://{addr}/");
                 axum_server::from_tcp(self.listener)
                     .handle(handle)
                     .serve(app)

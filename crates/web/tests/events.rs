@@ -253,3 +253,30 @@ async fn the_stream_ends_when_the_server_stops_and_bad_starts_are_refused() {
         .expect("the stream ends");
     assert_eq!(end, None);
 }
+
+#[tokio::test]
+async fn a_pause_and_a_resume_reach_the_stream_as_burner_events() {
+    // They write no event row: the stream compares each burner's state from poll to poll.
+    let f = Fixture::new("web-events-pause", &[SimDisc::Blank]);
+    let mut live = SseReader::open(&f.app, "/api/events", None).await;
+    let ready = live.next().await.expect("ready");
+    assert_eq!(ready.event, "ready");
+    let (s, _) = f
+        .post("/api/burners/sim/pause", r#"{"reason": "lid"}"#)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let got = live.until(40, |e| e.event == "burner").await;
+    let b = got.last().expect("events");
+    assert_eq!(b.event, "burner", "{got:?}");
+    assert_eq!(
+        (b.data["state"].as_str(), b.data["reason"].as_str()),
+        (Some("paused"), Some("lid"))
+    );
+    f.post("/api/burners/sim/resume", "").await;
+    let got = live.until(40, |e| e.event == "burner").await;
+    assert_eq!(
+        got.last().expect("events").data["state"],
+        "ready",
+        "{got:?}"
+    );
+}

@@ -317,7 +317,6 @@ async fn unknown_paths_wrong_methods_and_failures_answer_json_errors() {
         StatusCode::NOT_FOUND,
         "no such API path",
     );
-    assert_error(f.get("/").await, StatusCode::NOT_FOUND, "no such API path");
     let (s, _, j) = f.call(Method::DELETE, "/api/jobs", None).await;
     assert_error((s, j), StatusCode::METHOD_NOT_ALLOWED, "not allowed");
     assert_error(

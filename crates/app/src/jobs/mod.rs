@@ -438,6 +438,24 @@ pub fn cancel(db: &ControlDb, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Changes the priority of a job that is not final (the worker takes high before normal
+/// before low, then the oldest).
+pub fn set_priority(db: &ControlDb, id: i64, priority: Priority) -> Result<(), AppError> {
+    let job = db.control().job(id)?.ok_or(AppError::NoSuchJob(id))?;
+    let active = JobState::active_names();
+    if !db
+        .control()
+        .set_job_priority(id, &active, priority.name())?
+    {
+        return Err(AppError::JobState {
+            id,
+            state: job.state,
+            action: "only a job that is not done, failed or cancelled can change its priority",
+        });
+    }
+    Ok(())
+}
+
 /// Queues a failed job again. It restarts from the start of the phase it failed in: copies
 /// already burned are kept.
 pub fn retry(db: &ControlDb, id: i64) -> Result<(), AppError> {
