@@ -165,7 +165,9 @@ def phases(seen):
         return min((seen[s] for s in states if s in seen), default=None)
     start = at("composing")
     validating = at("validating")
-    burning = at("burning")
+    # With the image linked into the folder burner, `burning` may last less than one poll
+    # of the database: then burning+verifying starts where `verifying` was first seen.
+    burning = at("burning", "verifying")
     done = seen["done"]
     return {
         "wait": start,

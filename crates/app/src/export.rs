@@ -11,9 +11,11 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use dcmdisc_media::export::{self as media, ExportError, LeftOut, PatientFiles, SourceFile};
+use dcmdisc_media::read_ahead;
 
 pub use dcmdisc_media::export::{Excluded, ExcludedKind, VolumeSummary};
 
@@ -185,22 +187,36 @@ pub fn export_instances(
     let total = Count::new(rows.len() as u64, rows.iter().map(|r| r.size).sum());
     let mut files = Vec::with_capacity(rows.len());
     let mut bytes = 0;
-    for (k, r) in rows.iter().enumerate() {
-        if shutdown.is_triggered() {
-            return Err(AppError::Cancelled);
-        }
-        progress(&Progress {
-            patient: Count::new(1, 1),
-            label: label.clone(),
-            stage: Stage::Reading,
-            items: Count::new(k as u64, total.done),
-            bytes: Some(Count::new(bytes, total.total)),
-        });
-        let file = SourceFile::read(Path::new(&r.path))
-            .map_err(|source| AppError::ReadCollection { id, source })?;
-        bytes += file.size;
-        files.push(file);
-    }
+    // The archive's files are usually not in the page cache (it writes with O_DIRECT): the
+    // whole of the next files is asked of the disk while their headers are read here, so
+    // the pass that hashes them before imaging finds them in memory.
+    let paths: Vec<Option<&Path>> = rows.iter().map(|r| Some(Path::new(&r.path))).collect();
+    let pos = read_ahead::Position::default();
+    std::thread::scope(|s| {
+        s.spawn(|| read_ahead::run(&paths, &pos));
+        let read = (|| {
+            for (k, r) in rows.iter().enumerate() {
+                pos.next.store(k, Ordering::Relaxed);
+                if shutdown.is_triggered() {
+                    return Err(AppError::Cancelled);
+                }
+                progress(&Progress {
+                    patient: Count::new(1, 1),
+                    label: label.clone(),
+                    stage: Stage::Reading,
+                    items: Count::new(k as u64, total.done),
+                    bytes: Some(Count::new(bytes, total.total)),
+                });
+                let file = SourceFile::read(Path::new(&r.path))
+                    .map_err(|source| AppError::ReadCollection { id, source })?;
+                bytes += file.size;
+                files.push(file);
+            }
+            Ok(())
+        })();
+        pos.finish();
+        read
+    })?;
     let job = Job {
         label,
         files,

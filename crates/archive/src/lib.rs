@@ -665,6 +665,13 @@ impl Control {
         })
     }
 
+    /// SQLite's `PRAGMA data_version`: a number that changes when another connection (the
+    /// archive's, another process's: `dcmdisc job create`) has committed since this one last
+    /// looked. Reads no table, so an idle job worker can ask every few milliseconds.
+    pub fn data_version(&self) -> Result<i64, ArchiveError> {
+        Ok(lock(&self.conn).query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     pub fn add_remote(&self, ae: &str, host: &str, port: Option<u16>) -> Result<(), ArchiveError> {
         db::add_remote(&lock(&self.conn), ae, host, port)
     }

@@ -81,3 +81,19 @@ fn one_control_serves_several_threads_while_the_service_stores() {
     assert_eq!(control.log(1000).unwrap().len(), EACH);
     common::close(archive);
 }
+
+#[test]
+fn data_version_tells_another_connections_commit() {
+    let scratch = Scratch::new("control-data-version");
+    let dir = scratch.path();
+    let worker = Control::open(dir).unwrap();
+    let cli = Control::open(dir).unwrap();
+    let before = worker.data_version().unwrap();
+    assert_eq!(worker.data_version().unwrap(), before, "nothing committed");
+    cli.add_remote("CLI", "127.0.0.1", Some(104)).unwrap();
+    let after = worker.data_version().unwrap();
+    assert_ne!(after, before, "the other connection's commit is seen");
+    // Its own commits do not count: the worker only waits for others.
+    worker.add_remote("SELF", "127.0.0.1", Some(104)).unwrap();
+    assert_eq!(worker.data_version().unwrap(), after);
+}

@@ -7,7 +7,8 @@
 //! read back, its offsets checked) and [`validate`] (a written volume read back and held
 //! against the plan, with the image's SHA-256), [`pdi`] (the volume's own files: README.TXT,
 //! INDEX.HTM, AUTORUN.INF, the validation report and MANIFEST.TXT, sized before planning);
-//! the image itself is written and read by the `dcmdisc-iso9660` crate.
+//! [`read_ahead`] (the next source files asked of the disk ahead of their reader); the image
+//! itself is written and read by the `dcmdisc-iso9660` crate.
 //!
 //! Media knows nothing of the archive: the application layer hands it file paths.
 //!
@@ -21,6 +22,7 @@ mod left_out;
 pub mod pdi;
 pub mod plan;
 mod profile;
+pub mod read_ahead;
 mod record_items;
 mod record_keys;
 pub mod records;

@@ -198,7 +198,28 @@ pub(crate) fn write_volume(
         summary.bytes = fs::metadata(&path).map_err(io_err(&path))?.len();
         summary.iso = Some(path);
     }
-    summary.sha256 = validate(&summary, &expected, progress)?;
+    // The image is made durable while it is read back: its writeback (disk) overlaps the
+    // read-back's hashing (CPU), and the export reports no image that a power loss could
+    // still tear (a job commits `burning` after this, and keeps its images over a restart).
+    let sync = summary.iso.clone().map(|p| {
+        let handle = std::thread::spawn({
+            let p = p.clone();
+            move || fs::File::open(&p).and_then(|f| f.sync_all())
+        });
+        (p, handle)
+    });
+    let validated = validate(&summary, &expected, progress);
+    if let Some((p, handle)) = sync {
+        let synced = handle
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread panicked")));
+        // A volume that failed validation is already removed: its error is the answer.
+        if let (Err(e), Ok(_)) = (synced, &validated) {
+            let _ = fs::remove_file(&p);
+            return Err(io_err(&p)(e));
+        }
+    }
+    summary.sha256 = validated?;
     Ok(summary)
 }
 

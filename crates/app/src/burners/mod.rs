@@ -1,5 +1,5 @@
 //! Burners: where a validated volume image becomes a disc. One trait, one file per kind:
-//! `folder` (the default: the image copied into a directory), `simulator` (a configured
+//! `folder` (the default: the image linked or copied into a directory), `simulator` (a configured
 //! stack of discs, for tests and demos), `drive` (an optical drive through xorriso; its
 //! report parser in `xorriso_report.rs`) and `command` (a disc robot's client or a site
 //! script); `process.rs` runs their external programs. A burner takes one disc per `burn`; a disc it finds

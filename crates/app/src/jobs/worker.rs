@@ -103,9 +103,15 @@ impl Worker {
                 Ok(None) => {}
                 Err(e) => error!(error = %crate::error::chain(&e), "job worker"),
             }
+            // A commit by another connection (the CLI's `job create`, a store) ends the wait
+            // early, so a job queued from outside starts within 20 ms, not a poll interval.
+            let seen = self.db.control().data_version().ok();
             let until = Instant::now() + poll;
             while Instant::now() < until && !shutdown.is_triggered() {
                 std::thread::sleep(Duration::from_millis(20).min(poll));
+                if seen.is_some() && self.db.control().data_version().ok() != seen {
+                    break;
+                }
             }
         }
     }

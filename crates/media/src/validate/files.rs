@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
@@ -16,6 +16,7 @@ use dcmdisc_iso9660::read::IsoFile;
 use sha2::{Digest, Sha256};
 
 use crate::pdi::{manifest, MANIFEST};
+use crate::read_ahead;
 
 use super::{check, hex, meta_of, ExpectedVolume, Found, OpenError, ValidationReport, MAX_META};
 
@@ -104,11 +105,22 @@ fn read_one(source: &Planned<'_>) -> Read {
 }
 
 /// [`read_one`] of every file, in order, on two threads: hashing (SHA-NI) runs at about the
-/// speed the page cache delivers, so a second core halves this pass.
+/// speed the page cache delivers, so a second core halves this pass. The instances come from
+/// the archive, which writes with `O_DIRECT`, so they may come from the disk: a third thread
+/// asks for the next files ahead of the readers (`read_ahead.rs`).
 fn read_all(files: &[(String, Planned<'_>)]) -> Vec<Read> {
     const THREADS: usize = 2;
-    let next = AtomicUsize::new(0);
+    let pos = read_ahead::Position::default();
+    let next = &pos.next;
+    let paths: Vec<Option<&Path>> = files
+        .iter()
+        .map(|(_, source)| match source {
+            Planned::Path(p) => Some(*p),
+            Planned::Bytes(_) => None,
+        })
+        .collect();
     let mut out: Vec<(usize, Read)> = std::thread::scope(|s| {
+        s.spawn(|| read_ahead::run(&paths, &pos));
         let workers: Vec<_> = (0..THREADS)
             .map(|_| {
                 s.spawn(|| {
@@ -123,10 +135,12 @@ fn read_all(files: &[(String, Planned<'_>)]) -> Vec<Read> {
                 })
             })
             .collect();
-        workers
+        let out = workers
             .into_iter()
             .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+            .collect();
+        pos.finish();
+        out
     });
     out.sort_by_key(|(i, _)| *i);
     // A worker that panicked left its files out: they are read again here.
