@@ -1,6 +1,7 @@
 //! The simulator burner: a stack of discs from the config (`blank`, `written`, `faulty`,
-//! `bad-verify`), a write speed, and a folder where every disc taken leaves its bytes
-//! (`discNNNN.iso`) and its label (`discNNNN.label`, "REJECT: why" for a rejected one).
+//! `bad-verify`), a write speed (a verify's read-back takes as long), and a folder where
+//! every disc taken leaves its bytes (`discNNNN.iso`) and its label (`discNNNN.label`,
+//! "REJECT: why" for a rejected one).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -149,6 +150,13 @@ impl Burner for SimulatorBurner {
     }
 
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError> {
+        // A disc reads back at its speed too (and crash tests can kill during a verify).
+        if self.speed_mb_s > 0 {
+            let len = fs::metadata(&written.image).map(|m| m.len()).unwrap_or(0);
+            std::thread::sleep(Duration::from_secs_f64(
+                len as f64 / (self.speed_mb_s as f64 * 1e6),
+            ));
+        }
         let result = verify_file(&written.image, sha256);
         if let (Err(BurnError::Rejected(why)), Some((_, n))) = (&result, self.current) {
             self.label(n, &format!("REJECT: {why}"));

@@ -14,6 +14,10 @@ pub struct JobsSection {
     pub worker: bool,
     /// How often the idle worker looks for a queued job, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Test only (0, the default, in production): the worker waits this long at every
+    /// progress report of composing, imaging and validating, so that a crash test can kill
+    /// the server in each of those states however fast the machine composes.
+    pub test_stage_delay_ms: u64,
 }
 
 impl Default for JobsSection {
@@ -21,6 +25,7 @@ impl Default for JobsSection {
         JobsSection {
             worker: true,
             poll_interval_ms: 500,
+            test_stage_delay_ms: 0,
         }
     }
 }
@@ -147,6 +152,13 @@ pub(super) fn validate(jobs: &JobsSection, burners: &[BurnerConfig]) -> Result<(
             key: "[jobs] poll_interval_ms",
             value: jobs.poll_interval_ms,
             allowed: "allowed range is 50..=60000 milliseconds",
+        });
+    }
+    if jobs.test_stage_delay_ms > 10_000 {
+        return Err(ConfigError::OutOfRange {
+            key: "[jobs] test_stage_delay_ms",
+            value: jobs.test_stage_delay_ms,
+            allowed: "allowed range is 0..=10000 milliseconds (0 outside tests)",
         });
     }
     for (i, b) in burners.iter().enumerate() {

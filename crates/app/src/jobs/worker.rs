@@ -249,6 +249,7 @@ impl Worker {
                     token.trigger();
                 }
             }
+            test_stage_delay(self.cfg.jobs.test_stage_delay_ms, &token);
         };
         let result = export_collection(
             &self.cfg,
@@ -529,6 +530,15 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// `[jobs] test_stage_delay_ms` (test only): a wait at a compose progress report, cut short
+/// by a stop, so that crash tests can hit each compose state on any machine.
+fn test_stage_delay(ms: u64, stop: &Shutdown) {
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until && !stop.is_triggered() {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
