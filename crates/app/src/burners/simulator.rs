@@ -149,6 +149,10 @@ impl Burner for SimulatorBurner {
         Ok(Written { image: to })
     }
 
+    fn interrupted(&mut self, _disc: &DiscId, position: usize) {
+        self.label(position, super::INTERRUPTED_LABEL);
+    }
+
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError> {
         // A disc reads back at its speed too (and crash tests can kill during a verify).
         if self.speed_mb_s > 0 {

@@ -67,6 +67,18 @@ impl Worker {
     /// (interrupted discs).
     pub fn open(cfg: &Config) -> Result<Worker, AppError> {
         let db = ControlDb::open(cfg, Open::CreateIfMissing)?;
+        // The burners mark those discs first (labels read REJECT, partial copies go), then
+        // the records: a crash in between marks them again at the next start.
+        for (d, position) in db.control().burning_discs()? {
+            if let Some(bcfg) = cfg.burners().into_iter().find(|b| b.name == d.burner) {
+                let disc = DiscId {
+                    job: d.job,
+                    volume: d.volume,
+                    copy: d.copy,
+                };
+                burners::open(&bcfg, &cfg.archive.data_dir, position).interrupted(&disc, position);
+            }
+        }
         let n = db.control().reject_interrupted("interrupted")?;
         if n > 0 {
             warn!(
@@ -490,6 +502,8 @@ impl Worker {
                     return Ok(Ok(()));
                 }
                 Err((BurnError::Stopped, image)) => {
+                    let position = control.burner_outcomes(name)?.len().saturating_sub(1);
+                    burner.interrupted(&disc_id, position);
                     control.finish_disc(disc, "rejected", "interrupted", "", &image)?;
                     return Ok(Err(Halt::Stopped));
                 }
