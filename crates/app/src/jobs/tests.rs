@@ -299,6 +299,40 @@ fn after_a_crash_while_burning_the_disc_is_rejected_and_nothing_is_done_twice() 
 }
 
 #[test]
+fn a_job_resumed_with_a_damaged_image_composes_again_instead_of_rejecting_discs() {
+    let tmp = TempDir::new("jobs-damaged");
+    let (cfg, db) = setup(&tmp, 3, 400_000, &[SimDisc::Blank; 8]);
+    let id = create(&cfg, &db, &request(2)).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    // A crash during the last copy, and the image of its volume not what was validated (a
+    // power loss took its last writes).
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute(
+        "UPDATE job_disc SET outcome = 'burning', sha256 = '' WHERE id =
+            (SELECT MAX(id) FROM job_disc)",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE job SET state = 'burning' WHERE id = ?1", [id])
+        .unwrap();
+    let (image, _) = worker_manifest(&cfg, id).pop().unwrap();
+    let mut bytes = std::fs::read(&image).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&image, bytes).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done", "{job:?}");
+    let got = outcomes(&job);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[3], (2, 2, "rejected".into(), "interrupted".into()));
+    assert_eq!(got[4], (2, 2, "burned".into(), String::new()));
+    let (image, sha) = worker_manifest(&cfg, id).pop().unwrap();
+    assert_eq!(crate::burners::sha256_file(&image).unwrap(), sha);
+    assert_eq!(job.discs[4].sha256, sha);
+}
+
+#[test]
 fn a_crash_during_a_folder_copy_leaves_no_partial_file_even_when_the_job_does_not_resume() {
     let tmp = TempDir::new("jobs-folder-crash");
     let (mut cfg, db) = setup(&tmp, 1, 1000, &[]);

@@ -154,10 +154,11 @@ impl Worker {
                     Err(_) => return Ok(()),
                 }
             }
-            JobState::Burning | JobState::Verifying => match read_manifest(&dir) {
+            JobState::Burning | JobState::Verifying => match checked_manifest(&dir) {
                 Ok(v) => v,
                 Err(e) => {
-                    // The images are gone: compose them again (nothing burned is lost).
+                    // The images are gone or not what was validated (a power loss took
+                    // their last writes): compose them again (nothing burned is lost).
                     warn!(
                         job = id,
                         "the job's images cannot be read ({e}); composing again"
@@ -291,6 +292,14 @@ impl Worker {
                         "choose an image profile (not USB) and create the job again",
                     )?;
                     return Ok(Err(Halt::Ended));
+                }
+                if self.cfg.archive.durable {
+                    // The images on disk before `burning` says they are there.
+                    sync_images(&volumes).map_err(|source| AppError::JobFiles {
+                        id,
+                        what: "syncing the images".into(),
+                        source,
+                    })?;
                 }
                 write_manifest(dir, &volumes).map_err(|source| AppError::JobFiles {
                     id,
@@ -580,6 +589,38 @@ pub(super) fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<
     }
     fs::rename(&tmp, dir.join(MANIFEST))?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// Each image and the folder holding it synced (the manifest's own sync covers the job folder).
+fn sync_images(volumes: &[Volume]) -> std::io::Result<()> {
+    for v in volumes {
+        fs::File::open(&v.image)?.sync_all()?;
+        if let Some(parent) = v.image.parent() {
+            fs::File::open(parent)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of a job resumed in `burning` or `verifying`, each image checked against the
+/// SHA-256 it was validated with: burning an image a crash damaged would only reject disc
+/// after disc at verify.
+fn checked_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
+    let volumes = read_manifest(dir)?;
+    for v in &volumes {
+        let got = crate::burners::sha256_file(&v.image)?;
+        if got != v.sha256 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} has SHA-256 {got}, validated as {}",
+                    v.image.display(),
+                    v.sha256
+                ),
+            ));
+        }
+    }
+    Ok(volumes)
 }
 
 pub(super) fn read_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
