@@ -224,6 +224,8 @@ max_associations = 5
 [archive]
 data_dir = "$data"
 durable = $DURABLE
+[web]
+enabled = false
 EOF
     "$DCMDISC" remote add STORESCU --host 127.0.0.1 --config "$cfg" >> "$log" 2>&1 \
       || { cat "$log" >&2; die "dcmdisc remote add failed"; }

@@ -27,6 +27,9 @@ SAMPLES = [
     "SC_rgb_rle.dcm", "SC_rgb_rle_16bit.dcm", "SC_rgb_rle_32bit.dcm", "rtdose_rle.dcm",
     "rtplan.dcm", "JPEG-lossy.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_small_odd_jpeg.dcm",
     "JPEG-LL.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "MR_small_jpeg_ls_lossless.dcm",
+    # Explicit VR Big Endian (16-bit OW, 32-bit, an undefined-length sequence) and Deflated:
+    # the transcoder's swap and inflate paths.
+    "MR_small_bigendian.dcm", "rtdose_expb_1frame.dcm", "ExplVR_BigEnd.dcm", "image_dfl.dcm",
 ]
 IMPLICIT = "1.2.840.10008.1.2"
 MAX_SEED = 16 * 1024
@@ -323,6 +326,29 @@ def main():
             f"store-{uid}")
     put("pdata", pdata(1, True, command(0x0FFF, "1.2.840.10008.1.1")) + ABORT, "cancel")
     put("pdata", pdata(1, True, command(0x0020, "1.2.840.10008.1.1")) + RELEASE, "unknown")
+    # Storage Commitment N-ACTION data sets (byte 0: 1 Explicit, 0 Implicit VR LE), as
+    # pydicom encodes them: two references, one, and a Failed SOP Sequence item for variety.
+    from pydicom.dataset import Dataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+    for explicit in (True, False):
+        for n in (1, 2):
+            req = Dataset()
+            req.TransactionUID = "2.25.1234"
+            refs = []
+            for i in range(n):
+                r = Dataset()
+                r.ReferencedSOPClassUID = CT
+                r.ReferencedSOPInstanceUID = f"1.2.3.4.{i}"
+                if i == 1:
+                    r.FailureReason = 0x0112
+                refs.append(r)
+            req.ReferencedSOPSequence = refs
+            fp = DicomBytesIO()
+            fp.is_little_endian, fp.is_implicit_VR = True, not explicit
+            write_dataset(fp, req)
+            put("commitment_request", bytes([1 if explicit else 0]) + fp.getvalue(),
+                f"{'explicit' if explicit else 'implicit'}-{n}")
     # Volume validation's readers: pydicom's DICOMDIRs, and small ISO 9660 images made by
     # genisoimage (Level 1, with and without Joliet) when it is installed.
     for name in ("DICOMDIR", "DICOMDIR-reverse", "DICOMDIR-nooffset"):

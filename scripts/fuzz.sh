@@ -20,7 +20,7 @@ root=$PWD
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 ALL_TARGETS=(associate_rq pdata dimse_command dataset_walk file_meta jpeg_lossless rle transcode_file
-             iso_read dicomdir_read)
+             iso_read dicomdir_read commitment_request)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 
 log() { printf '\n==> %s\n' "$*" >&2; }
@@ -28,7 +28,7 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 # Where a target's regression inputs live: the crate whose parser it drives.
 crate_of() {
     case $1 in
-        associate_rq | pdata | dimse_command) echo net ;;
+        associate_rq | pdata | dimse_command | commitment_request) echo net ;;
         dataset_walk | file_meta) echo dicom ;;
         jpeg_lossless | rle | transcode_file) echo transcode ;;
         iso_read) echo iso9660 ;;

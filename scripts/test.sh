@@ -34,9 +34,19 @@ cargo clippy --workspace --all-targets -- -D warnings
 apt_missing=()
 for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmtk \
             /usr/bin/dciodvfy:dicom3tools /usr/bin/xorriso:xorriso /usr/bin/isoinfo:genisoimage \
-            /usr/bin/ip:iproute2 /bin/mount:mount; do
+            /usr/bin/ip:iproute2 /bin/mount:mount /usr/bin/xmllint:libxml2-utils \
+            /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib; do
     path=${tool%%:*} pkg=${tool##*:}
-    if [ ! -x "$path" ]; then apt_missing+=("$pkg"); fi
+    if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
+done
+# The disc label's tests: poppler reads, lists the fonts of and rasterises the label PDF; the
+# fonts it embeds are the system's (Latin, Cyrillic, Greek: DejaVu; Japanese, Korean, Chinese:
+# Noto CJK), none ships with dcmdisc.
+for file in /usr/bin/pdftoppm:poppler-utils /usr/bin/pdffonts:poppler-utils \
+            /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+            /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk; do
+    path=${file%%:*} pkg=${file##*:}
+    if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then
     mapfile -t apt_missing < <(printf '%s\n' "${apt_missing[@]}" | sort -u)

@@ -148,6 +148,8 @@ def base_config(port: int, data_dir: Path) -> dict:
             "dimse_timeout_secs": 30,
         },
         "archive": {"data_dir": str(data_dir), "durable": True},
+        # Port 0: every server gets a free web port, read from its log (Dcmdisc.web_url).
+        "web": {"bind_address": LOCALHOST, "port": 0},
     }
 
 
@@ -176,6 +178,7 @@ class Dcmdisc:
         self.config_path = write_config(self.workdir / "dcmdisc.toml", self.config)
         self.log_path = self.workdir / "dcmdisc-serve.log"
         self.proc: subprocess.Popen | None = None
+        self.log_start = 0
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         SERVERS.append(self)
@@ -247,6 +250,7 @@ class Dcmdisc:
                                  "(run cargo build --release or set DCMDISC_BIN)")
         # A restarted server appends to the same log: only what it writes now counts.
         log_start = len(self.log_text())
+        self.log_start = log_start
         log = open(self.log_path, "ab")
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
@@ -317,6 +321,23 @@ class Dcmdisc:
             except subprocess.TimeoutExpired:
                 pass
         self.stopped_at = time.time()
+
+    def web_url(self, timeout: float = 10.0) -> str:
+        """`http://127.0.0.1:PORT` of the running server's web API, as its log announces it
+        ("web API at http://ADDR/api/"; the helpers' config asks for port 0)."""
+        found = {}
+
+        def announced():
+            m = re.search(r"web API at (http://[0-9.:\[\]]+)/api/", self.log_text()[self.log_start:])
+            if m:
+                found["url"] = m.group(1)
+            return bool(m) or not self.running
+
+        wait_until(announced, timeout=timeout)
+        if "url" not in found:
+            raise AssertionError(f"no web API address in the log within {timeout} s:\n"
+                                 f"{self.log_text()[-4000:]}")
+        return found["url"]
 
     def log_text(self) -> str:
         try:

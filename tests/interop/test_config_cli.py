@@ -80,7 +80,9 @@ def test_serve_without_config_file_uses_defaults(tmp_path):
                                  "--data-dir", str(data_dir)], capture_output=True, text=True, errors="replace", timeout=30)
     assert add.returncode == 0, add.stderr
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(base + ["serve", "--data-dir", str(data_dir), "--port", str(port)],
+    # --web-port 0: the default web port (8104) may be taken on a shared machine.
+    proc = subprocess.Popen(base + ["serve", "--data-dir", str(data_dir), "--port", str(port),
+                                    "--web-port", "0"],
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         assert wait_until(lambda: port_open(port) or proc.poll() is not None, timeout=10)

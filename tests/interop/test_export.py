@@ -126,7 +126,12 @@ def check_iso(iso: Path, tree: Path, tmp: Path):
     fsid = pydicom.dcmread(tree / "DICOMDIR", stop_before_pixels=True).FileSetID
     d = subprocess.run([peer_tool("isoinfo"), "-d", "-i", str(iso)], capture_output=True, text=True,
                        timeout=60).stdout
-    assert f"Volume id: {fsid.strip().replace(' ', '_')}" in d, d
+    # The Volume Identifier tells discs apart without patient data (issue 12): creation date,
+    # job or time, n OF m, the same n OF m as the File-set ID's.
+    vid = next(l.split(":", 1)[1].strip() for l in d.splitlines() if l.startswith("Volume id:"))
+    m = re.fullmatch(r"\d{6}(?:J\d+|T\d{4})_(\d+)OF(\d+)", vid)
+    assert m, d
+    assert fsid.strip().endswith(f"{m.group(1)}OF{m.group(2)}"), (fsid, vid)
     listing = subprocess.run([peer_tool("isoinfo"), "-l", "-i", str(iso)], capture_output=True, text=True,
                              timeout=60).stdout
     root = listing.split("Directory listing of /DICOM/")[0]
@@ -184,7 +189,7 @@ def test_folder_export_std_gen_cd(tmp_path, explicit_corpus):
     (src / "notes.txt").write_text("not DICOM")
     out = tmp_path / "out"
     r = export("--from-folder", src, "--out", out, "--tree")
-    assert "skipped" in r.stderr and "notes.txt" in r.stderr
+    assert "ignored" in r.stderr and "notes.txt" in r.stderr
     seen = check_export(out, sources, tmp_path)
     assert set(seen) == set(sources)
     assert all(n == 1 for n in seen.values())

@@ -126,7 +126,8 @@ def test_usb_volume_is_a_tree_without_hash(tmp_path):
 def test_a_volume_that_fails_validation_is_not_left(tmp_path):
     """An instance whose File Meta names another SOP Instance than its data set: the
     DICOMDIR record (from the data set) disagrees with the file on the volume, so the
-    volume fails validation, is removed, and the export exits non-zero naming both UIDs."""
+    volume fails the checks made before imaging, is not written, and the export exits
+    non-zero naming both UIDs."""
     src = tmp_path / "src"
     collection(src, studies=1, per_series=2)
     study, series = generate_uid(), generate_uid()
@@ -144,6 +145,6 @@ def test_a_volume_that_fails_validation_is_not_left(tmp_path):
     r = subprocess.run([str(dcmdisc_bin()), "export", "--from-folder", str(src), "--out", str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode != 0, r.stdout
-    assert "failed validation" in r.stderr, r.stderr
+    assert "failed the checks before imaging and was not written" in r.stderr, r.stderr
     assert f"SOP Instance UID {liar}" in r.stderr and real in r.stderr, r.stderr
     assert not list(out.rglob("VOL*.iso")), list(out.rglob("*"))

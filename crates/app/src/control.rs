@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dcmdisc_archive::{Collection, Control, InstanceRow, LogEntry, RemoteAe};
+use dcmdisc_archive::{Collection, Control, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe};
 
 use crate::config::{AeTitle, Config, RemoteHost};
 use crate::error::AppError;
@@ -75,6 +75,11 @@ impl ControlDb {
         Ok(self.control.log(limit)?)
     }
 
+    /// The store log filtered: the newest `q.limit` entries matching, oldest first.
+    pub fn query_log(&self, q: &LogQuery) -> Result<Vec<LogEntry>, AppError> {
+        Ok(self.control.query_log(q)?)
+    }
+
     pub fn remotes(&self) -> Result<Vec<RemoteAe>, AppError> {
         Ok(self.control.remotes()?)
     }
@@ -96,6 +101,47 @@ impl ControlDb {
         } else {
             Err(AppError::NoSuchRemote(ae.clone()))
         }
+    }
+}
+
+/// A store log status filter as an operator writes it: `success`, `failure`, or a status code
+/// in hex (`A700`).
+pub fn parse_log_status(s: &str) -> Result<LogStatus, AppError> {
+    let bad = || AppError::BadFilter {
+        name: "status",
+        value: s.to_string(),
+        allowed: "success, failure, or a status code in hex such as A700",
+    };
+    match s {
+        "success" => Ok(LogStatus::Success),
+        "failure" => Ok(LogStatus::Failure),
+        _ if s.len() == 4 && s.bytes().all(|c| c.is_ascii_hexdigit()) => u16::from_str_radix(s, 16)
+            .map(LogStatus::Code)
+            .map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+/// A store log time filter: a UTC date or date and time as the log writes them
+/// (`2026-12-01`, `2026-12-01T10:30`, `2026-12-01T10:30:00`, `2026-12-01T10:30:00.250`,
+/// each with or without a final `Z`); answers it without the `Z`, which compares with the
+/// log's times as text.
+pub fn parse_log_since(s: &str) -> Result<String, AppError> {
+    const FORM: &[u8] = b"0000-00-00T00:00:00.000";
+    let t = s.strip_suffix('Z').unwrap_or(s);
+    let fits = [10, 16, 19, 23].contains(&t.len())
+        && t.bytes().zip(FORM).all(|(c, f)| match f {
+            b'0' => c.is_ascii_digit(),
+            _ => c == *f,
+        });
+    if fits {
+        Ok(t.to_string())
+    } else {
+        Err(AppError::BadFilter {
+            name: "since",
+            value: s.to_string(),
+            allowed: "a UTC date or time: 2026-12-01, 2026-12-01T10:30 or 2026-12-01T10:30:00Z",
+        })
     }
 }
 
@@ -143,5 +189,40 @@ mod tests {
             db.remove_remote(&ae),
             Err(AppError::NoSuchRemote(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn log_filters_are_parsed_or_refused_naming_the_filter() {
+        assert_eq!(parse_log_status("success").unwrap(), LogStatus::Success);
+        assert_eq!(parse_log_status("failure").unwrap(), LogStatus::Failure);
+        assert_eq!(parse_log_status("A700").unwrap(), LogStatus::Code(0xA700));
+        assert_eq!(parse_log_status("0000").unwrap(), LogStatus::Code(0));
+        for bad in ["", "ok", "A7000", "ZZZZ", "+A70"] {
+            let e = parse_log_status(bad).unwrap_err().to_string();
+            assert!(e.starts_with("status = "), "{e}");
+        }
+        for (given, kept) in [
+            ("2026-12-01", "2026-12-01"),
+            ("2026-12-01T10:30", "2026-12-01T10:30"),
+            ("2026-12-01T10:30:00Z", "2026-12-01T10:30:00"),
+            ("2026-12-01T10:30:00.250Z", "2026-12-01T10:30:00.250"),
+        ] {
+            assert_eq!(parse_log_since(given).unwrap(), kept);
+        }
+        for bad in [
+            "yesterday",
+            "2026-12-1",
+            "2026-12-01T10",
+            "2026-12-01 10:30",
+            "2026-12-01T10:30:00+01:00",
+        ] {
+            let e = parse_log_since(bad).unwrap_err().to_string();
+            assert!(e.starts_with("since = "), "{e}");
+        }
     }
 }

@@ -13,6 +13,8 @@ use crate::config::{AeTitle, ConfigError, ConvertTarget};
 pub enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Label(#[from] dcmdisc_label::LabelError),
     /// A command that only reads found no control database (and made none).
     #[error(
         "no control database at {} (set [archive] data_dir in the --config file, or --data-dir)",
@@ -89,6 +91,19 @@ pub enum AppError {
     },
     #[error("no DICOM instances found in {}", .0.display())]
     NoInstances(PathBuf),
+    /// Instances of a source folder that cannot go on the disc, each `path: why`; the export
+    /// made nothing.
+    #[error(
+        "{} instance(s) in {} cannot go on the disc:\n  {}\n(export again with \
+         --leave-out-unreadable to leave them out; each volume's README then lists them)",
+        list.len(),
+        src.display(),
+        list.join("\n  ")
+    )]
+    CannotGoOnDisc { src: PathBuf, list: Vec<String> },
+    /// A job's configured Volume Identifier pattern cannot hold this job number.
+    #[error("the [media] volume_id pattern cannot hold job number {0}")]
+    VolumeIdJob(i64),
     #[error("collection {0} does not exist or is empty (see `dcmdisc patients`)")]
     NoSuchCollection(i64),
     #[error("reading collection {id}")]
@@ -127,6 +142,13 @@ pub enum AppError {
     },
     #[error("cancelled")]
     Cancelled,
+    /// A listing's filter that cannot be used.
+    #[error("{name} = {value:?}: expected {allowed}")]
+    BadFilter {
+        name: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
 }
 
 /// An error and its causes, `: `-separated, for a job's reason and the log.

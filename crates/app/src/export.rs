@@ -13,9 +13,9 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use dcmdisc_media::export::{self as media, ExportError, PatientFiles, SourceFile};
+use dcmdisc_media::export::{self as media, ExportError, LeftOut, PatientFiles, SourceFile};
 
-pub use dcmdisc_media::export::{Skipped, VolumeSummary};
+pub use dcmdisc_media::export::{Excluded, ExcludedKind, VolumeSummary};
 
 use crate::config::{CdCapacity, Config, Profile};
 use crate::control::ControlDb;
@@ -42,6 +42,11 @@ pub struct ExportOptions {
     pub capacity_mb: Option<u64>,
     /// Also write each volume's file tree as `OUT/VOLnnn/`.
     pub tree: bool,
+    /// Leave out instances that cannot go on the disc (listed in each volume's README)
+    /// instead of failing the export.
+    pub leave_out_unreadable: bool,
+    /// The disc job's number (`{job}` of the Volume Identifier), `None` for `dcmdisc export`.
+    pub job: Option<i64>,
 }
 
 /// One volume written, and whose.
@@ -52,31 +57,47 @@ pub struct ExportedVolume {
     pub volume: VolumeSummary,
 }
 
-/// The patients found in a folder, read and checked, and the files left out.
+/// The patients found in a folder, read and checked, and the files not exported as
+/// instances: not DICOM, foreign DICOMDIRs, and instances that cannot go on the disc.
 #[derive(Debug, Clone)]
 pub struct FolderScan {
     pub src: PathBuf,
     pub patients: Vec<PatientFiles>,
-    pub skipped: Vec<Skipped>,
+    pub excluded: Vec<Excluded>,
 }
 
-/// Walks `src` recursively and groups its Part 10 files per patient (no service needed).
-pub fn scan_folder(src: &Path) -> Result<FolderScan, AppError> {
+impl FolderScan {
+    /// The instances that cannot go on the disc.
+    pub fn unreadable(&self) -> impl Iterator<Item = &Excluded> {
+        self.excluded
+            .iter()
+            .filter(|e| e.kind == ExcludedKind::Unreadable)
+    }
+}
+
+/// Walks `src` recursively and groups its Part 10 files per patient (no service needed);
+/// Big Endian and Deflated files are read through the transcoder.
+pub fn scan_folder(cfg: &Config, src: &Path) -> Result<FolderScan, AppError> {
     if !src.is_dir() {
         return Err(AppError::NotAFolder(src.to_path_buf()));
     }
-    let (patients, skipped) = media::scan_folder(src).map_err(|source| AppError::Scan {
-        path: src.to_path_buf(),
-        source,
-    })?;
+    let converter = MediaConverter(cfg.identity());
+    let (patients, excluded) =
+        media::scan_folder(src, &converter).map_err(|source| AppError::Scan {
+            path: src.to_path_buf(),
+            source,
+        })?;
     Ok(FolderScan {
         src: src.to_path_buf(),
         patients,
-        skipped,
+        excluded,
     })
 }
 
-/// Exports every patient of a scanned folder.
+/// Exports every patient of a scanned folder. An instance that cannot go on the disc fails
+/// the export before anything is written, naming each, unless `opts.leave_out_unreadable`:
+/// then each is listed on the volumes of its patient (of every patient when its patient is
+/// not known).
 pub fn export_folder(
     cfg: &Config,
     scan: FolderScan,
@@ -84,9 +105,27 @@ pub fn export_folder(
     shutdown: &Shutdown,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<ExportedVolume>, AppError> {
+    let unreadable: Vec<Excluded> = scan.unreadable().cloned().collect();
+    if !unreadable.is_empty() && !opts.leave_out_unreadable {
+        return Err(AppError::CannotGoOnDisc {
+            src: scan.src.clone(),
+            list: unreadable
+                .iter()
+                .map(|e| format!("{}: {}", e.path.display(), e.reason))
+                .collect(),
+        });
+    }
     if scan.patients.is_empty() {
         return Err(AppError::NoInstances(scan.src));
     }
+    let left_out_of = |g: &PatientFiles, first: &SourceFile| -> Vec<LeftOut> {
+        let key = (first.patient_name_raw(), g.patient_id.clone());
+        unreadable
+            .iter()
+            .filter(|e| e.patient.as_ref().is_none_or(|p| *p == key))
+            .map(LeftOut::from)
+            .collect()
+    };
     let several = scan.patients.len() > 1;
     let jobs = scan
         .patients
@@ -94,6 +133,11 @@ pub fn export_folder(
         .enumerate()
         .map(|(i, g)| Job {
             label: format!("{} [{}]", g.patient_name, g.patient_id),
+            left_out: g
+                .files
+                .first()
+                .map(|f| left_out_of(&g, f))
+                .unwrap_or_default(),
             files: g.files,
             // Folder names are ours (PAT001...), never taken from the data.
             out_dir: if several {
@@ -115,7 +159,25 @@ pub fn export_collection(
     shutdown: &Shutdown,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<ExportedVolume>, AppError> {
-    let rows = db.instances(Some(id))?;
+    export_instances(cfg, db, id, None, opts, shutdown, progress)
+}
+
+/// As [`export_collection`], of only the collection's instances whose SOP Instance UID is in
+/// `only` (`None`: all): the set a disc job recorded when it was composed, so a supplement
+/// job's discs hold exactly the instances that arrived after its first job was burned.
+pub fn export_instances(
+    cfg: &Config,
+    db: &ControlDb,
+    id: i64,
+    only: Option<&std::collections::HashSet<String>>,
+    opts: &ExportOptions,
+    shutdown: &Shutdown,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<ExportedVolume>, AppError> {
+    let mut rows = db.instances(Some(id))?;
+    if let Some(only) = only {
+        rows.retain(|r| only.contains(&r.sop_instance_uid));
+    }
     let Some(first) = rows.first() else {
         return Err(AppError::NoSuchCollection(id));
     };
@@ -143,6 +205,7 @@ pub fn export_collection(
         label,
         files,
         out_dir: opts.out_dir.clone(),
+        left_out: Vec::new(),
     };
     run(cfg, vec![job], opts, shutdown, progress)
 }
@@ -151,6 +214,8 @@ struct Job {
     label: String,
     files: Vec<SourceFile>,
     out_dir: PathBuf,
+    /// Left out by the folder scan, for this patient's READMEs.
+    left_out: Vec<LeftOut>,
 }
 
 /// The volume capacity in bytes, `None` for the profile's own.
@@ -174,6 +239,12 @@ fn run(
 ) -> Result<Vec<ExportedVolume>, AppError> {
     let profile = opts.profile.unwrap_or(cfg.media.profile);
     let sp = &cfg.storage_provider;
+    let now = SystemTime::now();
+    let volume_id_pattern = match opts.job {
+        Some(id) => cfg.media.volume_id.expand(now, Some(id)),
+        None => cfg.media.volume_id.expand(now, None),
+    }
+    .ok_or(AppError::VolumeIdJob(opts.job.unwrap_or_default()))?;
     let base = media::ExportOptions {
         out_dir: opts.out_dir.clone(),
         profile: profile.media(),
@@ -183,9 +254,28 @@ fn run(
         consistency_flag: cfg.media.fileset_consistency_flag,
         implementation_class_uid: sp.implementation_class_uid.to_string(),
         implementation_version_name: sp.implementation_version_name.to_string(),
-        now: SystemTime::now(),
+        now,
+        pdi: media::PdiOptions {
+            institution: cfg.media.institution.to_string(),
+            contact: cfg.media.contact.to_string(),
+            web_content: cfg.media.web_content,
+            left_out: Vec::new(),
+        },
+        volume_id_pattern,
+        joliet: cfg.media.joliet,
+        leave_out_unreadable: opts.leave_out_unreadable,
+        left_out: Vec::new(),
     };
     let converter = MediaConverter(cfg.identity());
+    // Each volume's label (VOLnnn.svg/.pdf beside its image): the fonts are read once.
+    let fonts = match cfg.label.enabled {
+        true => Some(crate::label::Fonts::load(&cfg.label.font_source())?),
+        false => None,
+    };
+    let content = match cfg.media.web_content {
+        true => crate::label::Content::DicomPlusWeb,
+        false => crate::label::Content::DicomOnly,
+    };
     let output = Output::prepare(&opts.out_dir)?;
     let patients = jobs.len() as u64;
     let mut all = Vec::new();
@@ -200,9 +290,11 @@ fn run(
             .unwrap_or(Path::new(""));
         let media_opts = media::ExportOptions {
             out_dir: output.staging().join(rel),
+            left_out: job.left_out,
             ..base.clone()
         };
         let label = job.label;
+        let facts = crate::label::facts(&job.files);
         let mut report = |stage: &str, done: u64, total: u64| {
             progress(&Progress {
                 patient: Count::new(i as u64 + 1, patients),
@@ -225,6 +317,13 @@ fn run(
                     source,
                 },
             })?;
+        if let Some(fonts) = &fonts {
+            // Into the staging folder: a label that cannot be made fails the export whole.
+            let job = opts.job.and_then(|j| u64::try_from(j).ok());
+            crate::label::write_volume_labels(
+                &cfg.label, fonts, &facts, &volumes, now, content, job,
+            )?;
+        }
         all.extend(volumes.into_iter().map(|mut volume| {
             volume.iso = volume.iso.map(|p| output.final_path(&p));
             volume.tree = volume.tree.map(|p| output.final_path(&p));

@@ -1,13 +1,16 @@
 //! dcmdisc's application layer: what the product does, as functions over typed values, for
-//! every front end — the command line now, job workers and HTTP handlers next.
+//! every front end — the command line, the job worker and the web API's handlers.
 //!
 //! It holds the typed configuration ([`config`]: serde enums and newtypes, one
-//! [`Config::validate`]), the wiring of the network layer to the archive ([`service`]), one
+//! [`Config::validate`]), the wiring of the network layer to the archive ([`service`], with
+//! what Storage Commitment means over it in `commitment`), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
 //! file ([`convert`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
-//! ([`jobs`]: the queue's operations and the worker) with their [`burners`], and the
-//! temporary store's [`retention`] (the pass, the sweeper, pinning).
+//! ([`jobs`]: the queue's operations and the worker) with their [`burners`], the temporary
+//! store's [`retention`] (the pass, the sweeper, pinning); what changed, in order
+//! ([`events`]), the associations open now ([`activity`]), and each volume's [`label`] (the
+//! facts of its files into `dcmdisc-label`).
 //!
 //! It is not a front end: it parses no command line, prints nothing and installs no signal
 //! handler or log subscriber (it logs through `tracing`; the binary decides where that goes).
@@ -25,13 +28,18 @@
 //! # Ok::<(), dcmdisc_app::AppError>(())
 //! ```
 
+pub mod activity;
 pub mod burners;
+mod commitment;
 pub mod config;
 pub mod control;
 pub mod convert;
 mod error;
+pub mod events;
 pub mod export;
 pub mod jobs;
+pub mod label;
+mod mcm;
 mod output;
 pub mod progress;
 pub mod retention;
@@ -40,6 +48,7 @@ mod shutdown;
 #[cfg(test)]
 mod testutil;
 
+pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};
 pub use control::{ControlDb, Open};
 pub use error::AppError;
@@ -48,6 +57,6 @@ pub use service::{Listening, Service, Stopped};
 pub use shutdown::Shutdown;
 
 /// The rows the listings return (the archive's types, serializable).
-pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, RemoteAe};
+pub use dcmdisc_archive::{Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe};
 /// What a conversion did.
 pub use dcmdisc_transcode::ConvertReport;

@@ -9,19 +9,41 @@ use std::time::Duration;
 use dcmdisc_archive::{
     Archive, ArchiveConfig, Failure, FailureKind, Incoming, InstanceWriter, LogEntry, RemoteMatch,
 };
-use dcmdisc_net::{CallingCheck, InstanceSink, ServerConfig, Services, StoreRequest, StoreStatus};
+use dcmdisc_net::{
+    AssociationEnd, AssociationInfo, CallingCheck, Commitment, InstanceSink, McmAction, McmRefusal,
+    MediaRequest, MediaStatus, ServerConfig, Services, SopRef, StoreRequest, StoreStatus,
+};
 use tracing::{error, info, warn};
 
+use crate::activity::{Activity, ByteCounter};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::jobs::trigger::{Hook, Trigger};
 use crate::shutdown::Shutdown;
 
-/// The archive behind the network layer's service hooks.
+/// The archive behind the network layer's service hooks, and the registry of associations
+/// open now.
 struct Wiring {
     archive: Arc<Archive>,
+    /// The job rules' side of the store path (`[[rules]]`), when there are rules.
+    trigger: Option<Hook>,
+    activity: Arc<Activity>,
+    /// Media Creation Management requests and their jobs.
+    mcm: crate::mcm::Mcm,
 }
 
-struct Sink(InstanceWriter);
+impl Wiring {
+    /// The job rules hear that an association ended (a rule may start a job on A-RELEASE).
+    fn trigger_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        if let Some(t) = &self.trigger {
+            t.association_closed(info, end);
+        }
+    }
+}
+
+/// One instance on its way into the archive: the job rules hear of it once indexed, and its
+/// bytes are counted for its association.
+struct Sink(InstanceWriter, Option<Hook>, Option<ByteCounter>);
 
 fn status(f: Failure) -> StoreStatus {
     let code = match f.kind {
@@ -55,13 +77,30 @@ impl Services for Wiring {
                 sop_instance_uid: req.sop_instance_uid.to_string(),
                 transfer_syntax: req.transfer_syntax.to_string(),
                 calling_ae: req.association.calling_ae.clone(),
+                called_ae: req.association.called_ae.clone(),
             })
-            .map(Sink)
+            .map(|w| {
+                Sink(
+                    w,
+                    self.trigger.clone(),
+                    self.activity.byte_counter(req.association.id),
+                )
+            })
             .map_err(status)
+    }
+
+    fn association_opened(&self, info: &AssociationInfo) {
+        self.activity.opened(info);
+    }
+
+    fn association_closed(&self, info: &AssociationInfo, end: AssociationEnd) {
+        self.activity.closed(info, end);
+        self.trigger_closed(info, end);
     }
 
     fn record_store(&self, req: &StoreRequest<'_>, st: &StoreStatus) {
         let a = req.association;
+        self.activity.stored(a.id, st.code == StoreStatus::SUCCESS);
         if st.code == StoreStatus::SUCCESS {
             info!(assoc = a.id, status = "0000", calling_ae = %a.calling_ae, peer = %a.peer,
                 sop_instance_uid = %req.sop_instance_uid, "C-STORE {}", st.reason);
@@ -77,6 +116,40 @@ impl Services for Wiring {
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
         }
+    }
+
+    fn check_commitment(&self, info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        crate::commitment::check(&self.archive, info, refs)
+    }
+
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        crate::commitment::destination(&self.archive, info)
+    }
+
+    fn mcm_create(
+        &self,
+        info: &AssociationInfo,
+        instance: &str,
+        request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.create(info, instance, request)
+    }
+
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        self.mcm.action(instance, action)
+    }
+
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        self.mcm.status(instance)
     }
 }
 
@@ -94,6 +167,9 @@ fn log_entry(req: &StoreRequest<'_>) -> LogEntry {
 
 impl InstanceSink for Sink {
     fn write(&mut self, data: &[u8]) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.2 {
+            c.add(data.len());
+        }
         self.0.write(data).map_err(status)
     }
 
@@ -102,11 +178,19 @@ impl InstanceSink for Sink {
     }
 
     fn commit(&mut self, n: usize) -> Result<(), StoreStatus> {
+        if let Some(c) = &self.2 {
+            c.add(n);
+        }
         self.0.commit(n).map_err(status)
     }
 
     fn finish(self, req: &StoreRequest<'_>) -> StoreStatus {
-        match self.0.finish(log_entry(req)) {
+        let stored = self.0.finish(log_entry(req));
+        if let (Ok(s), Some(t)) = (&stored, &self.1) {
+            // Indexed: the job rules may act on it (off this thread).
+            t.stored(req.association, req.sop_instance_uid, s.modality.as_deref());
+        }
+        match stored {
             Ok(s) if s.replaced => {
                 StoreStatus::new(StoreStatus::SUCCESS, "stored, replacing an earlier copy")
             }
@@ -127,6 +211,10 @@ pub struct Service {
     worker: Option<crate::jobs::Worker>,
     /// For the parts `run` starts (the retention sweeper).
     cfg: Config,
+    /// The job rules' trigger (`[[rules]]`), caught up at open, started by `run`.
+    trigger: Option<(Trigger, Hook)>,
+    activity: Arc<Activity>,
+    mcm: crate::mcm::Mcm,
 }
 
 /// How a service run ended.
@@ -177,15 +265,27 @@ impl Service {
         } else {
             None
         };
+        // After the archive's recovery (its re-indexed instances are in the store log), before
+        // anything listens: what was stored while no trigger ran is acted on first.
+        let trigger = Trigger::open(cfg)?;
+        let mcm = crate::mcm::Mcm::open(cfg, archive.clone())?;
         Ok(Service {
             archive,
+            mcm,
             server,
             addr: SocketAddr::new(sp.bind_address, sp.port),
             data_dir,
             created,
             worker,
             cfg: cfg.clone(),
+            trigger,
+            activity: Arc::new(Activity::new()),
         })
+    }
+
+    /// The associations open now (for the web API, which runs beside the service).
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 
     /// `Some(path)` when opening created the control database.
@@ -239,9 +339,20 @@ impl Listening {
             pool = cfg.max_associations, data_dir = %service.data_dir.display(),
             "listening on {addr}"
         );
+        let (trigger, hook) = match service.trigger {
+            Some((t, h)) => (Some(t), Some(h)),
+            None => (None, None),
+        };
         let wiring = Wiring {
             archive: service.archive,
+            trigger: hook,
+            activity: service.activity,
+            mcm: service.mcm,
         };
+        let trigger = trigger.map(|t| {
+            let stop = shutdown.clone();
+            std::thread::spawn(move || t.run(&stop))
+        });
         // The job worker is blocking work (files, burners): its own thread, stopped by the
         // same token; a burn in progress stops between chunks.
         let worker = service.worker.map(|w| {
@@ -263,6 +374,13 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the retention sweeper panicked");
+            }
+        }
+        if let Some(handle) = trigger {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("the job rules' trigger panicked");
             }
         }
         if let Some(handle) = worker {

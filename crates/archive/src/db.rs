@@ -82,6 +82,38 @@ pub fn remote_host(conn: &Connection, ae: &str) -> Result<Option<String>, Archiv
         .optional()?)
 }
 
+/// The configured host and port of a remote AE, if it has a row.
+pub fn remote_address(
+    conn: &Connection,
+    ae: &str,
+) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+    Ok(conn
+        .prepare_cached("SELECT host, port FROM remote_ae WHERE ae_title = ?1")?
+        .query_row(params![ae], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The SOP Class UID and collection of each indexed instance among `uids` (those not
+/// indexed are absent).
+pub fn indexed_classes(
+    conn: &Connection,
+    uids: &[&str],
+) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sop_class_uid, patient FROM instance WHERE sop_instance_uid = ?1",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    for uid in uids {
+        if let Some(row) = stmt
+            .query_row(params![uid], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+            .optional()?
+        {
+            out.insert(uid.to_string(), row);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
     pub time: String,
@@ -111,13 +143,64 @@ pub fn insert_log(conn: &Connection, e: &LogEntry, status: u16) -> Result<(), Ar
     Ok(())
 }
 
+/// Which entries of the store log a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStatus {
+    /// 0000 only.
+    Success,
+    /// Everything but 0000.
+    Failure,
+    /// One status code.
+    Code(u16),
+}
+
+/// A filtered listing of the store log: the newest `limit` entries that match every filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    pub status: Option<LogStatus>,
+    pub calling_ae: Option<String>,
+    /// RFC 3339 UTC (as the log writes it, `...Z`), or a prefix of one (`2026-12-01`):
+    /// entries at or after it.
+    pub since: Option<String>,
+    pub limit: u32,
+}
+
+impl LogQuery {
+    /// The newest `limit` entries, unfiltered.
+    pub fn newest(limit: u32) -> LogQuery {
+        LogQuery {
+            status: None,
+            calling_ae: None,
+            since: None,
+            limit,
+        }
+    }
+}
+
 /// The newest `limit` entries, oldest first.
 pub fn read_log(conn: &Connection, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
-    let mut stmt = conn.prepare(
+    query_log(conn, &LogQuery::newest(limit))
+}
+
+/// The newest `q.limit` entries matching `q`, oldest first. The times are written in one
+/// fixed-width UTC form, so comparing them as text orders them.
+pub fn query_log(conn: &Connection, q: &LogQuery) -> Result<Vec<LogEntry>, ArchiveError> {
+    let (status_sql, code) = match q.status {
+        None => ("1", None),
+        Some(LogStatus::Success) => ("status = 0", None),
+        Some(LogStatus::Failure) => ("status <> 0", None),
+        Some(LogStatus::Code(c)) => ("status = ?2", Some(c)),
+    };
+    let sql = format!(
         "SELECT time, status, calling_ae, peer, sop_class_uid, sop_instance_uid, reason
-         FROM (SELECT * FROM store_log ORDER BY id DESC LIMIT ?1) ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![limit], |r| {
+         FROM (SELECT * FROM store_log
+               WHERE {status_sql} AND (?3 IS NULL OR calling_ae = ?3)
+                 AND (?4 IS NULL OR time >= ?4)
+               ORDER BY id DESC LIMIT ?1)
+         ORDER BY id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![q.limit, code, q.calling_ae, q.since], |r| {
         Ok(LogEntry {
             time: r.get(0)?,
             status: format!("{:04X}", r.get::<_, u32>(1)?),

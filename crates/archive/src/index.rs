@@ -15,6 +15,7 @@ pub struct NewInstance<'a> {
     pub size: u64,
     pub path: &'a str,
     pub calling_ae: &'a str,
+    pub called_ae: &'a str,
     pub received: &'a str,
 }
 
@@ -46,9 +47,9 @@ pub fn upsert_instance(
             patient_name, charset, patient_id, patient_id_generated, birth_date, sex,
             study_instance_uid, series_instance_uid, study_date, study_time, study_id,
             study_description, accession_number, modality, series_number, instance_number, size,
-            path, received, calling_ae, keys)
+            path, received, calling_ae, keys, called_ae)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
          ON CONFLICT (sop_instance_uid) DO UPDATE SET
             sop_class_uid = excluded.sop_class_uid, transfer_syntax = excluded.transfer_syntax,
             patient = excluded.patient, patient_name = excluded.patient_name,
@@ -62,7 +63,8 @@ pub fn upsert_instance(
             accession_number = excluded.accession_number, modality = excluded.modality,
             series_number = excluded.series_number, instance_number = excluded.instance_number,
             size = excluded.size, path = excluded.path, received = excluded.received,
-            calling_ae = excluded.calling_ae, keys = excluded.keys",
+            calling_ae = excluded.calling_ae, keys = excluded.keys,
+            called_ae = excluded.called_ae",
     )?
     .execute(params![
         n.sop_instance_uid,
@@ -90,6 +92,7 @@ pub fn upsert_instance(
         n.received,
         n.calling_ae,
         k.to_blob(),
+        n.called_ae,
     ])?;
     if let Some((_, old_patient)) = &old {
         if *old_patient != patient {

@@ -3,12 +3,14 @@
 //! disk before the caller acts on it (the `Control` connection syncs each commit).
 //!
 //! States, priorities and outcomes are plain words here; their meaning (which transitions
-//! are allowed) is the application layer's.
+//! are allowed) is the application layer's. Each state change and disc appends its event
+//! (`events.rs`) in the same transaction.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::db::now_rfc3339;
+use crate::events::{self, NewEvent};
 use crate::ArchiveError;
 
 /// What a new job asks for.
@@ -48,6 +50,16 @@ pub struct JobRow {
     pub composing_started: Option<String>,
     /// When its current stage began (the rate of an ETA).
     pub stage_started: Option<String>,
+    /// How a job made by a rule starts: `quiet` or `release`; `None` for a manual job.
+    pub start_mode: Option<String>,
+    /// When a waiting job is due (Unix milliseconds); `None` while it waits for a release.
+    pub starts_at_ms: Option<i64>,
+    /// The rule that made it (1-based, in the config's order).
+    pub rule: Option<u32>,
+    /// The job whose discs this one supplements (instances that arrived after it burned).
+    pub supplement_of: Option<i64>,
+    /// How often late arrivals sent it back to composing.
+    pub replans: u32,
 }
 
 /// One disc a burner took for a job.
@@ -65,11 +77,12 @@ pub struct DiscRow {
     pub time: String,
 }
 
-const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
+pub(crate) const JOB_COLUMNS: &str = "id, collection, state, priority, copies, profile, burner, \
     capacity_mb, error, next_action, stage, items_done, items_total, bytes_done, bytes_total, \
-    volumes, created, updated, composing_started, stage_started";
+    volumes, created, updated, composing_started, stage_started, start_mode, starts_at_ms, \
+    rule, supplement_of, replans";
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
         id: r.get(0)?,
         collection: r.get(1)?,
@@ -91,12 +104,18 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         updated: r.get(17)?,
         composing_started: r.get(18)?,
         stage_started: r.get(19)?,
+        start_mode: r.get(20)?,
+        starts_at_ms: r.get(21)?,
+        rule: r.get(22)?,
+        supplement_of: r.get(23)?,
+        replans: r.get(24)?,
     })
 }
 
 pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> {
     let now = now_rfc3339();
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
                           created, updated)
          VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -110,7 +129,18 @@ pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> 
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    events::record(
+        &tx,
+        &NewEvent {
+            kind: events::JOB,
+            job: Some(id),
+            state: "queued",
+            ..NewEvent::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(id)
 }
 
 pub fn job(conn: &Connection, id: i64) -> Result<Option<JobRow>, ArchiveError> {
@@ -176,6 +206,20 @@ pub fn set_job_state(
          WHERE id = ?1",
         params![id, state, error, next_action, now_rfc3339()],
     )?;
+    // Staying in the same state (the worker re-asserts `burning` before each disc) is no change.
+    if current != state {
+        events::record(
+            &tx,
+            &NewEvent {
+                kind: events::JOB,
+                job: Some(id),
+                state,
+                previous: Some(&current),
+                reason: error,
+                ..NewEvent::default()
+            },
+        )?;
+    }
     tx.commit()?;
     Ok(true)
 }
@@ -222,12 +266,52 @@ pub fn begin_disc(
     copy: u32,
     burner: &str,
 ) -> Result<i64, ArchiveError> {
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO job_disc (job, volume, copy, burner, outcome, time)
          VALUES (?1, ?2, ?3, ?4, 'burning', ?5)",
         params![job, volume, copy, burner, now_rfc3339()],
     )?;
-    Ok(conn.last_insert_rowid())
+    let disc = tx.last_insert_rowid();
+    events::record(
+        &tx,
+        &NewEvent {
+            kind: events::DISC,
+            job: Some(job),
+            disc: Some(disc),
+            burner: Some(burner),
+            state: "burning",
+            ..NewEvent::default()
+        },
+    )?;
+    tx.commit()?;
+    Ok(disc)
+}
+
+/// Appends the event of a disc's outcome, its job and burner read from its row.
+fn disc_event(
+    conn: &Connection,
+    disc: i64,
+    outcome: &str,
+    reason: &str,
+) -> Result<(), ArchiveError> {
+    let (job, burner): (i64, String) = conn.query_row(
+        "SELECT job, burner FROM job_disc WHERE id = ?1",
+        params![disc],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    events::record(
+        conn,
+        &NewEvent {
+            kind: events::DISC,
+            job: Some(job),
+            disc: Some(disc),
+            burner: Some(&burner),
+            state: outcome,
+            reason: (!reason.is_empty()).then_some(reason),
+            ..NewEvent::default()
+        },
+    )
 }
 
 /// The outcome of a disc begun with [`begin_disc`].
@@ -239,11 +323,16 @@ pub fn finish_disc(
     sha256: &str,
     image: &str,
 ) -> Result<(), ArchiveError> {
-    conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let changed = tx.execute(
         "UPDATE job_disc SET outcome = ?2, reason = ?3, sha256 = ?4, image = ?5, time = ?6
          WHERE id = ?1",
         params![disc, outcome, reason, sha256, image, now_rfc3339()],
     )?;
+    if changed > 0 {
+        disc_event(&tx, disc, outcome, reason)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -302,11 +391,23 @@ pub fn burning_discs(conn: &Connection) -> Result<Vec<(DiscRow, usize)>, Archive
 /// Every disc still `burning` (a crash interrupted it) becomes rejected with `reason`;
 /// answers how many.
 pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, ArchiveError> {
-    Ok(conn.execute(
+    let tx = conn.unchecked_transaction()?;
+    let ids: Vec<i64> = {
+        let mut stmt =
+            tx.prepare("SELECT id FROM job_disc WHERE outcome = 'burning' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let n = tx.execute(
         "UPDATE job_disc SET outcome = 'rejected', reason = ?1, time = ?2
          WHERE outcome = 'burning'",
         params![reason, now_rfc3339()],
-    )?)
+    )?;
+    for disc in ids {
+        disc_event(&tx, disc, "rejected", reason)?;
+    }
+    tx.commit()?;
+    Ok(n)
 }
 
 /// The outcomes of every disc `burner` took, in order (its count is the simulator's position

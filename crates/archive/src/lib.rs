@@ -10,6 +10,7 @@ mod admission;
 pub mod burners;
 mod conversion;
 pub mod db;
+pub mod events;
 mod file;
 pub mod index;
 pub mod jobs;
@@ -18,6 +19,7 @@ pub mod retention;
 mod schema;
 pub mod seal;
 mod spares;
+mod triggers;
 
 use std::fs::{self, File};
 use std::net::IpAddr;
@@ -35,12 +37,14 @@ use spares::Spares;
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
 pub use burners::BurnerState;
 pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
-pub use db::{LogEntry, RemoteAe, RemoteMatch};
+pub use db::{LogEntry, LogQuery, LogStatus, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
+pub use events::EventRow;
 pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
 pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
 pub use schema::SCHEMA_VERSION;
+pub use triggers::{NewRuleJob, StoredInstance};
 
 use dcmdisc_dicom::uid::{self, IMPLICIT_VR_LE};
 use dcmdisc_dicom::{keys, meta, tag};
@@ -134,6 +138,8 @@ pub struct Incoming {
     pub sop_instance_uid: String,
     pub transfer_syntax: String,
     pub calling_ae: String,
+    /// The AE title the sender called (ours), kept in the index row for the job rules.
+    pub called_ae: String,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +148,8 @@ pub struct Stored {
     pub size: u64,
     pub replaced: bool,
     pub patient_id_generated: bool,
+    /// Modality (0008,0060) of the instance, for the job rules.
+    pub modality: Option<String>,
 }
 
 pub struct Archive {
@@ -270,6 +278,26 @@ impl Archive {
         Ok(admission::decide(host.as_deref(), peer, &self.hosts))
     }
 
+    /// The configured host and port of a remote AE (`None`: not configured).
+    pub fn remote_address(&self, ae: &str) -> Result<Option<(String, Option<u16>)>, ArchiveError> {
+        db::remote_address(&lock(&self.aux), ae)
+    }
+
+    /// Whether archive files are synced before their C-STORE is answered (`durable`).
+    pub fn is_durable(&self) -> bool {
+        self.cfg.durable
+    }
+
+    /// The SOP Class UID and collection of each of `sop_instance_uids` that is in the index. An indexed
+    /// instance's file is complete (sealed) and, when durable, was synced before its C-STORE
+    /// was answered. Read on the second connection: stores are not held up.
+    pub fn indexed_classes(
+        &self,
+        sop_instance_uids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (String, i64)>, ArchiveError> {
+        db::indexed_classes(&lock(&self.aux), sop_instance_uids)
+    }
+
     pub fn record(&self, entry: &LogEntry, status: u16) {
         if let Err(e) = db::insert_log(&lock(&self.aux), entry, status) {
             warn!(error = %e, "could not write the store log");
@@ -289,7 +317,7 @@ impl Archive {
             source_ae_title: &incoming.calling_ae,
             private: Some((seal::SEAL_CREATOR_UID, &seal::SEAL_UNSET)),
         }
-        .encode();
+        .encode_received(&incoming.called_ae);
         let seal_at = seal_at.unwrap_or(0);
         // A file made ahead by the spares thread when there is one: creating a file (inode
         // allocation) costs tens of microseconds, and far more on ext4 without a journal soon
@@ -434,6 +462,7 @@ impl InstanceWriter {
         drop(out);
         let (size, stored_ts) = self.convert_on_import(size, durable)?;
         let result = self.index(&keys, size, &stored_ts, log);
+        let modality = keys.string(tag::MODALITY);
         self.done = true;
         let data_dir = &self.archive.cfg.data_dir;
         match result {
@@ -451,6 +480,7 @@ impl InstanceWriter {
                     size,
                     replaced: replaced.is_some(),
                     patient_id_generated: generated,
+                    modality,
                 })
             }
             Err(f) => {
@@ -544,6 +574,7 @@ impl InstanceWriter {
                 size,
                 path: rel,
                 calling_ae: &inc.calling_ae,
+                called_ae: &inc.called_ae,
                 received: &received,
             },
         )
@@ -656,6 +687,11 @@ impl Control {
 
     pub fn log(&self, limit: u32) -> Result<Vec<LogEntry>, ArchiveError> {
         db::read_log(&lock(&self.conn), limit)
+    }
+
+    /// The store log filtered (status, calling AE, since), newest `limit` matches, oldest first.
+    pub fn query_log(&self, q: &LogQuery) -> Result<Vec<LogEntry>, ArchiveError> {
+        db::query_log(&lock(&self.conn), q)
     }
 
     // The disc job queue (jobs.rs): each call committed before it returns.

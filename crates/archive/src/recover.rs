@@ -189,6 +189,8 @@ fn reindex(
             size,
             path: rel,
             calling_ae: &source_ae,
+            // From the File Meta (empty for files written before it was kept there).
+            called_ae: &m.receiving_ae_title(),
             received: &db::now_rfc3339(),
         },
     )?;

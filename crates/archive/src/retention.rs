@@ -216,13 +216,24 @@ pub fn guard(f: &CollectionFacts) -> Option<String> {
     None
 }
 
-/// A copy of job `from` made from its images holds what `from` composed: it gets its date.
+/// A copy of job `from` made from its images holds what `from` composed: it gets its date,
+/// its instance set and what it supplements (so a late arrival during the copy's burning is
+/// judged against what the discs really hold, `triggers.rs`).
 pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
-    conn.execute(
-        "UPDATE job SET composing_started = (SELECT composing_started FROM job WHERE id = ?2)
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE job SET
+            composing_started = (SELECT composing_started FROM job WHERE id = ?2),
+            supplement_of = (SELECT supplement_of FROM job WHERE id = ?2)
          WHERE id = ?1",
         params![job, from],
     )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO job_instance (job, sop_instance_uid)
+         SELECT ?1, sop_instance_uid FROM job_instance WHERE job = ?2",
+        params![job, from],
+    )?;
+    tx.commit()?;
     Ok(())
 }
 

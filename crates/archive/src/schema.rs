@@ -157,8 +157,55 @@ CREATE TABLE burner_state (
 );
 "#;
 
+/// Version 5: automatic jobs by rules (issue 10, triggers). The called AE of each instance
+/// (the rules match on it); on a job, how it starts (`start_mode` `quiet` or `release`,
+/// NULL for a manual job), when a waiting job is due (`starts_at_ms`, Unix milliseconds),
+/// the rule that made it, the job it supplements, and a re-plan counter the worker watches;
+/// `job_instance`, the instances a job holds (recorded when it is composed); `trigger_mark`,
+/// the last store log row the trigger has acted on (so a restart catches up from there).
+const V5: &str = r#"
+ALTER TABLE instance ADD COLUMN called_ae TEXT NOT NULL DEFAULT '';
+ALTER TABLE job ADD COLUMN start_mode TEXT CHECK (start_mode IN ('quiet', 'release'));
+ALTER TABLE job ADD COLUMN starts_at_ms INTEGER;
+ALTER TABLE job ADD COLUMN rule INTEGER;
+ALTER TABLE job ADD COLUMN supplement_of INTEGER REFERENCES job(id);
+ALTER TABLE job ADD COLUMN replans INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX job_collection ON job(collection);
+CREATE TABLE job_instance (
+    job INTEGER NOT NULL REFERENCES job(id),
+    sop_instance_uid TEXT NOT NULL,
+    PRIMARY KEY (job, sop_instance_uid)
+) WITHOUT ROWID;
+CREATE TABLE trigger_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_log_id INTEGER NOT NULL
+);
+-- What was stored before rules existed is not acted on.
+INSERT INTO trigger_mark (id, store_log_id) SELECT 1, COALESCE(MAX(id), 0) FROM store_log;
+"#;
+
+/// Version 6: the event log (`events.rs`), append-only: one row per job state change and per
+/// disc a burner took or finished, written in the transaction of the change itself, so a
+/// reader tailing it by id (the web API's event stream) sees every state in order, whichever
+/// process made the change. `AUTOINCREMENT`: an id is never handed out twice, even after the
+/// newest rows were removed, so a client resuming after id N never misses or repeats one.
+/// Self-contained (no column of the other tables changes).
+const V6: &str = r#"
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    job INTEGER,
+    disc INTEGER,
+    burner TEXT,
+    state TEXT NOT NULL,
+    previous TEXT,
+    reason TEXT
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -246,19 +246,33 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 6);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
     // job tables, version 3 the removal tables and one column to `patient` (its version 1
-    // columns come first, unchanged).
+    // columns come first, unchanged), version 4 the burner table, version 5 a column to
+    // `instance` and the trigger's tables, version 6 the event log (and SQLite's sequence
+    // table its AUTOINCREMENT keeps).
     let after: Vec<_> = table_sql(dir)
         .into_iter()
-        .filter(|(n, _)| !n.starts_with("job") && !n.starts_with("remov") && n != "burner_state")
+        .filter(|(n, _)| {
+            !n.starts_with("job")
+                && !n.starts_with("remov")
+                && !matches!(
+                    n.as_str(),
+                    "burner_state" | "trigger_mark" | "instance" | "event" | "sqlite_sequence"
+                )
+        })
         .map(|(n, sql)| {
             let sql = sql.replace(", pinned INTEGER NOT NULL DEFAULT 0", "");
             (n, sql)
         })
         .collect();
-    assert_eq!(after, before);
+    let kept: Vec<_> = before
+        .iter()
+        .filter(|(n, _)| n != "instance")
+        .cloned()
+        .collect();
+    assert_eq!(after, kept);
     let removal_tables: Vec<String> = table_sql(dir)
         .into_iter()
         .map(|(n, _)| n)
@@ -272,12 +286,40 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
             "removed_collection"
         ]
     );
+    let instance = |t: &[(String, String)]| {
+        t.iter()
+            .find(|(n, _)| n == "instance")
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    };
+    // The old columns as they were, the called AE added.
+    let (old, new) = (instance(&before), instance(&table_sql(dir)));
+    let cols = old.trim_end().strip_suffix(')').unwrap().trim_end();
+    assert!(new.starts_with(cols), "{new}");
+    assert!(
+        new.ends_with(", called_ae TEXT NOT NULL DEFAULT '')"),
+        "{new}"
+    );
+    // What was stored before the rules existed is not acted on.
+    let logged = control.log(100).unwrap().len() as i64;
+    assert!(logged > 0);
+    assert_eq!(control.trigger_mark().unwrap(), logged);
     let job_tables: Vec<String> = table_sql(dir)
         .into_iter()
         .map(|(n, _)| n)
         .filter(|n| n.starts_with("job"))
         .collect();
-    assert_eq!(job_tables, ["job", "job_disc", "job_disc_job", "job_state"]);
+    assert_eq!(
+        job_tables,
+        [
+            "job",
+            "job_collection",
+            "job_disc",
+            "job_disc_job",
+            "job_instance",
+            "job_state"
+        ]
+    );
     // The new tables work on the migrated database.
     let id = control
         .create_job(&dcmdisc_archive::NewJob {
@@ -342,24 +384,29 @@ fn an_empty_folder_gets_the_latest_schema() {
     assert!(control.remotes().unwrap().is_empty());
     assert!(control.collections().unwrap().is_empty());
     assert!(control.log(10).unwrap().is_empty());
-    // The pre-version schema's tables and the job tables of version 2.
+    // The pre-version schema's tables, the job tables of version 2, the event log of 3.
     let names: Vec<String> = table_sql(dir).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
         [
             "burner_state",
+            "event",
             "instance",
             "instance_patient",
             "job",
+            "job_collection",
             "job_disc",
             "job_disc_job",
+            "job_instance",
             "job_state",
             "patient",
             "remote_ae",
             "removal_file",
             "removal_file_collection",
             "removed_collection",
-            "store_log"
+            "sqlite_sequence",
+            "store_log",
+            "trigger_mark"
         ]
     );
 }

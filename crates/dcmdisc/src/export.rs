@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use dcmdisc_app::config::Profile;
-use dcmdisc_app::export::{self, ExportOptions};
+use dcmdisc_app::export::{self, ExcludedKind, ExportOptions};
 use dcmdisc_app::{Config, Open, Progress, Shutdown, Stage};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -30,6 +30,11 @@ pub struct Args {
     /// Volume capacity in MiB, overriding the profile's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     capacity_mb: Option<u64>,
+    /// Leave out instances that cannot go on the disc (a syntax nothing converts, a data set
+    /// that does not parse, a SOP class without a directory record) instead of failing; each
+    /// volume's README.TXT then lists what was left out.
+    #[arg(long)]
+    leave_out_unreadable: bool,
     /// Print how long each stage took (reading, converting, dicomdir, writing, validating) to
     /// stderr.
     #[arg(long)]
@@ -43,18 +48,32 @@ pub fn run(cfg: &Config, args: Args) -> Result<()> {
         profile: args.profile,
         capacity_mb: args.capacity_mb,
         tree: args.tree,
+        leave_out_unreadable: args.leave_out_unreadable,
+        job: None,
     };
     let shutdown = Shutdown::new();
     crate::signals::cancel_on_signal(shutdown.clone());
     let mut view = View::new(args.timings);
     let volumes = if let Some(src) = &args.from_folder {
         let started = Instant::now();
-        let scan = export::scan_folder(src)?;
+        let scan = export::scan_folder(cfg, src)?;
         if args.timings {
             eprintln!("timing: reading {:.3} s", started.elapsed().as_secs_f64());
         }
-        for (p, why) in &scan.skipped {
-            eprintln!("warning: skipped {}: {why}", p.display());
+        for e in &scan.excluded {
+            let p = e.path.display();
+            match e.kind {
+                ExcludedKind::NotDicom => eprintln!("note: ignored {p}: {}", e.reason),
+                ExcludedKind::Dicomdir => eprintln!(
+                    "note: {p} is a DICOMDIR of another File-set: not put on the disc (its \
+                     instances are exported from their own files)"
+                ),
+                // Without --leave-out-unreadable the export fails naming them all.
+                ExcludedKind::Unreadable if args.leave_out_unreadable => {
+                    eprintln!("warning: left out {p}: {}", e.reason)
+                }
+                ExcludedKind::Unreadable => {}
+            }
         }
         export::export_folder(cfg, scan, &opts, &shutdown, &mut |p| view.update(p))
     } else {

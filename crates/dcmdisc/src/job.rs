@@ -93,6 +93,10 @@ pub fn run(cfg: &Config, cmd: Command) -> Result<()> {
             if let Some(eta) = job.eta_secs {
                 println!("eta {eta} s");
             }
+            let note = job.note();
+            if !note.is_empty() {
+                println!("{note}");
+            }
             if let Some(e) = &job.error {
                 println!("error: {e}");
             }

@@ -47,7 +47,8 @@ pub fn run(cfg: &Config, args: Args) -> Result<()> {
     );
     for j in rows {
         let pct = format!("{:.0}%", j.progress * 100.0);
-        let error = j.error.unwrap_or_default();
+        // The error when there is one, else what sets the job apart (supplement, countdown).
+        let error = j.error.clone().unwrap_or_else(|| j.note());
         println!(
             "{}",
             row(

@@ -4,10 +4,12 @@
 mod burner;
 mod burners;
 mod convert;
+mod events;
 mod export;
 mod instances;
 mod job;
 mod jobs;
+mod label;
 mod log;
 mod patient;
 mod patients;
@@ -73,6 +75,10 @@ enum Command {
     /// One burner: pause, resume.
     #[command(subcommand)]
     Burner(burner::Command),
+    /// The event log: every job state change and disc, oldest first (as `GET /api/events`).
+    Events(events::Args),
+    /// Write one disc label (SVG and PDF) from facts given here, to check a layout or a font.
+    Label(label::Args),
 }
 
 fn main() {
@@ -107,6 +113,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Patient(cmd) => patient::run(&cfg, cmd),
         Command::Retention(args) => retention::run(&cfg, args),
         Command::Burner(cmd) => burner::run(&cfg, cmd),
+        Command::Events(args) => events::run(&cfg, args),
+        Command::Label(args) => label::run(&cfg, args),
     }
 }
 

@@ -1,11 +1,13 @@
-//! `dcmdisc serve`: the Storage Provider AE until SIGINT or SIGTERM.
+//! `dcmdisc serve`: the Storage Provider AE and, beside it, the web API (`[web]`), until
+//! SIGINT or SIGTERM.
 
 use std::net::IpAddr;
 
 use anyhow::Result;
 use dcmdisc_app::config::AeTitle;
 use dcmdisc_app::{Config, Service, Shutdown};
-use tracing::info;
+use dcmdisc_web::WebServer;
+use tracing::{error, info};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,6 +20,9 @@ pub struct Args {
     /// Address to listen on; overrides [storage_provider] bind_address.
     #[arg(long)]
     bind: Option<IpAddr>,
+    /// Web API port; overrides [web] port (0: any free one, logged as "web API at ...").
+    #[arg(long, value_name = "PORT")]
+    web_port: Option<u16>,
 }
 
 pub fn run(mut cfg: Config, args: Args) -> Result<()> {
@@ -31,7 +36,14 @@ pub fn run(mut cfg: Config, args: Args) -> Result<()> {
     if let Some(b) = args.bind {
         sp.bind_address = b;
     }
+    if let Some(p) = args.web_port {
+        cfg.web.port = p;
+    }
     cfg.validate()?;
+    if cfg.web.enabled {
+        // Before anything opens or listens.
+        dcmdisc_web::check_bind(&cfg.web)?;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -59,7 +71,33 @@ pub fn run(mut cfg: Config, args: Args) -> Result<()> {
         });
         // Let that task install its handlers before the first connection can come in.
         tokio::task::yield_now().await;
-        service.bind().await?.run(shutdown).await?;
+        let web = match cfg.web.enabled {
+            true => Some(WebServer::bind(&cfg, service.activity(), shutdown.clone()).await?),
+            false => None,
+        };
+        let listening = service.bind().await?;
+        // The web server runs beside the DICOM service on this runtime; a failure of either
+        // stops both.
+        let web = web.map(|w| {
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let r = w.run().await;
+                if r.is_err() {
+                    stop.trigger();
+                }
+                r
+            })
+        });
+        let served = listening.run(shutdown.clone()).await;
+        shutdown.trigger();
+        if let Some(task) = web {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(e) => error!("the web API task ended: {e}"),
+            }
+        }
+        served?;
         Ok(())
     })
 }

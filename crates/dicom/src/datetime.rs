@@ -17,10 +17,19 @@ pub fn dicom_date_time(t: SystemTime) -> (String, String) {
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-12-01T19:40:55.123Z`.
 pub fn now_rfc3339() -> String {
-    let now = SystemTime::now()
+    rfc3339_from_millis(now_millis())
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds (the form of [`now_rfc3339`]).
+pub fn rfc3339_from_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86400));
     let rem = secs.rem_euclid(86400);
     format!(
@@ -28,8 +37,44 @@ pub fn now_rfc3339() -> String {
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        now.subsec_millis()
+        ms.rem_euclid(1000)
     )
+}
+
+/// The Unix milliseconds of a time in the form [`now_rfc3339`] writes
+/// (`YYYY-MM-DDTHH:MM:SS.mmmZ`); `None` for anything else.
+pub fn millis_from_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(((days * 86400 + h * 3600 + mi * 60 + sec) * 1000) + ms)
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -80,6 +125,27 @@ pub fn normalize_legacy(vr: [u8; 2], value: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rfc3339_round_trips_through_millis() {
+        for ms in [0, 1_764_618_055_123, 951_782_400_000, 4_107_542_399_999] {
+            let s = rfc3339_from_millis(ms);
+            assert_eq!(millis_from_rfc3339(&s), Some(ms), "{s}");
+        }
+        assert_eq!(rfc3339_from_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            millis_from_rfc3339("2000-02-29T00:00:00.000Z"),
+            Some(951_782_400_000)
+        );
+        for bad in [
+            "",
+            "2026-12-01T19:40:55Z",
+            "2026-13-01T19:40:55.123Z",
+            "2026-12-01 19:40:55.123Z",
+        ] {
+            assert_eq!(millis_from_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates() {

@@ -1,7 +1,9 @@
 //! The items of a kept sequence value (Explicit VR Little Endian item bytes, as
 //! [`crate::keys`] keeps them), split so that a DICOMDIR record can keep some items whole and
-//! check the elements each one holds. The bytes were already walked by the header walk, so
-//! a value that does not split cleanly is answered with `None`, never trusted in part.
+//! check the elements each one holds; [`split_items_in`] also splits Implicit VR items (the
+//! sequences of a DIMSE data set, which may come in either). The bytes were already walked
+//! by the header walk, so a value that does not split cleanly is answered with `None`, never
+//! trusted in part.
 
 /// One item: its bytes (item tag to its end, delimiter included) and its top-level elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +39,20 @@ fn delimiter_end(b: &[u8], p: usize) -> Option<usize> {
     p.checked_add(8).filter(|e| *e <= b.len())
 }
 
-/// Split `seq` (the items of one sequence, without its delimitation item).
+/// Split `seq` (the items of one sequence in Explicit VR Little Endian, without its
+/// delimitation item).
 pub fn split_items(seq: &[u8]) -> Option<Vec<Item<'_>>> {
+    split_items_in(seq, true)
+}
+
+/// Split `seq` (the items of one sequence, without its delimitation item), encoded in
+/// Explicit (`explicit`) or Implicit VR Little Endian. In Implicit VR a nested sequence of
+/// defined length is an element value like any other (its bytes, not split).
+pub fn split_items_in(seq: &[u8], explicit: bool) -> Option<Vec<Item<'_>>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < seq.len() {
-        let (item, end) = item_at(seq, pos, 0)?;
+        let (item, end) = item_at(seq, pos, 0, explicit)?;
         out.push(item);
         pos = end;
     }
@@ -50,7 +60,7 @@ pub fn split_items(seq: &[u8]) -> Option<Vec<Item<'_>>> {
 }
 
 /// The item starting at `pos`, and where it ends.
-fn item_at(b: &[u8], pos: usize, depth: usize) -> Option<(Item<'_>, usize)> {
+fn item_at(b: &[u8], pos: usize, depth: usize, explicit: bool) -> Option<(Item<'_>, usize)> {
     if depth > MAX_DEPTH || tag_at(b, pos)? != ITEM {
         return None;
     }
@@ -63,12 +73,12 @@ fn item_at(b: &[u8], pos: usize, depth: usize) -> Option<(Item<'_>, usize)> {
             if tag_at(b, p)? == ITEM_END {
                 break delimiter_end(b, p)?;
             }
-            p = element_at(b, p, depth, &mut elements)?;
+            p = element_at(b, p, depth, explicit, &mut elements)?;
         }
     } else {
         let end = body.checked_add(len as usize).filter(|e| *e <= b.len())?;
         while p < end {
-            p = element_at(b, p, depth, &mut elements)?;
+            p = element_at(b, p, depth, explicit, &mut elements)?;
         }
         (p == end).then_some(end)?
     };
@@ -86,14 +96,20 @@ fn element_at<'a>(
     b: &'a [u8],
     p: usize,
     depth: usize,
+    explicit: bool,
     elements: &mut Vec<(u32, &'a [u8])>,
 ) -> Option<usize> {
     let tag = tag_at(b, p)?;
-    let vr: [u8; 2] = b.get(p + 4..p + 6)?.try_into().ok()?;
-    let (len, start) = if crate::vr::has_long_length(vr) {
-        (u32_at(b, p + 8)?, p + 12)
+    // Implicit VR: an undefined length can only be a sequence (of Implicit VR items).
+    let (vr, len, start) = if !explicit {
+        (*b"SQ", u32_at(b, p + 4)?, p + 8)
     } else {
-        (u32::from(u16_at(b, p + 6)?), p + 8)
+        let vr: [u8; 2] = b.get(p + 4..p + 6)?.try_into().ok()?;
+        if crate::vr::has_long_length(vr) {
+            (vr, u32_at(b, p + 8)?, p + 12)
+        } else {
+            (vr, u32::from(u16_at(b, p + 6)?), p + 8)
+        }
     };
     if len != UNDEFINED {
         let end = start.checked_add(len as usize).filter(|e| *e <= b.len())?;
@@ -109,7 +125,7 @@ fn element_at<'a>(
             elements.push((tag, &b[start..q]));
             return delimiter_end(b, q);
         }
-        q = item_at(b, q, depth + 1)?.1;
+        q = item_at(b, q, depth + 1, explicit)?.1;
     }
 }
 
@@ -143,6 +159,9 @@ mod tests {
         assert_eq!(items[1].bytes, &seq[second..]);
         // Truncated anywhere: no items, never a panic.
         for cut in 0..seq.len() {
+            let _ = split_items_in(&seq[..cut], false);
+        }
+        for cut in 0..seq.len() {
             if cut != second {
                 assert!(
                     split_items(&seq[..cut]).is_none() || cut == 0,
@@ -150,5 +169,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn implicit_items() {
+        // (0008,1150) UI "1.2" and (0008,1155) UI "1.2.3\0" in one defined-length item, then
+        // an undefined-length item holding an undefined-length sequence with one empty item.
+        let mut a = Vec::new();
+        for (tag, v) in [(0x0008_1150u32, &b"1.2\0"[..]), (0x0008_1155, b"1.2.3\0")] {
+            a.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+            a.extend_from_slice(&(tag as u16).to_le_bytes());
+            a.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            a.extend_from_slice(v);
+        }
+        let mut seq = vec![0xFE, 0xFF, 0x00, 0xE0];
+        seq.extend_from_slice(&(a.len() as u32).to_le_bytes());
+        seq.extend_from_slice(&a);
+        seq.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        seq.extend_from_slice(&[0x08, 0x00, 0x99, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
+        seq.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+        seq.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        seq.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        let items = split_items_in(&seq, false).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].value(0x0008_1150), Some(&b"1.2\0"[..]));
+        assert_eq!(items[0].value(0x0008_1155), Some(&b"1.2.3\0"[..]));
+        assert_eq!(items[1].value(0x0008_1199).map(<[u8]>::len), Some(8));
+        // Read as Explicit VR, the same bytes do not split.
+        assert!(split_items(&seq).is_none());
     }
 }

@@ -21,6 +21,7 @@ pub mod element {
     pub const IMPLEMENTATION_CLASS_UID: u16 = 0x0012;
     pub const IMPLEMENTATION_VERSION_NAME: u16 = 0x0013;
     pub const SOURCE_AE_TITLE: u16 = 0x0016;
+    pub const RECEIVING_AE_TITLE: u16 = 0x0018;
     pub const PRIVATE_INFORMATION_CREATOR_UID: u16 = 0x0100;
     pub const PRIVATE_INFORMATION: u16 = 0x0102;
 }
@@ -83,6 +84,12 @@ impl FileMetaInfo {
     /// Source Application Entity Title (0002,0016): the calling AE for files we received.
     pub fn source_ae_title(&self) -> String {
         self.text(element::SOURCE_AE_TITLE)
+    }
+
+    /// Receiving Application Entity Title (0002,0018): the AE title the sender called, for
+    /// files we received.
+    pub fn receiving_ae_title(&self) -> String {
+        self.text(element::RECEIVING_AE_TITLE)
     }
 
     /// The Private Information (0002,0102) when the Private Information Creator UID
@@ -201,6 +208,13 @@ impl FileMeta<'_> {
     /// The encoded meta and, with `private`, the offset of the Private Information value
     /// (so a writer can patch it in place once it knows it).
     pub fn encode(&self) -> (Vec<u8>, Option<usize>) {
+        self.encode_received("")
+    }
+
+    /// As [`FileMeta::encode`], with the Receiving Application Entity Title (0002,0018) of a
+    /// received file (left out when empty): the AE title the sender called, which the index
+    /// keeps and start-up recovery reads back.
+    pub fn encode_received(&self, receiving_ae_title: &str) -> (Vec<u8>, Option<usize>) {
         use element::*;
         let el = |element, vr: &[u8; 2], value: &[u8]| MetaElement {
             element,
@@ -237,6 +251,9 @@ impl FileMeta<'_> {
         ];
         if !self.source_ae_title.is_empty() {
             els.push(el(SOURCE_AE_TITLE, b"AE", self.source_ae_title.as_bytes()));
+        }
+        if !receiving_ae_title.is_empty() {
+            els.push(el(RECEIVING_AE_TITLE, b"AE", receiving_ae_title.as_bytes()));
         }
         if let Some((creator, value)) = self.private {
             els.push(el(
@@ -293,6 +310,23 @@ mod tests {
             Some(Some(&[7u8; 16][..]))
         );
         assert_eq!(info.private_information("2.25.8"), None);
+        assert_eq!(info.receiving_ae_title(), "");
+    }
+
+    #[test]
+    fn a_received_file_keeps_the_called_ae_before_the_private_elements() {
+        let (mut b, at) = sample(Some(("2.25.9", &[0xFF; 16]))).encode_received("CDP_AUTO");
+        let at = at.unwrap();
+        b[at..at + 16].copy_from_slice(&[7; 16]);
+        let info = parse_meta(&b).unwrap();
+        assert_eq!(info.receiving_ae_title(), "CDP_AUTO");
+        assert_eq!(info.source_ae_title(), "STORESCU");
+        assert_eq!(
+            info.private_information("2.25.9"),
+            Some(Some(&[7u8; 16][..]))
+        );
+        let order: Vec<u16> = info.elements.iter().map(|e| e.element).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:x?}");
     }
 
     #[test]

@@ -45,6 +45,8 @@ tags!(
     CONCEPT_NAME_CODE_SEQUENCE,
     BLENDING_SEQUENCE,
     PIXEL_DATA,
+    // What a volume's INDEX.HTM shows of a series besides its record keys.
+    SERIES_DESCRIPTION,
     // The Basic Directory (PS3.3 F.3): what the DICOMDIR writer and reader share.
     FILE_SET_ID,
     OFFSET_OF_THE_FIRST_DIRECTORY_RECORD_OF_THE_ROOT_DIRECTORY_ENTITY,
@@ -72,6 +74,11 @@ tags!(
     URN_CODE_VALUE,
     REFERENCED_SOP_CLASS_UID,
     REFERENCED_SOP_INSTANCE_UID,
+    // Storage Commitment (PS3.4 J.3) and Media Creation Management (PS3.4 S.3).
+    TRANSACTION_UID,
+    FAILURE_REASON,
+    FAILED_SOP_SEQUENCE,
+    REFERENCED_SOP_SEQUENCE,
 );
 
 /// Item (FFFE,E000), Item Delimitation Item (FFFE,E00D), Sequence Delimitation Item

@@ -28,6 +28,13 @@ pub const RLE_LOSSLESS: &str = uids::RLE_LOSSLESS;
 pub const VERIFICATION: &str = uids::VERIFICATION;
 /// Media Storage Directory Storage: the SOP Class of a DICOMDIR.
 pub const MEDIA_STORAGE_DIRECTORY: &str = uids::MEDIA_STORAGE_DIRECTORY_STORAGE;
+/// Storage Commitment Push Model SOP Class (PS3.4 J.3).
+pub const STORAGE_COMMITMENT_PUSH_MODEL: &str = uids::STORAGE_COMMITMENT_PUSH_MODEL;
+/// Its well-known SOP Instance: the Requested / Affected SOP Instance UID of its messages.
+pub const STORAGE_COMMITMENT_PUSH_MODEL_INSTANCE: &str =
+    uids::STORAGE_COMMITMENT_PUSH_MODEL_INSTANCE;
+/// Media Creation Management SOP Class (PS3.4 S.3).
+pub const MEDIA_CREATION_MANAGEMENT: &str = uids::MEDIA_CREATION_MANAGEMENT;
 /// The DICOM Application Context Name (PS3.7 A.2.1).
 pub const DICOM_APPLICATION_CONTEXT: &str = uids::DICOM_APPLICATION_CONTEXT;
 

@@ -92,6 +92,13 @@ impl IsoBuilder {
         Ok(())
     }
 
+    /// Also write a Joliet supplementary volume descriptor and tree with the same names
+    /// ([`IsoTree::set_joliet`]).
+    pub fn set_joliet(&mut self, on: bool) -> &mut Self {
+        self.tree.set_joliet(on);
+        self
+    }
+
     /// Adds a directory (and its parents), e.g. an empty one.
     pub fn add_dir(&mut self, path: &str) -> Result<()> {
         self.tree.add_dir(path)

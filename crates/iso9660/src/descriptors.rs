@@ -8,7 +8,7 @@ use crate::numbers::{both_endian_u16, both_endian_u32};
 use crate::tree::Entry;
 use crate::{IsoBuilder, IsoDateTime, IsoError, IsoLayout, Result, SECTOR_SIZE};
 
-const FLAG_DIRECTORY: u8 = 0x02;
+pub(crate) const FLAG_DIRECTORY: u8 = 0x02;
 
 impl IsoBuilder {
     /// ECMA-119 8.4.
@@ -156,7 +156,7 @@ pub(crate) fn terminator() -> Vec<u8> {
 }
 
 /// ECMA-119 9.1: one directory record, without system use field.
-fn directory_record(
+pub(crate) fn directory_record(
     extent: u32,
     data_len: u32,
     flags: u8,

@@ -10,9 +10,9 @@ pub(crate) const SECTOR: u64 = SECTOR_SIZE as u64;
 
 /// Sectors 0..16 are the system area, left zero: nothing here boots.
 pub(crate) const SYSTEM_AREA_SECTORS: u32 = 16;
+/// The primary volume descriptor; the Joliet supplementary one, when there is one, follows it,
+/// then the terminator.
 const PVD_SECTOR: u32 = 16;
-/// PVD and terminator.
-const FIRST_PATH_TABLE_SECTOR: u32 = PVD_SECTOR + 2;
 
 /// Directory record with a one-byte identifier: the root, `.` and `..`.
 pub(crate) const SHORT_RECORD_LEN: usize = 34;
@@ -58,6 +58,72 @@ pub struct IsoLayout {
     pub(crate) dir_sectors: Vec<u32>,
     pub(crate) file_extent: Vec<u32>,
     pub(crate) first_file_sector: u32,
+    /// The Joliet tree's path tables and directories (`joliet.rs`), after the primary's.
+    pub(crate) joliet: Option<JolietLayout>,
+}
+
+/// Where the Joliet tree's own structures go: the same directories in the same order (so
+/// `dir_order` and `dir_number` are shared), with UCS-2 names, so other lengths.
+#[derive(Clone, Debug)]
+pub(crate) struct JolietLayout {
+    pub(crate) path_table_size: u32,
+    pub(crate) l_path_table: u32,
+    pub(crate) m_path_table: u32,
+    pub(crate) dir_extent: Vec<u32>,
+    pub(crate) dir_sectors: Vec<u32>,
+}
+
+/// Bytes of a name in a tree: one per character in the primary tree, two (UCS-2) in Joliet.
+fn name_bytes(chars: usize, joliet: bool) -> usize {
+    if joliet {
+        2 * chars
+    } else {
+        chars
+    }
+}
+
+/// Path table size and the sectors of each directory, for one tree.
+fn tree_sizes(tree: &IsoTree, dir_order: &[usize], joliet: bool) -> Result<(u64, Vec<u64>)> {
+    let path_table_size: u64 = dir_order
+        .iter()
+        .map(|&d| {
+            let name = tree.dirs[d].name.len();
+            // The root's identifier is one 0x00 byte in both trees.
+            let id = if name == 0 {
+                1
+            } else {
+                name_bytes(name, joliet)
+            };
+            path_record_len(id) as u64
+        })
+        .sum();
+    let mut sectors = vec![0u64; tree.dirs.len()];
+    for &d in dir_order {
+        let mut offset = 2 * SHORT_RECORD_LEN;
+        for (key, entry) in &tree.dirs[d].entries {
+            let id_len = match entry {
+                Entry::Dir(_) => name_bytes(key.name.len(), joliet),
+                // Primary `NAME.EXT;1` / `NAME.;1`; Joliet `NAME.EXT;1` / `NAME;1`.
+                Entry::File(_) if joliet => {
+                    let dot = usize::from(!key.ext.is_empty());
+                    name_bytes(key.name.len() + dot + key.ext.len() + 2, true)
+                }
+                Entry::File(_) => key.name.len() + key.ext.len() + 3,
+            };
+            let len = record_len(id_len);
+            offset = place_record(offset, len) + len;
+        }
+        let n = sectors_for(offset as u64);
+        // The record of a directory states its length in bytes, in 32 bits.
+        if n * SECTOR > u64::from(u32::MAX) {
+            return Err(IsoError::ImageTooLarge(format!(
+                "directory {:?} needs {n} sectors",
+                tree.dirs[d].name
+            )));
+        }
+        sectors[d] = n;
+    }
+    Ok((path_table_size, sectors))
 }
 
 fn to_u32(v: u64, what: &str) -> Result<u32> {
@@ -96,39 +162,45 @@ impl IsoLayout {
             dir_number[d] = (pos + 1) as u16;
         }
 
-        let path_table_size: u64 = dir_order
-            .iter()
-            .map(|&d| path_record_len(tree.dirs[d].name.len().max(1)) as u64)
-            .sum();
+        // PVD, the Joliet SVD when there is one, the terminator.
+        let descriptors = if tree.joliet { 3 } else { 2 };
+        let (path_table_size, primary_sectors) = tree_sizes(tree, &dir_order, false)?;
         let pt_sectors = sectors_for(path_table_size);
-        let l_path_table = u64::from(FIRST_PATH_TABLE_SECTOR);
+        let l_path_table = u64::from(PVD_SECTOR + descriptors);
         let m_path_table = l_path_table + pt_sectors;
         let mut next = m_path_table + pt_sectors;
 
         let mut dir_extent = vec![0u32; n];
         let mut dir_sectors = vec![0u32; n];
         for &d in &dir_order {
-            let mut offset = 2 * SHORT_RECORD_LEN;
-            for (key, entry) in &tree.dirs[d].entries {
-                let id_len = match entry {
-                    Entry::Dir(_) => key.name.len(),
-                    Entry::File(_) => key.name.len() + key.ext.len() + 3,
-                };
-                let len = record_len(id_len);
-                offset = place_record(offset, len) + len;
-            }
-            let sectors = sectors_for(offset as u64);
-            // The record of a directory states its length in bytes, in 32 bits.
-            if sectors * SECTOR > u64::from(u32::MAX) {
-                return Err(IsoError::ImageTooLarge(format!(
-                    "directory {:?} needs {sectors} sectors",
-                    tree.dirs[d].name
-                )));
-            }
             dir_extent[d] = to_u32(next, "directory extent")?;
-            dir_sectors[d] = to_u32(sectors, "directory")?;
-            next += sectors;
+            dir_sectors[d] = to_u32(primary_sectors[d], "directory")?;
+            next += primary_sectors[d];
         }
+
+        let joliet = if tree.joliet {
+            let (size, sectors) = tree_sizes(tree, &dir_order, true)?;
+            let pt = sectors_for(size);
+            let l = next;
+            let m = l + pt;
+            next = m + pt;
+            let mut extent = vec![0u32; n];
+            let mut secs = vec![0u32; n];
+            for &d in &dir_order {
+                extent[d] = to_u32(next, "Joliet directory extent")?;
+                secs[d] = to_u32(sectors[d], "Joliet directory")?;
+                next += sectors[d];
+            }
+            Some(JolietLayout {
+                path_table_size: to_u32(size, "the Joliet path table")?,
+                l_path_table: to_u32(l, "the Joliet path table")?,
+                m_path_table: to_u32(m, "the Joliet path table")?,
+                dir_extent: extent,
+                dir_sectors: secs,
+            })
+        } else {
+            None
+        };
 
         let first_file_sector = next;
         let mut file_extent = Vec::with_capacity(tree.files.len());
@@ -156,6 +228,7 @@ impl IsoLayout {
             dir_sectors,
             file_extent,
             first_file_sector: to_u32(first_file_sector, "the directories")?,
+            joliet,
         })
     }
 

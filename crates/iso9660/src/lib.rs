@@ -2,25 +2,28 @@
 //! sources (files on disk or bytes in memory) and it writes a deterministic image, streaming the
 //! data, with the exact size known before a byte is written.
 //!
-//! For: volumes that every reader opens — a Primary Volume Descriptor and a terminator only,
-//! plain Level 1 names, L and M path tables — and for planning, since [`IsoTree`] computes the
-//! size of an image from names and sizes alone. dcmdisc-media uses it for disc volumes of DICOM
+//! For: volumes that every reader opens — a Primary Volume Descriptor, plain Level 1 names, L
+//! and M path tables, and optionally a Joliet supplementary descriptor and tree with exactly
+//! the same names ([`IsoBuilder::set_joliet`], `joliet.rs`) — and for planning, since
+//! [`IsoTree`] computes the size of an image from names and sizes alone. dcmdisc-media uses it for disc volumes of DICOM
 //! File-sets, but this crate knows nothing of DICOM.
 //!
 //! [`read`] is a reader of ISO 9660 images, written apart from the writer (they share only the
 //! sector size) so that reading back what we wrote checks the writer: descriptors, the
 //! directory hierarchy with its both-endian numbers, extents, loops and depth, file contents.
 //!
-//! Not for: appending to images, Joliet, Rock Ridge, El Torito (booting), names
-//! beyond Level 1 (lowercase, long names, deeper than eight levels), files over 4 GiB, or
+//! Not for: appending to images, Rock Ridge, El Torito (booting), names beyond Level 1 (in
+//! either tree: lowercase, long names, deeper than eight levels), files over 4 GiB, or
 //! burning. Layout of the image, in 2048-byte sectors:
 //!
 //! ```text
 //! 0..16    system area (zeros)
 //! 16       primary volume descriptor
-//! 17       volume descriptor set terminator
-//! 18..     type L path table, then type M path table (each rounded up to whole sectors)
+//! (17      Joliet supplementary volume descriptor, when set)
+//! 17 (18)  volume descriptor set terminator
+//! ..       type L path table, then type M path table (each rounded up to whole sectors)
 //! ..       directory extents, in path table order
+//! (..      the Joliet path tables and directories, the same way)
 //! ..       file extents, in the order the files were added
 //! ```
 //!
@@ -45,6 +48,7 @@ mod chars;
 mod date;
 mod descriptors;
 mod error;
+mod joliet;
 mod layout;
 mod names;
 mod numbers;

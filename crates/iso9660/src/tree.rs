@@ -48,6 +48,8 @@ pub struct IsoTree {
     pub(crate) dirs: Vec<DirNode>,
     /// In order of addition, which is the order of their data in the image.
     pub(crate) files: Vec<FileNode>,
+    /// Also record a Joliet tree of the same names (`joliet.rs`).
+    pub(crate) joliet: bool,
 }
 
 impl Default for IsoTree {
@@ -66,7 +68,21 @@ impl IsoTree {
                 entries: BTreeMap::new(),
             }],
             files: Vec::new(),
+            joliet: false,
         }
+    }
+
+    /// Records a Joliet supplementary volume descriptor and tree beside the Level 1 one, with
+    /// the same (upper-case) names: see `docs/iso9660.md`. Off by default; the primary tree
+    /// is the same either way, but for its extents, which move by the descriptor's sector.
+    pub fn set_joliet(&mut self, on: bool) -> &mut Self {
+        self.joliet = on;
+        self
+    }
+
+    /// Whether a Joliet tree is recorded.
+    pub fn joliet(&self) -> bool {
+        self.joliet
     }
 
     /// Number of files added.

@@ -33,12 +33,23 @@ impl IsoBuilder {
 
         out.zeros(SYSTEM_AREA_SECTORS as usize * SECTOR_SIZE)?;
         out.put(&self.primary_volume_descriptor(&layout))?;
+        if layout.joliet.is_some() {
+            out.put(&self.joliet_volume_descriptor(&layout)?)?;
+        }
         out.put(&terminator())?;
         let (l_table, m_table) = self.path_tables(&layout);
         out.put(&l_table)?;
         out.put(&m_table)?;
         for &d in &layout.dir_order {
             out.put(&self.directory_extent(&layout, d)?)?;
+        }
+        if layout.joliet.is_some() {
+            let (l_table, m_table) = self.joliet_path_tables(&layout)?;
+            out.put(&l_table)?;
+            out.put(&m_table)?;
+            for &d in &layout.dir_order {
+                out.put(&self.joliet_directory_extent(&layout, d)?)?;
+            }
         }
         if out.position() != u64::from(layout.first_file_sector) * SECTOR {
             return Err(IsoError::Internal(

@@ -3,7 +3,7 @@
 //! (studies by date/time/UID, series by number/UID, instances by number/UID) → record keys
 //! (`record_keys.rs`) → plan volumes (`plan.rs`) → write each (`volume.rs`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -13,13 +13,17 @@ use dcmdisc_dicom::datetime::dicom_date_time;
 use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{self, FileRef, Record};
+use crate::pdi::budget;
 use crate::plan::{self, PlanItem};
 use crate::record_keys::record_keys;
 use crate::records;
-use crate::volume::{write_volume, Placed};
+use crate::volume::{write_volume, Placed, VolumeContext};
 
+pub use crate::pdi::PdiOptions;
+
+pub use crate::left_out::{Excluded, ExcludedKind, LeftOut};
 pub use crate::profile::{Profile, CD_650_MB_SECTORS, CD_700_MB_SECTORS, SECTOR};
-pub use crate::source::{read_sources, scan_folder, PatientFiles, Skipped, SourceFile};
+pub use crate::source::{read_sources, scan_folder, PatientFiles, SourceFile};
 
 /// Why a conversion failed, with its source (a full disk stays an `io::Error` underneath).
 pub type ConvertError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -91,6 +95,27 @@ pub enum ExportError {
         path: PathBuf,
         problems: Vec<String>,
     },
+    /// The files of a volume failed the checks made before imaging
+    /// (`validate::validate_planned`); nothing of the volume was written.
+    #[error(
+        "volume {volume} failed the checks before imaging and was not written:\n  {}",
+        problems.join("\n  ")
+    )]
+    Unsound {
+        volume: usize,
+        problems: Vec<String>,
+    },
+    /// The volume's own files came out larger than the planner's reserve for them: a defect
+    /// of the size bounds (`pdi/budget.rs`), caught before the volume is written.
+    #[error(
+        "volume {volume}: its README, INDEX, report and MANIFEST take {used} bytes, more than \
+         the {allowed} the planner kept for them"
+    )]
+    OwnFilesOverReserve {
+        volume: usize,
+        used: u64,
+        allowed: u64,
+    },
     /// Validation could not open what was just written.
     #[error("validating volume {volume}: {source}")]
     Validation {
@@ -129,6 +154,21 @@ pub struct ExportOptions {
     pub implementation_version_name: String,
     /// The clock of the whole export (recording dates, generated Study Date/Time).
     pub now: SystemTime,
+    /// What the volume's own files (README.TXT, INDEX.HTM...) say and hold.
+    pub pdi: PdiOptions,
+    /// The ISO 9660 Volume Identifier (the name Windows and macOS show for the drive): `{n}`
+    /// = volume number, `{m}` = volume count, expanded here; the caller has expanded its
+    /// own placeholders (date, job) and checked that the result is 1-32 d-characters.
+    pub volume_id_pattern: String,
+    /// Also record a Joliet tree with the same names (`[media] joliet`, default on).
+    pub joliet: bool,
+    /// The operator asked to leave out instances that cannot go on the disc (a syntax
+    /// nothing converts, a refused conversion, a SOP class without a record type) instead
+    /// of failing the export; each is then listed in `left_out`.
+    pub leave_out_unreadable: bool,
+    /// What was left out of this patient's volumes (the folder scan's, then the export's
+    /// own): every volume's README lists it (`left_out.rs`).
+    pub left_out: Vec<LeftOut>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +187,26 @@ pub struct VolumeSummary {
     /// sequence item that lacks what the record's macro requires), one line each, source
     /// file first; carried by the first volume of the patient.
     pub warnings: Vec<String>,
+    /// What the README of this volume lists as left out (the same on every volume of the
+    /// patient).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// ENOSPC or EDQUOT anywhere in the error's source chain.
+fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            // 28 = ENOSPC, 122 = EDQUOT on Linux.
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(28) | Some(122))
+            {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn numeric(v: Option<String>) -> i64 {
@@ -183,6 +243,15 @@ fn export_inner(
     let table = records::table()?;
     let profile = opts.profile;
     let today = dicom_date_time(opts.now);
+    let mut left_out = opts.left_out.clone();
+    let mut warnings = Vec::new();
+    let mut leave_out = |s: &SourceFile, reason: String| {
+        warnings.push(format!("left out {}: {reason}", s.path.display()));
+        left_out.push(LeftOut {
+            sop_instance_uid: Some(s.sop_instance()),
+            reason,
+        });
+    };
     let mut sources = Vec::with_capacity(files.len());
     let mut unconvertible = Vec::new();
     let mut seen = HashSet::new();
@@ -192,6 +261,13 @@ fn export_inner(
         }
         let ts = &s.meta.transfer_syntax_uid;
         if !profile.allows(ts) && !conv.can_convert(ts) {
+            if opts.leave_out_unreadable {
+                leave_out(
+                    &s,
+                    format!("transfer syntax {ts} cannot be converted to Explicit VR LE"),
+                );
+                continue;
+            }
             unconvertible.push(format!(
                 "  {} ({}, transfer syntax {ts})",
                 s.sop_instance(),
@@ -213,18 +289,63 @@ fn export_inner(
     if !needing.is_empty() {
         fs::create_dir_all(staging).map_err(io_err(staging))?;
     }
+    let mut refused = HashSet::new();
+    // Converted files are read from staging; warnings name the source the operator gave.
+    let mut origin: HashMap<PathBuf, PathBuf> = HashMap::new();
     for (k, &i) in needing.iter().enumerate() {
         if progress("converting", k as u64, needing.len() as u64).is_break() {
             return Err(ExportError::Cancelled);
         }
         let out = staging.join(format!("{k:08}.dcm"));
-        conv.to_explicit_le(&sources[i].path, &out)
-            .map_err(|source| ExportError::Conversion {
-                path: sources[i].path.clone(),
-                source,
-            })?;
-        sources[i] = SourceFile::read(&out)?;
+        match conv.to_explicit_le(&sources[i].path, &out) {
+            Ok(()) => {
+                origin.insert(out.clone(), sources[i].path.clone());
+                sources[i] = SourceFile::read(&out)?;
+            }
+            // A full disk is not the instance's fault: never a reason to leave it out.
+            Err(source) if opts.leave_out_unreadable && !disk_full(&*source) => {
+                leave_out(
+                    &sources[i],
+                    format!("conversion to Explicit VR LE failed: {source}"),
+                );
+                refused.insert(i);
+            }
+            Err(source) => {
+                return Err(ExportError::Conversion {
+                    path: sources[i].path.clone(),
+                    source,
+                })
+            }
+        }
     }
+    let mut sources: Vec<SourceFile> = sources
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !refused.contains(i))
+        .map(|(_, s)| s)
+        .collect();
+    if opts.leave_out_unreadable {
+        sources.retain(|s| {
+            let class = s.sop_class();
+            let known = table.record_type_of_class.contains_key(&class);
+            if !known {
+                leave_out(s, format!("SOP class {class} has no directory record type"));
+            }
+            known
+        });
+    }
+    if sources.is_empty() {
+        return Err(ExportError::Empty);
+    }
+    // README.TXT and INDEX.HTM list them, one line each (`pdi`).
+    let mut pdi = opts.pdi.clone();
+    pdi.left_out.extend(left_out.iter().map(LeftOut::line));
+    let with_left_out = ExportOptions {
+        left_out,
+        pdi,
+        ..opts.clone()
+    };
+    let opts = &with_left_out;
 
     // DICOMDIR order: studies by date/time/UID, series by number/UID, instances by number/UID.
     let mut placed: Vec<Placed> = Vec::with_capacity(sources.len());
@@ -300,7 +421,6 @@ fn export_inner(
     });
     let key_profile = profile.name();
     let mut instance_in_series = 0usize;
-    let mut warnings = Vec::new();
     for i in 0..placed.len() {
         if i == 0 || placed[i - 1].series != placed[i].series {
             instance_in_series = 0;
@@ -317,15 +437,17 @@ fn export_inner(
             &patient_id,
         );
         p.leaf.keys = keys;
-        warnings.extend(
-            found
-                .into_iter()
-                .map(|w| format!("{}: {w}", p.src.path.display())),
-        );
+        warnings.extend(found.into_iter().map(|w| {
+            let path = origin.get(&p.src.path).unwrap_or(&p.src.path);
+            format!("{}: {w}", path.display())
+        }));
     }
 
     // Plan volumes. Costs are conservative: data in whole sectors, one directory record and
     // the DICOMDIR leaf record per instance; a study or series costs its record plus folders.
+    // The volume's own files (`pdi`) are sized first: a fixed part per volume, INDEX.HTM's
+    // block per study or series and a MANIFEST.TXT line per instance.
+    let reserve = budget::reserve(&opts.pdi, profile.name());
     let items: Vec<PlanItem> = placed
         .iter()
         .map(|p| {
@@ -333,29 +455,26 @@ fn export_inner(
             Ok(PlanItem {
                 study: p.study.clone(),
                 series: p.series.clone(),
-                cost: plan::item_cost(p.src.size, leaf_len + 8),
+                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance,
             })
         })
         .collect::<Result<_, ExportError>>()?;
     let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
-    let per_volume = 64 * SECTOR;
-    let per_group = 4 * SECTOR;
+    let per_volume = 64 * SECTOR + reserve.per_volume;
+    let per_group = 4 * SECTOR + reserve.per_group;
     let volumes = plan::plan(&items, capacity, per_volume, per_group)?;
     let count = volumes.len();
     let mut summaries = Vec::with_capacity(count);
+    let cx = VolumeContext {
+        table,
+        opts,
+        today: &today,
+        patient_id: &patient_id,
+        reserve: &reserve,
+    };
     for (v, members) in volumes.iter().enumerate() {
         let number = v + 1;
-        let summary = write_volume(
-            table,
-            &placed,
-            members,
-            number,
-            count,
-            opts,
-            &today,
-            &patient_id,
-            progress,
-        )?;
+        let summary = write_volume(&cx, &placed, members, number, count, progress)?;
         if summary.bytes > capacity {
             return Err(ExportError::OverCapacity {
                 volume: number,

@@ -5,8 +5,9 @@
 //! encoding with exact offsets), [`records`] (SOP class → record type and record keys, from
 //! `data/dicomdir-records.tsv`), [`plan`] (volume spanning), [`dicomdir_read`] (a DICOMDIR
 //! read back, its offsets checked) and [`validate`] (a written volume read back and held
-//! against the plan, with the image's SHA-256); the image itself is written and read by the
-//! `dcmdisc-iso9660` crate.
+//! against the plan, with the image's SHA-256), [`pdi`] (the volume's own files: README.TXT,
+//! INDEX.HTM, AUTORUN.INF, the validation report and MANIFEST.TXT, sized before planning);
+//! the image itself is written and read by the `dcmdisc-iso9660` crate.
 //!
 //! Media knows nothing of the archive: the application layer hands it file paths.
 //!
@@ -16,6 +17,8 @@
 pub mod dicomdir;
 pub mod dicomdir_read;
 pub mod export;
+mod left_out;
+pub mod pdi;
 pub mod plan;
 mod profile;
 mod record_items;
@@ -24,3 +27,5 @@ pub mod records;
 mod source;
 pub mod validate;
 mod volume;
+
+pub use volume::fileset_id;

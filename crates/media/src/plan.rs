@@ -17,8 +17,9 @@ pub struct PlanItem {
 /// Conservative cost of one file on an ISO 9660 volume plus its DICOMDIR leaf record.
 pub fn item_cost(file_size: u64, dicomdir_record_bytes: u64) -> u64 {
     // Data rounded up to whole sectors, a directory record (at most 48 bytes for an 8.3
-    // name), and the record in the DICOMDIR.
-    file_size.div_ceil(SECTOR) * SECTOR + 48 + dicomdir_record_bytes
+    // name), its Joliet record (at most 62: the name in UCS-2), and the record in the
+    // DICOMDIR.
+    file_size.div_ceil(SECTOR) * SECTOR + 48 + 62 + dicomdir_record_bytes
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,11 @@
 //! Reading the instances a volume is made of: each file once (File Meta and a header walk
 //! that keeps the keys the DICOMDIR needs), from a list of paths or a folder.
+//!
+//! The header walk reads Little Endian data sets. An Explicit VR Big Endian or Deflated
+//! source is converted to Explicit VR LE by the [`Converter`] into a scratch file first, its
+//! keys read from that, and the scratch removed: the export converts it again into its
+//! staging folder (`export.rs`), like every source the profile does not allow. Converting
+//! twice costs time on rare files, and keeps one path for all conversions.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -14,7 +20,8 @@ use dcmdisc_dicom::uid::{
 };
 use dcmdisc_dicom::{keys, tag, InstanceId, Keys};
 
-use crate::export::{io_err, ExportError};
+use crate::export::{io_err, Converter, ExportError};
+use crate::left_out::{Excluded, ExcludedKind};
 use crate::records;
 
 /// One source instance, read and checked.
@@ -27,7 +34,43 @@ pub struct SourceFile {
     pub keys: Keys,
 }
 
+/// The header walk cannot read these: they are read through a conversion.
+fn needs_conversion_to_read(ts: &str) -> bool {
+    ts == EXPLICIT_VR_BE || ts == DEFLATED_EXPLICIT_VR_LE
+}
+
 impl SourceFile {
+    /// Reads a source; one in a syntax the header walk cannot read is read through `conv`
+    /// (module doc). Its `path`, `size` and `meta` stay the source's.
+    pub fn read_via(path: &Path, conv: &dyn Converter) -> Result<SourceFile, ExportError> {
+        let original = match peek_meta(path)? {
+            Some(m)
+                if needs_conversion_to_read(&m.transfer_syntax_uid)
+                    && conv.can_convert(&m.transfer_syntax_uid) =>
+            {
+                m
+            }
+            _ => return SourceFile::read(path),
+        };
+        let scratch = Scratch::new();
+        conv.to_explicit_le(path, &scratch.0)
+            .map_err(|source| ExportError::Conversion {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let converted = SourceFile::read(&scratch.0).map_err(|e| ExportError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!("converted to Explicit VR LE, then: {}", reason_of(&e)),
+        })?;
+        let size = fs::metadata(path).map_err(io_err(path))?.len();
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            size,
+            meta: original,
+            keys: converted.keys,
+        })
+    }
+
     pub fn read(path: &Path) -> Result<SourceFile, ExportError> {
         let mut f = File::open(path).map_err(io_err(path))?;
         let size = f.metadata().map_err(io_err(path))?.len();
@@ -42,13 +85,11 @@ impl SourceFile {
         let dataset_offset = file_meta.dataset_offset;
         let meta = file_meta.identity();
         let explicit = meta.transfer_syntax_uid != IMPLICIT_VR_LE;
-        if meta.transfer_syntax_uid == EXPLICIT_VR_BE
-            || meta.transfer_syntax_uid == DEFLATED_EXPLICIT_VR_LE
-        {
+        if needs_conversion_to_read(&meta.transfer_syntax_uid) {
             return Err(ExportError::Unreadable {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "transfer syntax {} is not supported",
+                    "transfer syntax {} cannot be read without a converter",
                     meta.transfer_syntax_uid
                 ),
             });
@@ -106,12 +147,66 @@ pub struct PatientFiles {
     pub files: Vec<SourceFile>,
 }
 
-/// Walk `src` recursively; group DICOM Part 10 files per (Patient's Name, Patient ID).
-/// Returns the groups and the skipped files with the reason.
-/// A file left out of a folder export, with the reason.
-pub type Skipped = (PathBuf, String);
+/// The File Meta's identity of a Part 10 file, `None` when the file has no `DICM` prefix
+/// (not DICOM); a prefix followed by a File Meta that does not parse is `NotPart10`.
+fn peek_meta(path: &Path) -> Result<Option<InstanceId>, ExportError> {
+    let mut head = Vec::with_capacity(64 * 1024);
+    File::open(path)
+        .map_err(io_err(path))?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .map_err(io_err(path))?;
+    if head.get(128..132) != Some(&b"DICM"[..]) {
+        return Ok(None);
+    }
+    parse_meta(&head)
+        .map(|m| Some(m.identity()))
+        .map_err(|_| ExportError::NotPart10 {
+            path: path.to_path_buf(),
+        })
+}
 
-pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), ExportError> {
+/// A scratch file name in the system's temporary folder, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        Scratch(std::env::temp_dir().join(format!(
+            ".dcmdisc-read-{}-{}.dcm",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// What went wrong, without the path (the [`Excluded`] carries it).
+fn reason_of(e: &ExportError) -> String {
+    match e {
+        ExportError::Io { source, .. } => source.to_string(),
+        ExportError::NotPart10 { .. } => "the File Meta Information does not parse".into(),
+        ExportError::Unreadable { reason, .. } => reason.clone(),
+        ExportError::Conversion { source, .. } => {
+            format!("conversion to Explicit VR LE failed: {source}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Walks `src` recursively and groups its DICOM Part 10 files per (Patient's Name, Patient
+/// ID), reading Big Endian and Deflated ones through `conv`. Returns the groups and every
+/// file that is not exported as an instance, with its kind and reason (`left_out.rs`).
+pub fn scan_folder(
+    src: &Path,
+    conv: &dyn Converter,
+) -> Result<(Vec<PatientFiles>, Vec<Excluded>), ExportError> {
     let mut files = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -132,15 +227,51 @@ pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), Expo
     files.sort();
     let table = records::table()?;
     let mut groups: BTreeMap<(Vec<u8>, String), PatientFiles> = BTreeMap::new();
-    let mut skipped = Vec::new();
+    let mut excluded = Vec::new();
     for p in files {
-        match SourceFile::read(&p) {
-            Ok(s) if s.meta.sop_class_uid == MEDIA_STORAGE_DIRECTORY => {
-                skipped.push((p, "a DICOMDIR (we write our own)".into()))
+        let exclude = |kind, reason: String, patient, sop: Option<String>| Excluded {
+            path: p.clone(),
+            kind,
+            reason,
+            patient,
+            sop_instance_uid: sop,
+        };
+        let meta = match peek_meta(&p) {
+            Ok(None) => {
+                excluded.push(exclude(
+                    ExcludedKind::NotDicom,
+                    "not a DICOM Part 10 file (no DICM prefix)".into(),
+                    None,
+                    None,
+                ));
+                continue;
             }
+            Ok(Some(m)) => m,
+            Err(e) => {
+                excluded.push(exclude(ExcludedKind::Unreadable, reason_of(&e), None, None));
+                continue;
+            }
+        };
+        let sop = Some(meta.sop_instance_uid.clone()).filter(|u| !u.is_empty());
+        if meta.sop_class_uid == MEDIA_STORAGE_DIRECTORY {
+            excluded.push(exclude(
+                ExcludedKind::Dicomdir,
+                "a DICOMDIR of another File-set: we write our own".into(),
+                None,
+                None,
+            ));
+            continue;
+        }
+        match SourceFile::read_via(&p, conv) {
             Ok(s) if !table.record_type_of_class.contains_key(&s.sop_class()) => {
                 let class = s.sop_class();
-                skipped.push((p, format!("SOP class {class} has no directory record type")))
+                let patient = Some((s.patient_name_raw(), s.patient_id()));
+                excluded.push(exclude(
+                    ExcludedKind::Unreadable,
+                    format!("SOP class {class} has no directory record type"),
+                    patient,
+                    Some(s.sop_instance()),
+                ));
             }
             Ok(s) => {
                 let key = (s.patient_name_raw(), s.patient_id());
@@ -158,13 +289,14 @@ pub fn scan_folder(src: &Path) -> Result<(Vec<PatientFiles>, Vec<Skipped>), Expo
                     .files
                     .push(s);
             }
-            Err(e) => skipped.push((p, e.to_string())),
+            Err(e) => excluded.push(exclude(ExcludedKind::Unreadable, reason_of(&e), None, sop)),
         }
     }
-    Ok((groups.into_values().collect(), skipped))
+    Ok((groups.into_values().collect(), excluded))
 }
 
-/// Read and check the given Part 10 files (e.g. an archive collection).
+/// Read and check the given Part 10 files (e.g. an archive collection); only the syntaxes the
+/// header walk reads (an archive holds nothing else).
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ExportError> {
     paths.iter().map(|p| SourceFile::read(p)).collect()
 }

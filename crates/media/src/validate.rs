@@ -8,7 +8,14 @@
 //! whose File Meta (read from the image) has the SOP Class, SOP Instance and Transfer Syntax
 //! UIDs the record says; every file under `DICOM/` is referenced once; the instance records
 //! are the planned instances, as many as planned; exactly one PATIENT record, with the planned
-//! Patient ID. The image's SHA-256 is computed in the same single pass over its bytes.
+//! Patient ID; the record rules of `validate/rules.rs` (record types, levels, Type 1 keys);
+//! the volume's other planned files are there, and when it holds a MANIFEST.TXT, every file
+//! is listed in it with its SHA-256. The image's SHA-256, and each file's when there is a
+//! manifest, are computed in the same single pass over its bytes.
+//!
+//! [`validate_planned`] makes the same checks on the files that are about to go into a
+//! volume (the DICOMDIR in memory, the instances where they are), before imaging, so its
+//! report can go on the volume; it returns each file's SHA-256 for the MANIFEST.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -22,9 +29,18 @@ use dcmdisc_iso9660::read::IsoImage;
 use sha2::{Digest, Sha256};
 
 use crate::dicomdir_read::{read_dicomdir, Dicomdir, DirectoryRecord};
+use crate::pdi::MANIFEST;
+use crate::records;
+
+mod files;
+mod rules;
+
+use files::{check_manifest, hash_file, HashThread};
+pub use files::{validate_planned, Planned};
+use rules::check_records;
 
 /// What the export planned for one volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpectedVolume {
     /// Instance records the DICOMDIR must hold.
     pub instances: usize,
@@ -32,6 +48,14 @@ pub struct ExpectedVolume {
     pub sop_instance_uids: Vec<String>,
     /// The one patient of the volume.
     pub patient_id: String,
+    /// The profile whose additional Type 1 keys apply (`""`: only the keys every profile
+    /// requires).
+    pub profile: String,
+    /// The files besides the DICOMDIR and the instances the volume must hold, by path.
+    pub files: Vec<String>,
+    /// The image has a Joliet tree (`[media] joliet`), which must name exactly the files and
+    /// directories of the primary tree at the same extents. Trees have none.
+    pub joliet: bool,
 }
 
 /// What validation found.
@@ -48,6 +72,10 @@ pub struct ValidationReport {
     /// Records that reference a file.
     pub instance_records: usize,
     pub patient_records: usize,
+    /// In-use records by record type.
+    pub record_types: BTreeMap<String, usize>,
+    /// Type 1 keys found present and not empty.
+    pub type1_keys: usize,
     /// Each problem in plain words, naming the file or the record.
     pub problems: Vec<String>,
 }
@@ -100,6 +128,22 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
         }
     };
     report.files = iso.files().len();
+    match (iso.joliet().is_some(), expected.joliet) {
+        (true, _) => report.problems.extend(
+            iso.joliet_differences()
+                .into_iter()
+                .map(|d| format!("Joliet tree: {d}")),
+        ),
+        (false, true) => report
+            .problems
+            .push("the image has no Joliet tree, one was asked for".into()),
+        (false, false) => {}
+    }
+    if iso.joliet().is_some() && !expected.joliet {
+        report
+            .problems
+            .push("the image has a Joliet tree, none was asked for".into());
+    }
     let dicomdir = match iso.file("DICOMDIR") {
         None => None,
         Some(_) => match iso.read_file("DICOMDIR") {
@@ -112,13 +156,21 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
             }
         },
     };
-    // One pass over the image: the hash, and the first bytes of every file on the way.
+    let manifest = read_small(&mut iso, MANIFEST, &mut report);
+    // One pass over the image: the hash, the first bytes of every file on the way, and, to
+    // hold them against the manifest, each file's hash.
     let mut hasher = Sha256::new();
+    let per_file = manifest.as_ref().map(|_| HashThread::start(iso.files()));
     let mut found = Found::new();
     let mut again = Vec::new();
     let pass = iso.read_through(
         META_PREFIX,
-        &mut |chunk| hasher.update(chunk),
+        &mut |chunk| {
+            hasher.update(chunk);
+            if let Some(h) = &per_file {
+                h.feed(chunk);
+            }
+        },
         &mut |f, head| match meta_of(head, u64::from(f.size)) {
             Some(meta) => {
                 found.insert(f.path.clone(), meta);
@@ -144,11 +196,36 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
         found.insert(path, meta);
     }
     check(dicomdir.as_deref(), &found, expected, &mut report);
+    if let (Some(m), Some(h)) = (manifest, per_file) {
+        match h.finish() {
+            Some(hashes) => check_manifest(&m, &hashes, &mut report.problems),
+            None => report.problems.push(format!(
+                "the files' hashes for {MANIFEST} could not be computed"
+            )),
+        }
+    }
     report
 }
 
+/// A small file of the image read whole, `None` when absent or unreadable (said).
+fn read_small<R: Read + Seek>(
+    iso: &mut IsoImage<R>,
+    path: &str,
+    report: &mut ValidationReport,
+) -> Option<Vec<u8>> {
+    iso.file(path)?;
+    match iso.read_file(path) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            report.problems.push(format!("{path} cannot be read: {e}"));
+            None
+        }
+    }
+}
+
 /// Validates a volume written as a file tree (USB profile, `--tree`): the same checks on
-/// the tree's DICOMDIR and files; no hash.
+/// the tree's DICOMDIR and files; no hash of the whole, but each file's against the tree's
+/// MANIFEST.TXT when it has one (every file read once more for it).
 pub fn validate_tree(
     root: &Path,
     expected: &ExpectedVolume,
@@ -219,6 +296,18 @@ pub fn validate_tree(
         None
     };
     check(dicomdir.as_deref(), &found, expected, &mut report);
+    if let Ok(m) = fs::read(root.join(MANIFEST)) {
+        let mut hashes = BTreeMap::new();
+        for rel in found.keys() {
+            match hash_file(&root.join(rel)) {
+                Ok(h) => {
+                    hashes.insert(rel.clone(), h);
+                }
+                Err(e) => report.problems.push(format!("{rel}: cannot be read: {e}")),
+            }
+        }
+        check_manifest(&m, &hashes, &mut report.problems);
+    }
     Ok(report)
 }
 
@@ -289,6 +378,19 @@ fn check(
             return;
         }
     };
+    match records::table() {
+        Ok(t) => {
+            let (types, keys) = check_records(&dir, t, &expected.profile, p);
+            report.record_types = types;
+            report.type1_keys = keys;
+        }
+        Err(e) => p.push(e.to_string()),
+    }
+    for f in &expected.files {
+        if !found.contains_key(f) {
+            p.push(format!("{f} is not on the volume"));
+        }
+    }
     for &i in &dir.unreached {
         let r = &dir.records[i];
         if r.in_use != 0 {

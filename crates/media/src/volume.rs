@@ -1,19 +1,27 @@
-//! One volume: its directory records in hierarchy order, File IDs, DICOMDIR, README and the
-//! ISO 9660 image and/or file tree.
+//! One volume: its directory records in hierarchy order, File IDs, DICOMDIR, its own files
+//! (`pdi`: README, INDEX, AUTORUN, the validation report, the MANIFEST) and the ISO 9660
+//! image and/or file tree.
 
 use std::fs;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use dcmdisc_iso9660::{volume_id_from_fileset_id, FileSource, IsoBuilder, IsoDateTime};
+use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
+
+use sha2::{Digest, Sha256};
 
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
+use crate::pdi::budget::{self, Reserve};
+use crate::pdi::{self, manifest, Disc, ExtraFile};
 use crate::plan::open_group;
+use crate::profile::SECTOR;
 use crate::record_keys::group_record;
 use crate::records::RecordTable;
 use crate::source::SourceFile;
-use crate::validate::{validate_tree, validate_volume, ExpectedVolume, ValidationReport};
+use crate::validate::{
+    validate_planned, validate_tree, validate_volume, ExpectedVolume, Planned, ValidationReport,
+};
 
 /// One instance placed in the hierarchy, with its leaf record (File ID filled per volume).
 pub(crate) struct Placed {
@@ -23,29 +31,48 @@ pub(crate) struct Placed {
     pub leaf: Record,
 }
 
-pub(crate) fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
+/// The File-set ID of volume `n` of `m` under `pattern` (`{n}`, `{m}`), as written into its
+/// DICOMDIR; public so that what reports a volume names it the same way.
+pub fn fileset_id(pattern: &str, n: usize, m: usize) -> String {
     pattern
         .replace("{n}", &n.to_string())
         .replace("{m}", &m.to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a volume's writer needs besides its members: the export's settings, its clock as
+/// DICOM DA/TM, the patient and the reserve the planner kept for the volume's own files.
+pub(crate) struct VolumeContext<'a> {
+    pub table: &'a RecordTable,
+    pub opts: &'a ExportOptions,
+    pub today: &'a (String, String),
+    pub patient_id: &'a str,
+    pub reserve: &'a Reserve,
+}
+
 pub(crate) fn write_volume(
-    table: &RecordTable,
+    cx: &VolumeContext<'_>,
     placed: &[Placed],
     members: &[usize],
     number: usize,
     count: usize,
-    opts: &ExportOptions,
-    today: &(String, String),
-    patient_id: &str,
     progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<VolumeSummary, ExportError> {
+    let (table, opts, today, patient_id) = (cx.table, cx.opts, cx.today, cx.patient_id);
     if progress("dicomdir", (number - 1) as u64, count as u64).is_break() {
         return Err(ExportError::Cancelled);
     }
     let profile = opts.profile.name();
     let fsid = fileset_id(&opts.fileset_id_pattern, number, count);
+    let mut disc = Disc {
+        number,
+        count,
+        fileset_id: fsid.clone(),
+        profile,
+        created: today.clone(),
+        application: format!("dcmdisc {}", env!("CARGO_PKG_VERSION")),
+        options: opts.pdi.clone(),
+        patients: Vec::new(),
+    };
     // Group members into the hierarchy, keeping their (sorted) order.
     let first = &placed[members[0]];
     let mut patient = group_record(table, "PATIENT", &first.src, profile, today, patient_id);
@@ -78,13 +105,19 @@ pub(crate) fn write_volume(
             format!("R{r_no:07}"),
             format!("I{i_no:07}"),
         ];
+        disc.add(&p.src, new_study, new_series, &file_id[..4].join("/"));
         order.push((p.src.path.clone(), file_id.join("/"), p.src.size));
         if let Some(f) = leaf.file.as_mut() {
             f.file_id = file_id;
         }
         series.children.push(leaf);
     }
-    let uid = format!("2.25.{}", uuid_int());
+    let sop_instance_uids: Vec<String> = members
+        .iter()
+        .filter_map(|&m| placed[m].leaf.file.as_ref())
+        .map(|f| f.sop_instance_uid.clone())
+        .collect();
+    let uid = fileset_uid(opts, &fsid, patient_id, &sop_instance_uids);
     let dicomdir = dicomdir::encode(
         &DicomdirMeta {
             fileset_id: &fsid,
@@ -96,21 +129,19 @@ pub(crate) fn write_volume(
         },
         &[patient],
     )?;
-    let readme = format!(
-        "DICOM File-set {fsid}\r\n\
-         Volume {number} of {count}\r\n\
-         Patient ID: {patient_id}\r\n\
-         Instances: {}\r\n\
-         Profile: {profile}\r\n\
-         Open DICOMDIR with any DICOM viewer.\r\n\
-         Written by dcmdisc {}.\r\n",
-        members.len(),
-        env!("CARGO_PKG_VERSION")
-    );
     if progress("writing", (number - 1) as u64, count as u64).is_break() {
         return Err(ExportError::Cancelled);
     }
     let vol_name = format!("VOL{number:03}");
+    let mut expected = ExpectedVolume {
+        instances: members.len(),
+        sop_instance_uids,
+        patient_id: patient_id.to_string(),
+        profile: profile.to_string(),
+        files: Vec::new(),
+        joliet: opts.joliet,
+    };
+    let extras = own_files(&disc, &dicomdir, &order, &mut expected, cx.reserve)?;
     let mut summary = VolumeSummary {
         number,
         count,
@@ -121,6 +152,7 @@ pub(crate) fn write_volume(
         instances: members.len(),
         sha256: None,
         warnings: Vec::new(),
+        left_out: opts.left_out.clone(),
     };
     if opts.tree || !opts.profile.makes_iso() {
         let root = opts.out_dir.join(&vol_name);
@@ -133,8 +165,11 @@ pub(crate) fn write_volume(
             fs::write(&p, data).map_err(io_err(&p))
         };
         write("DICOMDIR", &dicomdir)?;
-        write("README.TXT", readme.as_bytes())?;
-        let mut bytes = (dicomdir.len() + readme.len()) as u64;
+        let mut bytes = dicomdir.len() as u64;
+        for f in &extras {
+            write(f.name, &f.bytes)?;
+            bytes += f.bytes.len() as u64;
+        }
         for (src, rel, size) in &order {
             let dst = root.join(rel);
             if let Some(parent) = dst.parent() {
@@ -147,11 +182,14 @@ pub(crate) fn write_volume(
         summary.bytes = bytes;
     }
     if opts.profile.makes_iso() {
-        let volume_id = volume_id_from_fileset_id(&fsid)?;
+        let volume_id = fileset_id(&opts.volume_id_pattern, number, count);
         let ts = IsoDateTime::from_system_time(opts.now)?;
         let mut iso = IsoBuilder::new(&volume_id, ts)?;
+        iso.set_joliet(opts.joliet);
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;
-        iso.add_file("README.TXT", FileSource::bytes(readme.into_bytes()))?;
+        for f in extras {
+            iso.add_file(f.name, FileSource::bytes(f.bytes))?;
+        }
         for (src, rel, size) in &order {
             iso.add_file(rel, FileSource::path_with_size(src.clone(), *size))?;
         }
@@ -160,17 +198,98 @@ pub(crate) fn write_volume(
         summary.bytes = fs::metadata(&path).map_err(io_err(&path))?.len();
         summary.iso = Some(path);
     }
-    let expected = ExpectedVolume {
-        instances: members.len(),
-        sop_instance_uids: members
-            .iter()
-            .filter_map(|&m| placed[m].leaf.file.as_ref())
-            .map(|f| f.sop_instance_uid.clone())
-            .collect(),
-        patient_id: patient_id.to_string(),
-    };
     summary.sha256 = validate(&summary, &expected, progress)?;
     Ok(summary)
+}
+
+/// The volume's own files (`pdi`): README, INDEX and AUTORUN from `disc`; then every file
+/// of the volume is checked and hashed as it will go onto it (`validate_planned`), the
+/// report of those checks added, and the MANIFEST of all their hashes last. Fails, before
+/// anything is written, when the checks find a problem or the files outgrow the reserve the
+/// planner kept for them. `expected.files` ends up naming them all, for the read-back.
+fn own_files(
+    disc: &Disc,
+    dicomdir: &[u8],
+    order: &[(PathBuf, String, u64)],
+    expected: &mut ExpectedVolume,
+    reserve: &Reserve,
+) -> Result<Vec<ExtraFile>, ExportError> {
+    let mut extras = pdi::front_files(disc);
+    expected.files = extras.iter().map(|f| f.name.to_string()).collect();
+    let mut planned = vec![("DICOMDIR".to_string(), Planned::Bytes(dicomdir))];
+    planned.extend(
+        extras
+            .iter()
+            .map(|f| (f.name.to_string(), Planned::Bytes(&f.bytes))),
+    );
+    planned.extend(
+        order
+            .iter()
+            .map(|(src, rel, _)| (rel.clone(), Planned::Path(src))),
+    );
+    let (report, mut hashes) =
+        validate_planned(&planned, expected).map_err(|source| ExportError::Validation {
+            volume: disc.number,
+            source,
+        })?;
+    if !report.is_valid() {
+        return Err(ExportError::Unsound {
+            volume: disc.number,
+            problems: report.problems,
+        });
+    }
+    let report = pdi::report_file(disc, &report);
+    hashes.insert(report.name.to_string(), sha256_hex(&report.bytes));
+    extras.push(report);
+    extras.push(manifest::render(&hashes));
+    expected.files = extras.iter().map(|f| f.name.to_string()).collect();
+    let used: u64 = extras
+        .iter()
+        .map(|f| (f.bytes.len() as u64).div_ceil(SECTOR) * SECTOR + 48)
+        .sum();
+    let allowed = budget::bound(reserve, disc.studies(), disc.series(), disc.instances());
+    if used > allowed {
+        return Err(ExportError::OwnFilesOverReserve {
+            volume: disc.number,
+            used,
+            allowed,
+        });
+    }
+    Ok(extras)
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// The File-set UID (the DICOMDIR's SOP Instance UID): a UUID-derived UID (PS3.5 B.2) made
+/// from the export's clock and what the volume holds, so the same input and clock give the
+/// same DICOMDIR — and the same MANIFEST — while two exports at different moments or of
+/// different content differ. The hash is cut to a version 8 (custom) UUID.
+fn fileset_uid(opts: &ExportOptions, fsid: &str, patient_id: &str, uids: &[String]) -> String {
+    let nanos = opts
+        .now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = Sha256::new();
+    h.update(b"dcmdisc File-set UID\0");
+    h.update(nanos.to_le_bytes());
+    for part in [fsid, patient_id, &opts.implementation_class_uid] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for u in uids {
+        h.update(u.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+    format!("2.25.{}", id.as_u128())
 }
 
 /// Reads the written volume back (`validate.rs`): a volume that fails, or whose validation
@@ -221,10 +340,6 @@ fn validate(
         return Err(e);
     }
     Ok(sha256)
-}
-
-fn uuid_int() -> u128 {
-    uuid::Uuid::new_v4().as_u128()
 }
 
 #[cfg(test)]

@@ -84,6 +84,8 @@ fn reads_and_validates_a_dcmmkdir_file_set() {
         instances: N as usize,
         sop_instance_uids: (1..=N).map(|i| instance_uid(STUDY, i)).collect(),
         patient_id: PATIENT_ID.to_string(),
+        joliet: false,
+        ..ExpectedVolume::default()
     };
     let r = validate_tree(&root, &expected).unwrap();
     assert!(r.is_valid(), "{:#?}", r.problems);

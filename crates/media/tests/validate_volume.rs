@@ -24,6 +24,8 @@ fn expected() -> ExpectedVolume {
         instances: N as usize,
         sop_instance_uids: (1..=N).map(|i| instance_uid(STUDY, i)).collect(),
         patient_id: PATIENT_ID.to_string(),
+        joliet: true,
+        ..ExpectedVolume::default()
     }
 }
 
@@ -81,8 +83,9 @@ fn an_exported_volume_is_valid_and_its_hash_is_the_images() {
     assert_eq!(r.patient_records, 1);
     // PATIENT, STUDY, SERIES and the images.
     assert_eq!(r.records, 3 + N as usize);
-    // DICOMDIR, README.TXT and the instances.
-    assert_eq!(r.files, 2 + N as usize);
+    // DICOMDIR, README.TXT, INDEX.HTM, AUTORUN.INF, VALIDATE.TXT, MANIFEST.TXT and the
+    // instances.
+    assert_eq!(r.files, 6 + N as usize);
     let bytes = std::fs::read(&e.iso).unwrap();
     assert_eq!(r.bytes, bytes.len() as u64);
     let want: String = Sha256::digest(&bytes)
@@ -98,13 +101,31 @@ fn an_exported_volume_is_valid_and_its_hash_is_the_images() {
     assert_eq!(t.sha256, None);
     assert_eq!(t.instance_records, N as usize);
 
-    // A byte of pixel data changed: the structure holds (that is the verify step's hash).
+    // A byte of pixel data changed: the structure holds, the file's hash in MANIFEST.TXT
+    // does not.
     let mut b = bytes.clone();
     let (at, size) = file_offset(&b, &format!("{SERIES_DIR}/I0000002"));
     b[at + size - 1] ^= 0xFF;
     let r = validate_image(std::io::Cursor::new(b), &expected());
-    assert!(r.is_valid(), "{:#?}", r.problems);
+    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
+    assert_has(
+        &r.problems,
+        &format!("{SERIES_DIR}/I0000002: its SHA-256 is "),
+    );
     assert_ne!(r.sha256.as_deref(), Some(want.as_str()));
+
+    // The same change in the tree is caught the same way.
+    let f = e.tree.join(format!("{SERIES_DIR}/I0000002"));
+    let mut data = std::fs::read(&f).unwrap();
+    let last = data.len() - 1;
+    data[last] ^= 0xFF;
+    std::fs::write(&f, data).unwrap();
+    let t = validate_tree(&e.tree, &expected()).unwrap();
+    assert_eq!(t.problems.len(), 1, "{:#?}", t.problems);
+    assert_has(
+        &t.problems,
+        &format!("{SERIES_DIR}/I0000002: its SHA-256 is "),
+    );
 }
 
 #[test]
@@ -144,7 +165,16 @@ fn a_file_missing_from_the_iso_directory_is_caught() {
         &p,
         &format!("references {SERIES_DIR}/I0000003, which is not on the volume"),
     );
-    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_has(
+        &p,
+        &format!("MANIFEST.TXT lists {SERIES_DIR}/I0000003, which is not on the volume"),
+    );
+    // The Joliet tree still names it: the two trees disagree.
+    assert_has(
+        &p,
+        &format!("Joliet tree: \"{SERIES_DIR}/I0000003\" is only in the Joliet tree"),
+    );
+    assert_eq!(p.len(), 3, "{p:#?}");
 }
 
 #[test]
@@ -233,8 +263,8 @@ fn a_tree_missing_a_file_is_caught() {
 }
 
 /// A source whose File Meta names another SOP Instance than its data set: the DICOMDIR
-/// record (from the data set) and the file on the volume disagree, validation says so, the
-/// export fails naming it and leaves no image.
+/// record (from the data set) and the file on the volume disagree; the checks before
+/// imaging say so, the export fails naming it and writes no image.
 #[test]
 fn the_export_fails_and_removes_a_volume_that_fails() {
     let scratch = Scratch::new("fail");
@@ -245,10 +275,7 @@ fn the_export_fails_and_removes_a_volume_that_fails() {
     files.push(odd);
     let out = scratch.0.join("out");
     let e = export(&files, &out, false).unwrap_err();
-    let ExportError::Invalid {
-        volume, problems, ..
-    } = &e
-    else {
+    let ExportError::Unsound { volume, problems } = &e else {
         panic!("{e}");
     };
     assert_eq!(*volume, 1);
@@ -259,6 +286,9 @@ fn the_export_fails_and_removes_a_volume_that_fails() {
         "{problems:#?}"
     );
     let text = e.to_string();
-    assert!(text.contains("volume 1 failed validation"), "{text}");
+    assert!(
+        text.contains("volume 1 failed the checks before imaging and was not written"),
+        "{text}"
+    );
     assert!(!out.join("VOL001.iso").exists());
 }

@@ -9,6 +9,7 @@ use std::net::TcpStream;
 
 use tracing::warn;
 
+use crate::commitment::Outbox;
 use crate::dimse::Command;
 use crate::dispatch::{self, Exchange, Receiver};
 use crate::establish::Accepted;
@@ -44,6 +45,8 @@ pub(crate) struct Association<'a, S: Services> {
     contexts: HashMap<u8, Accepted>,
     peer_max: u32,
     writer: &'a TcpStream,
+    /// Our requests to the peer (Storage Commitment reports) and their answers.
+    outbox: &'a Outbox,
     /// Reused for every PDV that does not go straight to a receiver's buffer.
     body: Vec<u8>,
     /// The command set being reassembled.
@@ -59,6 +62,7 @@ impl<'a, S: Services> Association<'a, S> {
         contexts: HashMap<u8, Accepted>,
         peer_max: u32,
         writer: &'a TcpStream,
+        outbox: &'a Outbox,
     ) -> Self {
         Association {
             services,
@@ -67,6 +71,7 @@ impl<'a, S: Services> Association<'a, S> {
             contexts,
             peer_max,
             writer,
+            outbox,
             body: Vec::new(),
             command: Vec::new(),
             pending: None,
@@ -79,6 +84,18 @@ impl<'a, S: Services> Association<'a, S> {
         loop {
             if self.pending.is_none() && self.command.is_empty() {
                 reader.get_mut().between_messages();
+                // Our own requests go out between messages, and only once the peer's PDUs
+                // already received are handled: a release that came with the N-ACTION-RQ
+                // is answered first, and the report then goes on a new association.
+                if self.outbox.has_queued() && reader.buffer().is_empty() {
+                    let ex = self.exchange(0);
+                    if let Err(end) = self
+                        .outbox
+                        .send_queued(|id, cmd, data| ex.send(id, cmd, Some(data)))
+                    {
+                        return end;
+                    }
+                }
             }
             let header = match pdu::read_header(reader) {
                 Ok(Some(h)) => h,
@@ -99,6 +116,7 @@ impl<'a, S: Services> Association<'a, S> {
             context_id,
             peer_max: self.peer_max,
             writer: self.writer,
+            outbox: self.outbox,
         }
     }
 

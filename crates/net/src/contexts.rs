@@ -9,10 +9,13 @@ use dicom_ul::pdu::{
 
 /// The table itself lives in a data file so that tests read exactly what the server uses.
 const TABLE: &str = include_str!("../data/presentation-contexts.tsv");
+/// The contexts of the services beyond Verification and Storage (Storage Commitment, ...),
+/// in the same layout.
+const SERVICE_TABLE: &str = include_str!("../data/service-contexts.tsv");
 
 pub use dcmdisc_dicom::uid::{
-    EXPLICIT_VR_LE, IMPLICIT_VR_LE, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS_SV1, RLE_LOSSLESS,
-    VERIFICATION,
+    EXPLICIT_VR_LE, IMPLICIT_VR_LE, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS_SV1,
+    MEDIA_CREATION_MANAGEMENT, RLE_LOSSLESS, STORAGE_COMMITMENT_PUSH_MODEL, VERIFICATION,
 };
 
 /// Our default choice when a context proposes several acceptable transfer syntaxes:
@@ -38,6 +41,8 @@ pub enum TableError {
 pub struct ContextTable {
     accepted: HashMap<String, Vec<String>>,
     names: HashMap<String, String>,
+    /// The abstract syntaxes of `service-contexts.tsv`: not storage classes.
+    services: Vec<String>,
     preference: Vec<String>,
 }
 
@@ -46,35 +51,53 @@ pub fn clean_uid(s: &str) -> &str {
     s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
 }
 
+/// The rows of one table file: (UID, name, accepted transfer syntaxes).
+type Row = (String, String, Vec<String>);
+
+fn parse(file: &str) -> Result<Vec<Row>, TableError> {
+    let mut rows = Vec::new();
+    for (i, line) in file.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut cols = line.split('\t');
+        let (Some(uid), Some(name), Some(ts)) = (cols.next(), cols.next(), cols.next()) else {
+            return Err(TableError::Malformed {
+                line: i + 1,
+                reason: "expected three tab-separated columns",
+            });
+        };
+        let ts: Vec<String> = ts.split(',').map(str::to_owned).collect();
+        if ts.iter().any(|t| t.is_empty()) {
+            return Err(TableError::Malformed {
+                line: i + 1,
+                reason: "empty transfer syntax",
+            });
+        }
+        rows.push((uid.to_owned(), name.to_owned(), ts));
+    }
+    Ok(rows)
+}
+
 impl ContextTable {
     /// The statement's table with our default transfer syntax preference.
     pub fn standard() -> Result<Self, TableError> {
         let mut accepted = HashMap::new();
         let mut names = HashMap::new();
-        for (i, line) in TABLE.lines().enumerate() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
+        let mut services = Vec::new();
+        for (file, is_service) in [(TABLE, false), (SERVICE_TABLE, true)] {
+            for (uid, name, ts) in parse(file)? {
+                if is_service {
+                    services.push(uid.clone());
+                }
+                accepted.insert(uid.clone(), ts);
+                names.insert(uid, name);
             }
-            let mut cols = line.split('\t');
-            let (Some(uid), Some(name), Some(ts)) = (cols.next(), cols.next(), cols.next()) else {
-                return Err(TableError::Malformed {
-                    line: i + 1,
-                    reason: "expected three tab-separated columns",
-                });
-            };
-            let ts: Vec<String> = ts.split(',').map(str::to_owned).collect();
-            if ts.iter().any(|t| t.is_empty()) {
-                return Err(TableError::Malformed {
-                    line: i + 1,
-                    reason: "empty transfer syntax",
-                });
-            }
-            accepted.insert(uid.to_owned(), ts);
-            names.insert(uid.to_owned(), name.to_owned());
         }
         Ok(ContextTable {
             accepted,
             names,
+            services,
             preference: DEFAULT_PREFERENCE.iter().map(|s| s.to_string()).collect(),
         })
     }
@@ -108,7 +131,14 @@ impl ContextTable {
     }
 
     pub fn is_storage(&self, abstract_syntax: &str) -> bool {
-        abstract_syntax != VERIFICATION && self.accepted.contains_key(abstract_syntax)
+        abstract_syntax != VERIFICATION
+            && !self.is_service(abstract_syntax)
+            && self.accepted.contains_key(abstract_syntax)
+    }
+
+    /// One of the services beyond Verification and Storage (Storage Commitment, ...).
+    pub fn is_service(&self, abstract_syntax: &str) -> bool {
+        self.services.iter().any(|s| s == abstract_syntax)
     }
 
     /// Answer one proposed context. Each proposal is answered on its own, so duplicates get
@@ -172,7 +202,7 @@ mod tests {
         let mut four = 0;
         let mut two = 0;
         for (uid, ts) in t.abstract_syntaxes() {
-            if uid == VERIFICATION {
+            if uid == VERIFICATION || t.is_service(uid) {
                 continue;
             }
             match ts.len() {
@@ -183,6 +213,14 @@ mod tests {
             }
         }
         assert_eq!((six, four, two), (37, 1, 30));
+        assert!(t.is_service(STORAGE_COMMITMENT_PUSH_MODEL));
+        assert!(!t.is_storage(STORAGE_COMMITMENT_PUSH_MODEL));
+        assert_eq!(
+            t.abstract_syntaxes()
+                .find(|(a, _)| *a == STORAGE_COMMITMENT_PUSH_MODEL)
+                .map(|(_, ts)| ts.to_vec()),
+            Some(vec![EXPLICIT_VR_LE.to_string(), IMPLICIT_VR_LE.to_string()])
+        );
     }
 
     #[test]

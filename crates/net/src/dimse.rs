@@ -16,6 +16,14 @@ pub const C_STORE_RSP: u16 = 0x8001;
 pub const C_ECHO_RQ: u16 = 0x0030;
 pub const C_ECHO_RSP: u16 = 0x8030;
 pub const C_CANCEL_RQ: u16 = 0x0FFF;
+pub const N_EVENT_REPORT_RQ: u16 = 0x0100;
+pub const N_EVENT_REPORT_RSP: u16 = 0x8100;
+pub const N_GET_RQ: u16 = 0x0110;
+pub const N_GET_RSP: u16 = 0x8110;
+pub const N_ACTION_RQ: u16 = 0x0130;
+pub const N_ACTION_RSP: u16 = 0x8130;
+pub const N_CREATE_RQ: u16 = 0x0140;
+pub const N_CREATE_RSP: u16 = 0x8140;
 /// The other request command fields of PS3.7 (E.1-1): C-GET, C-FIND, C-MOVE and the
 /// N-services. We provide none of them, and each has a response to refuse it with.
 pub const OTHER_REQUESTS: [u16; 9] = [
@@ -26,6 +34,7 @@ pub const RESPONSE_BIT: u16 = 0x8000;
 pub const NO_DATASET: u16 = 0x0101;
 
 pub const TAG_AFFECTED_SOP_CLASS: u16 = 0x0002;
+pub const TAG_REQUESTED_SOP_CLASS: u16 = 0x0003;
 pub const TAG_COMMAND_FIELD: u16 = 0x0100;
 pub const TAG_MESSAGE_ID: u16 = 0x0110;
 pub const TAG_MESSAGE_ID_RESPONDED: u16 = 0x0120;
@@ -33,6 +42,26 @@ pub const TAG_DATASET_TYPE: u16 = 0x0800;
 pub const TAG_STATUS: u16 = 0x0900;
 pub const TAG_ERROR_COMMENT: u16 = 0x0902;
 pub const TAG_AFFECTED_SOP_INSTANCE: u16 = 0x1000;
+pub const TAG_REQUESTED_SOP_INSTANCE: u16 = 0x1001;
+pub const TAG_EVENT_TYPE_ID: u16 = 0x1002;
+pub const TAG_ATTRIBUTE_IDENTIFIER_LIST: u16 = 0x1005;
+pub const TAG_ACTION_TYPE_ID: u16 = 0x1008;
+pub const TAG_OFFENDING_ELEMENT: u16 = 0x0901;
+/// Any Data Set Type but 0101H says a data set follows; 0000H is what PS3.7 E.1 suggests.
+pub const DATASET_PRESENT: u16 = 0x0000;
+
+/// General statuses of the DIMSE-N services (PS3.7 Annex C) that ours return.
+pub mod status {
+    pub const SUCCESS: u16 = 0x0000;
+    pub const PROCESSING_FAILURE: u16 = 0x0110;
+    pub const NO_SUCH_SOP_INSTANCE: u16 = 0x0112;
+    pub const INVALID_ARGUMENT_VALUE: u16 = 0x0115;
+    pub const NO_SUCH_SOP_CLASS: u16 = 0x0118;
+    pub const CLASS_INSTANCE_CONFLICT: u16 = 0x0119;
+    pub const MISSING_ATTRIBUTE: u16 = 0x0120;
+    pub const NO_SUCH_ACTION: u16 = 0x0123;
+    pub const RESOURCE_LIMITATION: u16 = 0x0213;
+}
 
 /// A decoded command set: element number (group 0000 implied) and raw value.
 #[derive(Debug, Default, Clone)]
@@ -96,6 +125,18 @@ impl Command {
     pub fn push_u16(&mut self, element: u16, v: u16) -> &mut Self {
         self.elements.push((element, v.to_le_bytes().to_vec()));
         self
+    }
+
+    /// A value as it is to be sent (AT lists and the like).
+    pub fn push_raw(&mut self, element: u16, value: Vec<u8>) -> &mut Self {
+        self.elements.push((element, value));
+        self
+    }
+
+    /// Replace (or add) a US value.
+    pub fn set_u16(&mut self, element: u16, v: u16) -> &mut Self {
+        self.elements.retain(|(e, _)| *e != element);
+        self.push_u16(element, v)
     }
 
     /// UI values are padded with NUL to even length (PS3.5 6.2).

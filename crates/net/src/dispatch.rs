@@ -1,6 +1,8 @@
-//! DIMSE services behind one dispatcher keyed by command field: C-ECHO and C-STORE served,
+//! DIMSE services behind one dispatcher keyed by command field: C-ECHO, C-STORE and the
+//! Storage Commitment N-ACTION served, the N-EVENT-REPORT-RSP to one of our reports taken,
 //! the other requests of PS3.7 refused with their response (0211), and anything else (a
-//! C-CANCEL, a response, an undefined field) ends the association with an A-ABORT at once.
+//! C-CANCEL, another response, an undefined field) ends the association with an A-ABORT at
+//! once.
 //!
 //! A new service (N-CREATE, N-ACTION, N-GET, N-EVENT-REPORT for Media Creation Management)
 //! is a new file with a `handle` function, one arm in [`command`], and, if its request
@@ -12,11 +14,13 @@ use std::net::TcpStream;
 use tracing::warn;
 
 use crate::association::End;
+use crate::commitment::{self, Outbox};
+use crate::contexts::{MEDIA_CREATION_MANAGEMENT, STORAGE_COMMITMENT_PUSH_MODEL};
 use crate::dimse::{self, Command};
 use crate::establish::Accepted;
 use crate::pdu;
 use crate::services::{AssociationInfo, InstanceSink, Services};
-use crate::{echo, store};
+use crate::{echo, mcm, store};
 
 /// What a service needs to answer a request: the program's services, the association, and
 /// the way back on the request's presentation context.
@@ -26,19 +30,23 @@ pub(crate) struct Exchange<'a, S> {
     pub context_id: u8,
     pub peer_max: u32,
     pub writer: &'a TcpStream,
+    /// The reports (Storage Commitment results) of this association.
+    pub outbox: &'a Outbox,
 }
 
 impl<S> Exchange<'_, S> {
     /// Send a response command set.
     pub fn reply(&self, cmd: &Command) -> Result<(), End> {
-        let mut out = Vec::with_capacity(256);
-        pdu::encode_pdata(
-            &mut out,
-            self.context_id,
-            true,
-            &cmd.encode(),
-            self.peer_max,
-        );
+        self.send(self.context_id, cmd, None)
+    }
+
+    /// Send a command set, and the data set that follows it, on `context_id`.
+    pub fn send(&self, context_id: u8, cmd: &Command, data: Option<&[u8]>) -> Result<(), End> {
+        let mut out = Vec::with_capacity(256 + data.map_or(0, <[u8]>::len));
+        pdu::encode_pdata(&mut out, context_id, true, &cmd.encode(), self.peer_max);
+        if let Some(data) = data {
+            pdu::encode_pdata(&mut out, context_id, false, data, self.peer_max);
+        }
         // One write per response: with TCP_NODELAY it leaves at once, in one segment.
         (&*self.writer)
             .write_all(&out)
@@ -50,8 +58,14 @@ impl<S> Exchange<'_, S> {
 pub(crate) enum Receiver<K> {
     /// A C-STORE instance, for the services' sink.
     Store(store::StoreOp<K>),
+    /// The data set of a Storage Commitment N-ACTION-RQ.
+    Commitment(commitment::ActionOp),
+    /// The data set of a Media Creation Management N-CREATE-RQ or N-ACTION-RQ.
+    Mcm(mcm::McmOp),
     /// A dataset we have no use for: `response` is sent once it has been read.
     Drain { response: Command },
+    /// The data set of a response sent to us (an Event Reply): read and dropped.
+    Discard,
 }
 
 impl<K: InstanceSink> Receiver<K> {
@@ -59,7 +73,10 @@ impl<K: InstanceSink> Receiver<K> {
     pub fn takes_in_place(&self) -> bool {
         match self {
             Receiver::Store(op) => op.has_sink(),
-            Receiver::Drain { .. } => false,
+            Receiver::Commitment(_)
+            | Receiver::Mcm(_)
+            | Receiver::Drain { .. }
+            | Receiver::Discard => false,
         }
     }
 
@@ -73,7 +90,10 @@ impl<K: InstanceSink> Receiver<K> {
     ) -> Result<usize, End> {
         match self {
             Receiver::Store(op) => op.receive_in_place(max, read),
-            Receiver::Drain { .. } => Ok(0),
+            Receiver::Commitment(_)
+            | Receiver::Mcm(_)
+            | Receiver::Drain { .. }
+            | Receiver::Discard => Ok(0),
         }
     }
 
@@ -81,7 +101,9 @@ impl<K: InstanceSink> Receiver<K> {
     pub fn write(&mut self, data: &[u8]) {
         match self {
             Receiver::Store(op) => op.write(data),
-            Receiver::Drain { .. } => {}
+            Receiver::Commitment(op) => op.write(data),
+            Receiver::Mcm(op) => op.write(data),
+            Receiver::Drain { .. } | Receiver::Discard => {}
         }
     }
 
@@ -89,7 +111,10 @@ impl<K: InstanceSink> Receiver<K> {
     pub fn finish<S: Services<Sink = K>>(self, ex: &Exchange<'_, S>) -> Result<(), End> {
         match self {
             Receiver::Store(op) => store::finish(ex, op),
+            Receiver::Commitment(op) => commitment::finish(ex, op),
+            Receiver::Mcm(op) => mcm::finish(ex, op),
             Receiver::Drain { response } => ex.reply(&response),
+            Receiver::Discard => Ok(()),
         }
     }
 }
@@ -106,7 +131,22 @@ pub(crate) fn command<S: Services>(
     match field {
         dimse::C_ECHO_RQ => echo::handle(ex, cmd, message_id),
         dimse::C_STORE_RQ => store::handle(ex, context, cmd, message_id),
+        dimse::N_ACTION_RQ if context.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL => {
+            commitment::handle(ex, context, cmd, message_id)
+        }
+        dimse::N_ACTION_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::action(ex, context, cmd, message_id)
+        }
+        dimse::N_CREATE_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::create(ex, context, cmd, message_id)
+        }
+        dimse::N_GET_RQ if context.abstract_syntax == MEDIA_CREATION_MANAGEMENT => {
+            mcm::get(ex, context, cmd, message_id)
+        }
         f if dimse::OTHER_REQUESTS.contains(&f) => unsupported(ex, cmd, f, message_id),
+        dimse::N_EVENT_REPORT_RSP if commitment::answered(ex, cmd).is_some() => {
+            Ok(cmd.has_dataset().then_some(Receiver::Discard))
+        }
         // C-CANCEL has no response (PS3.7 9.3.2.3) and cancels only C-FIND, C-GET or
         // C-MOVE, which we never accept: no well-behaved peer sends it to us. Ignoring it
         // would leave the peer waiting until the DIMSE timeout, so the association ends now.
@@ -116,7 +156,7 @@ pub(crate) fn command<S: Services>(
         )),
         f if f & dimse::RESPONSE_BIT != 0 => Err(End::Abort(
             pdu::ABORT_UNEXPECTED_PDU_PARAMETER,
-            format!("response command {f:#06x}, but we sent no request"),
+            format!("response command {f:#06x} to no request of ours"),
         )),
         // No response command field would make sense for a command that does not exist.
         f => Err(End::Abort(

@@ -9,8 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use dicom_ul::pdu::{
     AssociationAC, AssociationRJ, AssociationRJResult, AssociationRJServiceProviderASCEReason,
     AssociationRJServiceProviderPresentationReason, AssociationRJServiceUserReason,
-    AssociationRJSource, AssociationRQ, Pdu, PresentationContextResultReason, UserVariableItem,
-    WriteError,
+    AssociationRJSource, AssociationRQ, Pdu, PresentationContextResultReason, RequestorRoles,
+    UserVariableItem, WriteError,
 };
 
 use crate::association::End;
@@ -241,17 +241,19 @@ pub(crate) fn accept(cfg: &ServerConfig, rq: &AssociationRQ) -> Result<Acceptanc
             _ => None,
         })
         .unwrap_or(0);
+    let mut user_variables = vec![
+        UserVariableItem::MaxLength(cfg.max_pdu_length),
+        UserVariableItem::ImplementationClassUID(cfg.implementation_class_uid.clone()),
+        UserVariableItem::ImplementationVersionName(cfg.implementation_version_name.clone()),
+    ];
+    user_variables.extend(roles(cfg, rq, &contexts));
     let ac = Pdu::AssociationAC(AssociationAC {
         protocol_version: 1,
         calling_ae_title: rq.calling_ae_title.clone(),
         called_ae_title: rq.called_ae_title.clone(),
         application_context_name: DICOM_APPLICATION_CONTEXT.to_string(),
         presentation_contexts: results,
-        user_variables: vec![
-            UserVariableItem::MaxLength(cfg.max_pdu_length),
-            UserVariableItem::ImplementationClassUID(cfg.implementation_class_uid.clone()),
-            UserVariableItem::ImplementationVersionName(cfg.implementation_version_name.clone()),
-        ],
+        user_variables,
     });
     let mut pdu = Vec::new();
     dicom_ul::pdu::write_pdu(&mut pdu, &ac)?;
@@ -260,6 +262,37 @@ pub(crate) fn accept(cfg: &ServerConfig, rq: &AssociationRQ) -> Result<Acceptanc
         contexts,
         peer_max,
     })
+}
+
+/// The answers to the requestor's SCP/SCU Role Selection items (PS3.7 D.3.3.4) for our
+/// service classes (Storage Commitment, ...) it was accepted on: it may be their SCU, never
+/// their SCP (we request nothing of them on its association). For other classes we answer
+/// nothing, which keeps the default roles (requestor SCU).
+fn roles(
+    cfg: &ServerConfig,
+    rq: &AssociationRQ,
+    contexts: &HashMap<u8, Accepted>,
+) -> Vec<UserVariableItem> {
+    rq.user_variables
+        .iter()
+        .filter_map(|v| match v {
+            UserVariableItem::ScuScpRoleSelectionSubItem(uid, roles) => {
+                let uid = clean_uid(uid);
+                let ours = cfg.contexts.is_service(uid)
+                    && contexts.values().any(|c| c.abstract_syntax == uid);
+                ours.then(|| {
+                    UserVariableItem::ScuScpRoleSelectionSubItem(
+                        uid.to_string(),
+                        RequestorRoles {
+                            scu: roles.scu,
+                            scp: false,
+                        },
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,13 +1,20 @@
 //! Entry points for the fuzz targets in `fuzz/`, not an API: establishment as `server.rs`
 //! runs it (read the A-ASSOCIATE-RQ, the refusal checks, the A-ASSOCIATE-AC), on bytes
-//! instead of a socket, so a fuzzer can reach the decisions without a connection per input.
+//! instead of a socket, so a fuzzer can reach the decisions without a connection per input;
+//! and the Storage Commitment request's data set as `commitment.rs` reads it.
 
 use std::net::SocketAddr;
 
 use crate::association::End;
 use crate::establish::{accept, read_association_rq, refusal};
 use crate::server::ServerConfig;
-use crate::services::Services;
+use crate::services::{Services, SopRef};
+
+/// A Storage Commitment N-ACTION data set (Explicit or Implicit VR LE) read as the SCP reads
+/// it: the Transaction UID and the references, or the N-ACTION-RSP status refusing it.
+pub fn commitment_request(data: &[u8], explicit: bool) -> Result<(String, Vec<SopRef>), u16> {
+    crate::commitment::parse_request(data, explicit).map_err(|(code, _)| code)
+}
 
 /// How establishment ended for one request.
 #[derive(Debug)]

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use crate::association::{Association, End};
+use crate::commitment::{Outbox, Report};
 use crate::contexts::ContextTable;
 use crate::establish::{accept, pool_full, read_association_rq, refusal};
 use crate::limits::{Limits, PendingSlot};
@@ -242,6 +243,7 @@ fn connection<S: Services>(
         return;
     }
     shared.services.association_opened(&info);
+    let outbox = Outbox::default();
     let mut assoc = Association::new(
         &shared.services,
         cfg.max_pdu_length,
@@ -249,9 +251,11 @@ fn connection<S: Services>(
         acceptance.contexts,
         acceptance.peer_max,
         &writer,
+        &outbox,
     );
     let end = assoc.run(&mut reader);
     drop(assoc);
+    let undelivered = outbox.take_undelivered();
     drop(slot);
     let how = match end {
         End::Released => AssociationEnd::Released,
@@ -269,5 +273,34 @@ fn connection<S: Services>(
             let _ = pdu::write_all(&mut &writer, &pdu::abort_pdu(2, reason));
             linger_close(&mut reader, cfg.artim_timeout);
         }
+    }
+    for report in undelivered {
+        deliver(shared, &info, &report);
+    }
+}
+
+/// A commitment report the association could not deliver, on a new association to the
+/// calling AE's configured address (PS3.4 J.3.3). One attempt: its outcome is logged; an
+/// SCU that gets no report asks again.
+fn deliver<S: Services>(shared: &Shared<S>, info: &AssociationInfo, report: &Report) {
+    let dest = match shared.services.report_destination(info) {
+        Ok(d) => d,
+        Err(why) => {
+            warn!(assoc = info.id, transaction_uid = %report.transaction_uid,
+                "storage commitment report not delivered: {why}");
+            return;
+        }
+    };
+    let titles = crate::scu::Titles {
+        ours: &info.called_ae,
+        theirs: &info.calling_ae,
+    };
+    match crate::scu::send_report(&shared.cfg, dest, &titles, report) {
+        Ok(0) => info!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,
+            "storage commitment reported on a new association"),
+        Ok(code) => warn!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,
+            status = %format!("{code:04X}"), "the storage commitment report was refused"),
+        Err(e) => warn!(assoc = info.id, transaction_uid = %report.transaction_uid, %dest,
+            "storage commitment report not delivered: {e}"),
     }
 }

@@ -4,6 +4,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+pub use crate::mcm::{McmAction, McmRefusal, MediaRequest, MediaStatus};
+
 /// One accepted association, as the services see it.
 #[derive(Debug, Clone)]
 pub struct AssociationInfo {
@@ -59,6 +61,28 @@ impl StoreStatus {
     }
 }
 
+/// One instance a Storage Commitment (or Media Creation) request refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SopRef {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+}
+
+/// Whether one referenced instance is committed (PS3.4 J.3.3): safely stored, or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commitment {
+    Committed,
+    /// Failed, with its Failure Reason (PS3.4 J.3.3.1.2.1.2: 0110H processing failure,
+    /// 0112H no such object instance, 0119H class/instance conflict, ...).
+    Failed(u16),
+}
+
+impl Commitment {
+    pub const PROCESSING_FAILURE: u16 = 0x0110;
+    pub const NO_SUCH_OBJECT_INSTANCE: u16 = 0x0112;
+    pub const CLASS_INSTANCE_CONFLICT: u16 = 0x0119;
+}
+
 #[derive(Debug)]
 pub struct StoreRequest<'a> {
     pub association: &'a AssociationInfo,
@@ -81,6 +105,44 @@ pub trait Services: Send + Sync + 'static {
     fn association_opened(&self, _info: &AssociationInfo) {}
     /// An accepted association ended; called once per `association_opened`.
     fn association_closed(&self, _info: &AssociationInfo, _end: AssociationEnd) {}
+    /// Storage Commitment: one answer per reference, in order. The default commits nothing.
+    fn check_commitment(&self, _info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        refs.iter()
+            .map(|_| Commitment::Failed(Commitment::PROCESSING_FAILURE))
+            .collect()
+    }
+    /// Where a commitment report goes when it cannot go on the association that asked for
+    /// it: the calling AE's configured host and port (`Err` says why there is none).
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        Err(format!("no address known for {}", info.calling_ae))
+    }
+    /// Media Creation Management: a new request (N-CREATE) with this SOP Instance UID. The
+    /// default refuses every request.
+    fn mcm_create(
+        &self,
+        _info: &AssociationInfo,
+        _instance: &str,
+        _request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        Err(McmRefusal::new(0x0110, "media creation is not configured"))
+    }
+    /// Initiate or cancel a request (N-ACTION).
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        _action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        Err(McmRefusal::new(0x0112, format!("no request {instance}")))
+    }
+    /// A request's status (N-GET).
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        Err(McmRefusal::new(0x0112, format!("no request {instance}")))
+    }
 }
 
 /// Receives the dataset bytes of one instance. Dropping it without `finish` must discard

@@ -1,6 +1,7 @@
 //! The element-by-element re-encoder.
 //!
-//! One recursive walk reads the source data set (Implicit or Explicit VR LE) and writes the
+//! One recursive walk reads the source data set (Implicit or Explicit VR LE, or Explicit VR
+//! Big Endian: numbers read big endian and binary values swapped by `swap.rs`) and writes the
 //! target encoding. It runs twice over the input file:
 //!
 //! 1. **measure**: output goes to a counting [`Output`]; values are skipped, not read. It
@@ -42,6 +43,7 @@ use crate::encode::{
 use crate::error::{malformed, Result, TranscodeError};
 use crate::io::{Input, Output};
 use crate::pixel::{self, PixelPlan};
+use crate::swap;
 use crate::vr::{implicit_vr, VrContext};
 
 /// Top-level values we need to see (image attributes, lossy compression flags, extended
@@ -143,10 +145,12 @@ pub(crate) struct Walker<'a> {
     next_container: usize,
     /// Inserts already written (pass 2).
     inserted: usize,
+    /// The source is Explicit VR Big Endian.
+    big_endian: bool,
 }
 
 /// Pass 1.
-pub(crate) fn measure(inp: &mut Input, src: Enc, dst: Enc) -> Result<Survey> {
+pub(crate) fn measure(inp: &mut Input, src: Enc, dst: Enc, big_endian: bool) -> Result<Survey> {
     let mut survey = Survey::default();
     let plan = Plan::default();
     let mut out = Output::counting();
@@ -159,6 +163,7 @@ pub(crate) fn measure(inp: &mut Input, src: Enc, dst: Enc) -> Result<Survey> {
         plan: &plan,
         next_container: 0,
         inserted: 0,
+        big_endian,
     };
     w.dataset(src, dst, End::Eof, &mut VrContext::default(), 0)?;
     inp.seek(start)?;
@@ -173,6 +178,7 @@ pub(crate) fn write(
     dst: Enc,
     survey: &mut Survey,
     plan: &Plan,
+    big_endian: bool,
 ) -> Result<()> {
     let mut w = Walker {
         inp,
@@ -182,6 +188,7 @@ pub(crate) fn write(
         plan,
         next_container: 0,
         inserted: 0,
+        big_endian,
     };
     w.dataset(src, dst, End::Eof, &mut VrContext::default(), 0)?;
     if w.next_container != w.survey.lengths.len() {
@@ -197,15 +204,27 @@ impl Walker<'_> {
         let at = self.inp.pos();
         let mut b = [0u8; 8];
         self.inp.read_exact(&mut b)?;
-        let tag = (
-            u16::from_le_bytes([b[0], b[1]]),
-            u16::from_le_bytes([b[2], b[3]]),
-        );
+        let be = self.big_endian;
+        let u16_at = |x: [u8; 2]| {
+            if be {
+                u16::from_be_bytes(x)
+            } else {
+                u16::from_le_bytes(x)
+            }
+        };
+        let u32_at = |x: [u8; 4]| {
+            if be {
+                u32::from_be_bytes(x)
+            } else {
+                u32::from_le_bytes(x)
+            }
+        };
+        let tag = (u16_at([b[0], b[1]]), u16_at([b[2], b[3]]));
         if tag.0 == 0xFFFE || enc == Enc::Implicit {
             return Ok(Header {
                 tag,
                 vr: None,
-                len: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                len: u32_at([b[4], b[5], b[6], b[7]]),
                 at,
             });
         }
@@ -223,9 +242,9 @@ impl Walker<'_> {
         let len = if has_long_length(vr) {
             let mut l = [0u8; 4];
             self.inp.read_exact(&mut l)?;
-            u32::from_le_bytes(l)
+            u32_at(l)
         } else {
-            u16::from_le_bytes([b[6], b[7]]) as u32
+            u16_at([b[6], b[7]]) as u32
         };
         Ok(Header {
             tag,
@@ -331,7 +350,11 @@ impl Walker<'_> {
 
         if h.len == UNDEFINED {
             if tag == PIXEL_DATA {
-                if src == Enc::Explicit && depth == 0 && matches!(vr, VR::OB | VR::OW) {
+                if src == Enc::Explicit
+                    && depth == 0
+                    && !self.big_endian
+                    && matches!(vr, VR::OB | VR::OW)
+                {
                     return self.encapsulated_pixel_data(&h, dst);
                 }
                 return Err(TranscodeError::UnsupportedPixelData(format!(
@@ -339,6 +362,8 @@ impl Walker<'_> {
                     h.at,
                     if depth > 0 {
                         "inside a sequence"
+                    } else if self.big_endian {
+                        "in a Big Endian data set"
                     } else {
                         "in an Implicit VR data set"
                     }
@@ -353,6 +378,14 @@ impl Walker<'_> {
             return match (src, vr) {
                 (Enc::Explicit, VR::SQ) | (Enc::Implicit, _) => {
                     self.sequence(&h, VR::SQ, src, dst, dst, ctx, depth)
+                }
+                // CP-246 in a Big Endian data set: nothing says in which byte order the
+                // content is, so it cannot be carried over exactly.
+                (Enc::Explicit, VR::UN) if self.big_endian => {
+                    Err(TranscodeError::Inexact(format!(
+                    "({:04X},{:04X}) UN of undefined length at byte {} in a Big Endian data set",
+                    tag.0, tag.1, h.at
+                )))
                 }
                 // CP-246: keep UN, content copied as Implicit VR LE.
                 (Enc::Explicit, VR::UN) => {
@@ -393,11 +426,34 @@ impl Walker<'_> {
         if out_len > UNDEFINED as u64 - 1 {
             return Err(malformed(h.at, "value too long to pad to even length"));
         }
+        // Big Endian: the value's byte order by its VR (and Pixel Data by Bits Allocated).
+        let unit = if self.big_endian {
+            let u = swap::unit(tag, vr, ctx.bits_allocated, h.at)?;
+            if !(h.len as usize).is_multiple_of(u) {
+                return Err(malformed(
+                    h.at,
+                    format!(
+                        "({:04X},{:04X}) {} has length {}, not a multiple of {u}",
+                        tag.0,
+                        tag.1,
+                        vr.to_string(),
+                        h.len
+                    ),
+                ));
+            }
+            u
+        } else {
+            1
+        };
         let watched = depth == 0 && WATCHED.contains(&tag);
-        let vr_relevant = matches!(tag, (0x0028, 0x0103) | (0x0028, 0x3002));
+        let vr_relevant = matches!(tag, (0x0028, 0x0100) | (0x0028, 0x0103) | (0x0028, 0x3002));
         if (vr_relevant && h.len <= 64) || (watched && self.measure && h.len <= MAX_WATCHED_VALUE) {
-            let value = self.inp.read_vec(h.len as u64)?;
+            let mut value = self.inp.read_vec(h.len as u64)?;
+            swap::swap(&mut value, unit);
             match tag {
+                (0x0028, 0x0100) if value.len() >= 2 => {
+                    ctx.bits_allocated = Some(u16::from_le_bytes([value[0], value[1]]))
+                }
                 (0x0028, 0x0103) if value.len() >= 2 => {
                     ctx.pixel_representation = Some(u16::from_le_bytes([value[0], value[1]]))
                 }
@@ -413,7 +469,7 @@ impl Walker<'_> {
             return Ok(());
         }
         write_header(self.out, dst, tag, vr, out_len as u32)?;
-        self.inp.copy_to(h.len as u64, self.out)?;
+        self.inp.copy_swapped_to(h.len as u64, unit, self.out)?;
         if h.len & 1 == 1 {
             self.out.write(&[pad_byte(vr)])?;
         }
@@ -520,7 +576,7 @@ impl Walker<'_> {
                     // not the LUT Descriptor.
                     let mut child = VrContext {
                         pixel_representation: ctx.pixel_representation,
-                        lut_entries: None,
+                        ..VrContext::default()
                     };
                     if ih.len == UNDEFINED {
                         write_tag(self.out, ITEM, UNDEFINED)?;

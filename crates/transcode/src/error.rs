@@ -32,6 +32,13 @@ pub enum TranscodeError {
     /// The codec refused a frame.
     #[error("frame {frame}: {reason}")]
     Decode { frame: u32, reason: String },
+    /// The source syntax is supported, but this element cannot be carried into the target
+    /// exactly (a Big Endian value whose byte order its VR does not tell, such as UN).
+    #[error("cannot be converted exactly: {0}")]
+    Inexact(String),
+    /// A Deflated source inflates to more than a disc file may hold.
+    #[error("the deflated data set inflates to more than {limit} bytes")]
+    InflatedTooLarge { limit: u64 },
     /// `input` and `output` name the same file: converting would destroy the input.
     #[error("input and output are the same file")]
     SameFile,

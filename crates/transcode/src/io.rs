@@ -137,6 +137,28 @@ impl Input {
     }
 }
 
+impl Input {
+    /// Copies `n` bytes to `out` with each `unit`-byte group reversed (a Big Endian value
+    /// written Little Endian); `n` is a whole number of units (the caller checks).
+    pub fn copy_swapped_to(&mut self, n: u64, unit: usize, out: &mut Output) -> Result<()> {
+        if unit <= 1 || out.is_counting() {
+            return self.copy_to(n, out);
+        }
+        self.need(n)?;
+        // A multiple of every unit (2, 4, 8), so no unit straddles two chunks.
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut left = n;
+        while left > 0 {
+            let k = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.read_exact(&mut buf[..k])?;
+            crate::swap::swap(&mut buf[..k], unit);
+            out.write(&buf[..k])?;
+            left -= k as u64;
+        }
+        Ok(())
+    }
+}
+
 pub(crate) struct Output {
     w: Option<BufWriter<File>>,
     pos: u64,

@@ -3,15 +3,18 @@
 //! **For**: turning an instance received in any transfer syntax dcmdisc accepts (Implicit VR
 //! LE, Explicit VR LE, JPEG Lossless Process 14 `.4.57` / `.4.70`, RLE Lossless `.5`, JPEG
 //! Baseline `.4.50`, JPEG Extended `.4.51` including 12-bit) into Explicit VR Little Endian
-//! (what a STD-GEN-CD disc must hold, PS3.11) or Implicit VR Little Endian, file to file,
+//! (what a STD-GEN-CD disc must hold, PS3.11) or Implicit VR Little Endian, file to file;
+//! also Explicit VR Big Endian `.2.2` (values swapped by VR, `swap.rs`) and Deflated Explicit
+//! VR LE `.1.99` (inflated first, `inflate.rs`), both losslessly,
 //! streaming: memory holds one compressed and one decoded frame at most, and nothing at all
 //! grows with the size of an uncompressed instance (values are copied in chunks). Every
 //! element other than Pixel Data and the few attributes decompression must change keeps its
 //! value bytes; the File Meta is rewritten with the target syntax and our implementation
 //! identity.
 //!
-//! **Not for**: compressing (we only ever decompress), JPEG-LS / JPEG 2000 / Deflate / Big
-//! Endian sources ([`can_convert`] says no, so callers can refuse early), editing or
+//! **Not for**: compressing (we only ever decompress), JPEG-LS / JPEG 2000 sources
+//! ([`can_convert`] says no, so callers can refuse early), Big Endian values whose byte
+//! order nothing tells (UN: refused with [`TranscodeError::Inexact`]), editing or
 //! anonymising data sets, reading DICOM for display (use dicom-object for that), or
 //! deciding *when* to convert (the archive and the media writer do that).
 //!
@@ -26,12 +29,14 @@ mod encode;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod inflate;
 mod io;
 mod jpeg;
 mod lossless;
 mod meta;
 mod pixel;
 mod rle;
+mod swap;
 mod vr;
 
 pub use error::{Result, TranscodeError};
@@ -39,10 +44,11 @@ pub use error::{Result, TranscodeError};
 use encode::Enc;
 use pixel::Codec;
 
-pub use dcmdisc_dicom::uid::{EXPLICIT_VR_LE, IMPLICIT_VR_LE};
 use dcmdisc_dicom::uid::{
-    JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1, RLE_LOSSLESS,
+    DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS,
+    JPEG_LOSSLESS_SV1, RLE_LOSSLESS,
 };
+pub use dcmdisc_dicom::uid::{EXPLICIT_VR_LE, IMPLICIT_VR_LE};
 
 /// The transfer syntax to convert to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,6 +109,10 @@ pub struct ConvertReport {
 #[derive(Clone, Copy, Debug)]
 enum Source {
     Native(Enc),
+    /// Explicit VR Big Endian (`swap.rs`).
+    BigEndian,
+    /// Deflated Explicit VR Little Endian (`inflate.rs`).
+    Deflated,
     Encapsulated(Codec),
 }
 
@@ -110,6 +120,8 @@ fn classify(ts: &str) -> Option<Source> {
     Some(match ts {
         IMPLICIT_VR_LE => Source::Native(Enc::Implicit),
         EXPLICIT_VR_LE => Source::Native(Enc::Explicit),
+        EXPLICIT_VR_BE => Source::BigEndian,
+        DEFLATED_EXPLICIT_VR_LE => Source::Deflated,
         RLE_LOSSLESS => Source::Encapsulated(Codec::Rle),
         JPEG_LOSSLESS | JPEG_LOSSLESS_SV1 => Source::Encapsulated(Codec::JpegLossless),
         JPEG_BASELINE | JPEG_EXTENDED => Source::Encapsulated(Codec::JpegLossy),
@@ -145,12 +157,23 @@ pub fn convert_file(
     })?;
     let (src_enc, codec) = match source {
         Source::Native(e) => (e, None),
+        Source::BigEndian | Source::Deflated => (Enc::Explicit, None),
         Source::Encapsulated(c) => (Enc::Explicit, Some(c)),
     };
+    let big_endian = matches!(source, Source::BigEndian);
     let dst = to.enc();
+    // Deflated: the passes read the inflated data set from a scratch file (removed on drop).
+    let mut _scratch = None;
+    if matches!(source, Source::Deflated) {
+        let path = inflate::scratch_path(output);
+        let scratch = inflate::Scratch(path.clone());
+        inflate::inflate(input, inp.pos(), &path)?;
+        inp = io::Input::open(&path)?;
+        _scratch = Some(scratch);
+    }
 
     // Pass 1: lengths of defined-length containers, image attributes, fragment positions.
-    let mut survey = dataset::measure(&mut inp, src_enc, dst)?;
+    let mut survey = dataset::measure(&mut inp, src_enc, dst, big_endian)?;
     let mut plan = dataset::Plan::default();
     if let (Some(codec), Some(enc)) = (codec, survey.encapsulated.as_ref()) {
         let (pixel_plan, edits) = pixel::plan(codec, &survey.values, enc, dst)?;
@@ -167,7 +190,15 @@ pub fn convert_file(
     let mut out = io::Output::create(output)?;
     let written = (|| {
         meta::write_meta(&mut out, &meta, to.uid(), ident)?;
-        dataset::write(&mut inp, &mut out, src_enc, dst, &mut survey, &plan)?;
+        dataset::write(
+            &mut inp,
+            &mut out,
+            src_enc,
+            dst,
+            &mut survey,
+            &plan,
+            big_endian,
+        )?;
         Ok(())
     })();
     let result = written.and_then(|()| out.finish());

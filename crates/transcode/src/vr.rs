@@ -34,6 +34,9 @@ pub(crate) struct VrContext {
     pub pixel_representation: Option<u16>,
     /// First value of LUT Descriptor (0028,3002) in this data set.
     pub lut_entries: Option<u16>,
+    /// Bits Allocated (0028,0100) of this data set: how a Big Endian source's Pixel Data is
+    /// swapped (`swap.rs`).
+    pub bits_allocated: Option<u16>,
 }
 
 pub(crate) fn implicit_vr(tag: (u16, u16), len: u32, ctx: &VrContext) -> VR {
@@ -90,7 +93,7 @@ mod tests {
         assert_eq!(implicit_vr((0x0028, 0x0106), 2, &c), VR::US);
         let signed = VrContext {
             pixel_representation: Some(1),
-            lut_entries: None,
+            ..VrContext::default()
         };
         assert_eq!(implicit_vr((0x0028, 0x0106), 2, &signed), VR::SS);
         assert_eq!(implicit_vr((0x7FE0, 0x0010), 8, &c), VR::OW);
@@ -98,8 +101,8 @@ mod tests {
         assert_eq!(implicit_vr((0x6002, 0x0010), 2, &c), VR::US); // overlay rows, repeating group
         assert_eq!(implicit_vr((0x0028, 0x3006), 512, &c), VR::OW);
         let one = VrContext {
-            pixel_representation: None,
             lut_entries: Some(1),
+            ..VrContext::default()
         };
         assert_eq!(implicit_vr((0x0028, 0x3006), 2, &one), VR::US);
         assert_eq!(implicit_vr((0x0009, 0x0000), 4, &c), VR::UN);

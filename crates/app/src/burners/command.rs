@@ -1,7 +1,9 @@
 //! The command burner: a disc robot's client or a site script, run once per disc from an
 //! argument vector (`argv`, never a shell) whose placeholders are filled with our own values:
 //! `{image}` (the validated image), `{label}` (a label file we write: the job, volume and
-//! copy), `{job}`, `{volume}`, `{copy}`, `{name}` (`job<ID>-vol<N>-copy<M>.iso`).
+//! copy), `{label_pdf}` and `{label_svg}` (the disc label the export wrote beside the image,
+//! `VOLnnn.pdf`/`.svg`; empty when there is none, `[label] enabled = false`), `{job}`,
+//! `{volume}`, `{copy}`, `{name}` (`job<ID>-vol<N>-copy<M>.iso`).
 //!
 //! Its answer: exit status 0 = the disc is burned; `reject_exit_code` (default 2) = this disc
 //! is rejected, the last line on stderr its reason, and the next one is taken; anything else
@@ -23,6 +25,17 @@ use crate::config::jobs::{BurnerConfig, BurnerKind};
 use crate::shutdown::Shutdown;
 
 pub const DEFAULT_REJECT_EXIT_CODE: i32 = 2;
+
+/// The disc label the export wrote beside `image` (`VOL001.iso` → `VOL001.pdf`), or an empty
+/// path when there is none (labels off), so a robot's script can tell.
+fn beside(image: &Path, ext: &str) -> PathBuf {
+    let p = image.with_extension(ext);
+    if p.is_file() {
+        p
+    } else {
+        PathBuf::new()
+    }
+}
 
 pub struct CommandBurner {
     name: String,
@@ -175,9 +188,12 @@ impl Burner for CommandBurner {
             disc.volume.to_string(),
             disc.copy.to_string(),
         );
-        let values: [(&str, &OsStr); 6] = [
+        let (pdf, svg) = (beside(image, "pdf"), beside(image, "svg"));
+        let values: [(&str, &OsStr); 8] = [
             ("image", image.as_os_str()),
             ("label", label.as_os_str()),
+            ("label_pdf", pdf.as_os_str()),
+            ("label_svg", svg.as_os_str()),
             ("job", job.as_ref()),
             ("volume", volume.as_ref()),
             ("copy", copy.as_ref()),
@@ -222,9 +238,12 @@ impl Burner for CommandBurner {
             disc.copy.to_string(),
             disc.file_name(),
         );
-        let values: [(&str, &OsStr); 7] = [
+        let (pdf, svg) = (beside(&image, "pdf"), beside(&image, "svg"));
+        let values: [(&str, &OsStr); 9] = [
             ("image", image.as_os_str()),
             ("label", label.as_os_str()),
+            ("label_pdf", pdf.as_os_str()),
+            ("label_svg", svg.as_os_str()),
             ("job", job.as_ref()),
             ("volume", volume.as_ref()),
             ("copy", copy.as_ref()),

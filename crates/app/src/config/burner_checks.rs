@@ -6,7 +6,16 @@ use super::jobs::{BurnerConfig, BurnerKind};
 use super::ConfigError;
 
 /// The placeholders a command burner's `argv` may use; `verify` may also use `{sha256}`.
-pub const PLACEHOLDERS: [&str; 6] = ["image", "label", "job", "volume", "copy", "name"];
+pub const PLACEHOLDERS: [&str; 8] = [
+    "image",
+    "label",
+    "label_pdf",
+    "label_svg",
+    "job",
+    "volume",
+    "copy",
+    "name",
+];
 
 fn refuse(b: &BurnerConfig, what: String) -> ConfigError {
     ConfigError::Burner(format!("{:?}: {what}", b.name))

@@ -18,6 +18,9 @@ pub struct JobsSection {
     /// progress report of composing, imaging and validating, so that a crash test can kill
     /// the server in each of those states however fast the machine composes.
     pub test_stage_delay_ms: u64,
+    /// A job made by a rule starts once this long has passed since the patient's last
+    /// instance (1..=86400 seconds).
+    pub quiet_period_secs: u64,
 }
 
 impl Default for JobsSection {
@@ -26,6 +29,7 @@ impl Default for JobsSection {
             worker: true,
             poll_interval_ms: 500,
             test_stage_delay_ms: 0,
+            quiet_period_secs: 60,
         }
     }
 }

@@ -5,8 +5,11 @@
 
 mod burner_checks;
 pub mod jobs;
+pub mod label;
 pub mod retention;
+pub mod rules;
 pub mod values;
+pub mod web;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -14,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use values::{
-    AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, FilesetIdPattern, InvalidValue, Profile,
-    RemoteHost, Uid, VersionName,
+    AeTitle, CdCapacity, ConvertTarget, DestinationSyntax, DiscText, FilesetIdPattern,
+    InvalidValue, Profile, RemoteHost, Uid, VersionName, VolumeIdPattern,
 };
 
 /// Our Implementation Class UID: a UUID-derived UID (PS3.5 B.2), not the statement's vendor one.
@@ -66,6 +69,9 @@ pub enum ConfigError {
     /// A `[[burners]]` entry that cannot be used.
     #[error("[[burners]] {0}")]
     Burner(String),
+    /// A `[[rules]]` entry (numbered from 1) that cannot be used.
+    #[error("[[rules]] {0}")]
+    Rule(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -80,6 +86,10 @@ pub struct Config {
     /// None configured: one folder burner, `folder`, at `<data_dir>/discs`.
     pub burners: Vec<jobs::BurnerConfig>,
     pub retention: retention::RetentionSection,
+    /// Automatic disc jobs: the first rule matching a received instance decides.
+    pub rules: Vec<rules::RuleConfig>,
+    pub web: web::WebSection,
+    pub label: label::LabelSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +170,18 @@ pub struct MediaSection {
     /// File-set Consistency Flag (0004,1212). 0 = no known inconsistencies, which is true of
     /// a File-set we write in one go; the statement's FFFFH would tell readers to distrust it.
     pub fileset_consistency_flag: u16,
+    /// Who made the disc and whom to ask, in README.TXT and INDEX.HTM (IHE PDI).
+    pub institution: DiscText,
+    pub contact: DiscText,
+    /// IHE_PDI web content on each volume (the renderings; INDEX.HTM and README.TXT are
+    /// written either way).
+    pub web_content: bool,
+    /// The ISO 9660 Volume Identifier: creation date, job (or time) and n OF m by default,
+    /// so discs tell apart without patient data.
+    pub volume_id: VolumeIdPattern,
+    /// Write a Joliet supplementary volume descriptor with the same names beside the Level 1
+    /// tree (without it Linux shows the names lower-case).
+    pub joliet: bool,
 }
 
 impl Default for MediaSection {
@@ -169,6 +191,11 @@ impl Default for MediaSection {
             cd_capacity_mb: CdCapacity::Mb700,
             fileset_id_pattern: FilesetIdPattern::builtin("DCMDISC_{n}OF{m}"),
             fileset_consistency_flag: 0,
+            institution: DiscText::builtin(""),
+            contact: DiscText::builtin(""),
+            web_content: true,
+            volume_id: VolumeIdPattern::builtin("{yymmdd}{job}_{n}OF{m}"),
+            joliet: true,
         }
     }
 }
@@ -214,6 +241,7 @@ impl Config {
             other => other,
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
+        cfg.label.resolve(path, resolve_against);
         Ok(cfg)
     }
 
@@ -335,6 +363,16 @@ impl Config {
         }
         jobs::validate(&self.jobs, &self.burners)?;
         retention::validate(&self.retention)?;
+        range(
+            "[jobs] quiet_period_secs",
+            self.jobs.quiet_period_secs,
+            *rules::QUIET_PERIOD_SECS.start(),
+            *rules::QUIET_PERIOD_SECS.end(),
+            "allowed range is 1..=86400 seconds",
+        )?;
+        let burners: Vec<String> = self.burners().into_iter().map(|b| b.name).collect();
+        rules::validate(&self.rules, &sp.ae_titles, &burners)?;
+        label::validate(&self.label)?;
         self.contexts()?;
         Ok(())
     }

@@ -53,6 +53,37 @@ fn defaults_are_valid() {
         pattern.parse::<FilesetIdPattern>().unwrap(),
         c.media.fileset_id_pattern
     );
+    let volume_id = c.media.volume_id.as_str();
+    assert_eq!(
+        volume_id.parse::<VolumeIdPattern>().unwrap(),
+        c.media.volume_id
+    );
+    for text in [&c.media.institution, &c.media.contact] {
+        assert_eq!(text.as_str().parse::<DiscText>().unwrap(), *text);
+    }
+    assert!(c.media.web_content);
+}
+
+#[test]
+fn disc_texts_are_read_and_wrong_ones_refused_with_their_key() {
+    let c = Config::parse(
+        "[media]\ninstitution = \"Example Hospital\"\ncontact = \"+1 555 0100\"\n\
+         web_content = false",
+    )
+    .unwrap();
+    assert_eq!(c.media.institution.as_str(), "Example Hospital");
+    assert_eq!(c.media.contact.as_str(), "+1 555 0100");
+    assert!(!c.media.web_content);
+    let err = |t: &str| Config::parse(t).unwrap_err().to_string();
+    assert_eq!(
+        err("[media]\ninstitution = \"Klinikum M\u{fc}nchen\""),
+        "[media] institution: \"Klinikum M\u{fc}nchen\" is not a disc text (0-64 printable \
+         ASCII characters: README.TXT is 7-bit ASCII) (line 2)"
+    );
+    assert!(
+        err(&format!("[media]\ncontact = \"{}\"", "x".repeat(65))).starts_with("[media] contact: ")
+    );
+    assert!(err("[media]\nweb_content = \"yes\"").starts_with("[media] web_content: "));
 }
 
 #[test]
@@ -78,6 +109,12 @@ fn example_file_loads_and_matches_defaults() {
         c.storage_provider.implementation_version_name.as_str(),
         IMPLEMENTATION_VERSION_NAME
     );
+    let (w, default) = (&c.web, web::WebSection::default());
+    assert_eq!(
+        (w.enabled, w.bind_address, w.port),
+        (default.enabled, default.bind_address, default.port)
+    );
+    assert_eq!(c.label, label::LabelSection::default());
 }
 
 #[test]
@@ -199,6 +236,23 @@ fn wrong_values_name_the_key_and_the_allowed_values() {
             "[media]\nfileset_id_pattern = \"lower_{n}\"",
             "[media] fileset_id_pattern: \"lower_{n}\" is not a File-set ID pattern (expanded, \
              up to 999 volumes, it must be 1-16 characters of A-Z, 0-9, _ and space) (line 2)",
+        ),
+        (
+            "[media]\nvolume_id = \"DCMDISC_{date}_{job}_{n}OF{m}\"",
+            "[media] volume_id: \"DCMDISC_{date}_{job}_{n}OF{m}\" is not a Volume Identifier \
+             pattern (A-Z, 0-9, _ and the placeholders {date} {yymmdd} {job} {n} {m}; at most \
+             32 characters once expanded, for job numbers of up to 10 digits and up to 999 \
+             volumes) (line 2)",
+        ),
+        (
+            "[media]\nvolume_id = \"Disc-{n}\"",
+            "[media] volume_id: \"Disc-{n}\" is not a Volume Identifier pattern (A-Z, 0-9, _ \
+             and the placeholders {date} {yymmdd} {job} {n} {m}; at most 32 characters once \
+             expanded, for job numbers of up to 10 digits and up to 999 volumes) (line 2)",
+        ),
+        (
+            "[media]\njoliet = \"yes\"",
+            "[media] joliet: invalid type: string \"yes\", expected a boolean (line 2)",
         ),
         (
             "[storage_provider]\ndestination_transfer_syntax = \"jpeg\"",
@@ -382,4 +436,164 @@ fn retention_defaults_remove_nothing_and_bad_values_name_their_key() {
     assert!(e.contains("[retention] keep_hours"), "{e}");
     let e = err("[retention]\nkeep_days = 3\n");
     assert!(e.contains("[retention]") && e.contains("keep_days"), "{e}");
+}
+
+#[test]
+fn volume_id_pattern_expands_date_job_or_time() {
+    let p: VolumeIdPattern = "DCM{date}_{job}_{n}OF{m}".parse().unwrap();
+    // 2026-12-01 23:15:07 UTC.
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_166_907);
+    assert_eq!(p.expand(t, Some(12)).unwrap(), "DCM20261201_J12_{n}OF{m}");
+    assert_eq!(p.expand(t, None).unwrap(), "DCM20261201_T2315_{n}OF{m}");
+    let default = Config::default().media.volume_id;
+    assert_eq!(default.expand(t, Some(12)).unwrap(), "261201J12_{n}OF{m}");
+    assert_eq!(default.expand(t, None).unwrap(), "261201T2315_{n}OF{m}");
+    assert_eq!(p.expand(t, Some(99_999_999_999)), None);
+    // A fixed identifier is allowed; an unknown placeholder is not a d-character.
+    assert!("ARCHIVE_DISC".parse::<VolumeIdPattern>().is_ok());
+    assert!("DCM_{patient}".parse::<VolumeIdPattern>().is_err());
+    assert!("".parse::<VolumeIdPattern>().is_err());
+}
+
+#[test]
+fn rules_and_the_quiet_period_are_typed_and_checked() {
+    let cfg = Config::parse(
+        r#"
+        [storage_provider]
+        ae_titles = ["CDP_PRINTER", "CDP_AUTO"]
+        [jobs]
+        quiet_period_secs = 1
+        [[burners]]
+        name = "sim"
+        kind = "simulator"
+        [[rules]]
+        called_ae = "CDP_AUTO"
+        modality = "CT"
+        copies = 2
+        profile = "STD-GEN-DVD-JPEG"
+        burner = "sim"
+        priority = "high"
+        start = "release"
+        [[rules]]
+        calling_ae = "US_1"
+        "#,
+    )
+    .unwrap();
+    cfg.validate().unwrap();
+    assert_eq!(cfg.jobs.quiet_period_secs, 1);
+    assert_eq!(Config::default().jobs.quiet_period_secs, 60);
+    let (r0, r1) = (&cfg.rules[0], &cfg.rules[1]);
+    assert_eq!(
+        (r0.copies, r0.priority, r0.start),
+        (2, crate::jobs::Priority::High, rules::StartMode::Release)
+    );
+    assert_eq!(
+        (r1.copies, r1.start, r1.burner.as_deref()),
+        (1, rules::StartMode::Quiet, None)
+    );
+    // First match wins; every key given must match; absent keys match anything.
+    let m = |called, calling, modality| {
+        rules::first_match(&cfg.rules, called, calling, modality).map(|(n, _)| n)
+    };
+    assert_eq!(m("CDP_AUTO", "CT_1", Some("CT")), Some(1));
+    assert_eq!(m("CDP_AUTO", "US_1", Some("CT")), Some(1));
+    assert_eq!(m("CDP_AUTO", "US_1", Some("US")), Some(2));
+    assert_eq!(m("CDP_PRINTER", "CT_1", Some("CT")), None);
+    assert_eq!(m("CDP_AUTO", "CT_1", None), None);
+    // AE titles compare exactly (case matters, as at A-ASSOCIATE), padding aside.
+    assert_eq!(m("cdp_auto", "CT_1", Some("CT")), None);
+    assert_eq!(m("CDP_AUTO ", "CT_1", Some("CT ")), Some(1));
+
+    for (toml, key) in [
+        (
+            "[jobs]\nquiet_period_secs = 0\n",
+            "[jobs] quiet_period_secs",
+        ),
+        (
+            "[jobs]\nquiet_period_secs = 86401\n",
+            "[jobs] quiet_period_secs",
+        ),
+        ("[[rules]]\nmodality = \"ct\"\n", "[rules] modality"),
+        ("[[rules]]\ncalling_ae = \"A\\\\B\"\n", "[rules] calling_ae"),
+        ("[[rules]]\nstart = \"soon\"\n", "[rules] start"),
+        ("[[rules]]\npriority = \"urgent\"\n", "[rules] priority"),
+        (
+            "[[rules]]\nprofile = \"STD-GEN-FLOPPY\"\n",
+            "[rules] profile",
+        ),
+        ("[[rules]]\ncolour = \"red\"\n", "colour"),
+        ("[[rules]]\ncopies = 0\n", "[[rules]] 1: copies"),
+        ("[[rules]]\nburner = \"robot\"\n", "[[rules]] 1: burner"),
+        (
+            "[[rules]]\n[[rules]]\ncalled_ae = \"ELSEWHERE\"\n",
+            "[[rules]] 2: called_ae",
+        ),
+    ] {
+        let e = err(toml);
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}
+
+#[test]
+fn the_web_section_is_typed_and_names_its_key() {
+    let c = Config::parse("").unwrap();
+    assert!(c.web.enabled);
+    assert_eq!(c.web.bind_address, IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(c.web.port, web::DEFAULT_WEB_PORT);
+    let c = Config::parse("[web]\nenabled = false\nbind_address = \"::1\"\nport = 0\n").unwrap();
+    assert!(!c.web.enabled);
+    assert_eq!(c.web.bind_address, "::1".parse::<IpAddr>().unwrap());
+    assert_eq!(c.web.port, 0);
+    for (toml, key) in [
+        (
+            "[web]\nbind_address = \"localhost\"\n",
+            "[web] bind_address",
+        ),
+        ("[web]\nport = 70000\n", "[web] port"),
+        ("[web]\nenabled = \"yes\"\n", "[web] enabled"),
+        ("[web]\nlogin = true\n", "[web]"),
+    ] {
+        let e = err(toml);
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}
+
+#[test]
+fn label_section_is_typed_and_checked() {
+    let c = Config::parse(
+        "[label]\nface = \"sleeve\"\nfields = [\"patient\", \"disc\"]\nfont_size_pt = 11\n",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.label.face, dcmdisc_label::Face::Sleeve);
+    assert_eq!(
+        c.label.fields,
+        [dcmdisc_label::Field::Patient, dcmdisc_label::Field::Disc]
+    );
+    assert!(err("[label]\nface = \"square\"\n").contains("[label] face"));
+    assert!(err("[label]\nfields = [\"weight\"]\n").contains("[label] fields"));
+    assert!(err("[label]\nfont_size_pt = 2\n").contains("[label] font_size_pt"));
+    assert!(err("[label]\nsystem_fonts = false\n").contains("[label] font_paths"));
+    assert!(err("[label]\ncolour = 1\n").contains("[label]"));
+    // Relative paths are the config file's.
+    let tmp = TempDir::new("label-cfg");
+    let file = tmp.join("dcmdisc.toml");
+    std::fs::write(
+        &file,
+        "[label]\ntemplate = \"my.svg.j2\"\nfont_paths = [\"fonts\"]\n",
+    )
+    .unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        c.label.template.as_deref(),
+        Some(tmp.join("my.svg.j2").as_path())
+    );
+    assert_eq!(c.label.font_paths, [tmp.join("fonts")]);
+    // A template file that is not there is named when the template is read.
+    assert!(c
+        .label
+        .template()
+        .unwrap_err()
+        .to_string()
+        .contains("my.svg.j2"));
 }

@@ -159,6 +159,107 @@ impl FilesetIdPattern {
 }
 string_value!(FilesetIdPattern);
 
+/// A line the volume's own files show (`[media] institution`, `contact`): up to 64
+/// printable ASCII characters, empty for none. ASCII because README.TXT is 7-bit ASCII (IHE
+/// PDI, DRG): a value it could not show as written is refused here rather than altered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DiscText(String);
+
+impl DiscText {
+    pub const RULE: &'static str =
+        "a disc text (0-64 printable ASCII characters: README.TXT is 7-bit ASCII)";
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        if s.len() > 64 || !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(s.trim().to_string())
+    }
+}
+string_value!(DiscText);
+/// The ISO 9660 Volume Identifier pattern (the name Windows and macOS show for the drive).
+/// Placeholders: `{date}` = the export's creation date, `YYYYMMDD` (UTC); `{job}` = `J` and
+/// the job number for a disc job, `T` and the time `HHMMSS` (UTC) for `dcmdisc export`;
+/// `{n}` = volume number, `{m}` = volume count. Everything else must be d-characters (A-Z,
+/// 0-9, _), and the widest expansion (job numbers up to 10 digits, up to 999 volumes) at
+/// most 32 of them (ECMA-119 8.4.6), so no export can make an invalid identifier. No patient
+/// data can be put in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VolumeIdPattern(String);
+
+impl VolumeIdPattern {
+    pub const RULE: &'static str = concat!(
+        "a Volume Identifier pattern (A-Z, 0-9, _ and the placeholders {date} {yymmdd} {job} ",
+        "{n} {m}; ",
+        "at most 32 characters once expanded, for job numbers of up to 10 digits and up to ",
+        "999 volumes)"
+    );
+    /// The widest each placeholder expands to.
+    const WIDEST: [(&'static str, &'static str); 5] = [
+        ("{date}", "20261231"),
+        ("{yymmdd}", "261231"),
+        ("{job}", "J9999999999"),
+        ("{n}", "999"),
+        ("{m}", "999"),
+    ];
+
+    fn check(s: &str) -> Result<String, InvalidValue> {
+        let widest = Self::WIDEST
+            .iter()
+            .fold(s.to_string(), |acc, (p, v)| acc.replace(p, v));
+        if widest.is_empty()
+            || widest.len() > 32
+            || !widest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(InvalidValue::text(s, Self::RULE));
+        }
+        Ok(s.to_string())
+    }
+
+    /// The pattern with `{date}` and `{job}` expanded (`{n}`, `{m}` are the media engine's).
+    /// `job`: the disc job's number, or `None` for `dcmdisc export` (then the time).
+    /// `None` when a job number is over 10 digits (the check's bound).
+    pub fn expand(&self, now: std::time::SystemTime, job: Option<i64>) -> Option<String> {
+        let secs = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+        let t = secs % 86_400;
+        let job = match job {
+            Some(id) if (0..=9_999_999_999).contains(&id) => format!("J{id}"),
+            Some(_) => return None,
+            None => format!("T{:02}{:02}", t / 3600, t / 60 % 60),
+        };
+        Some(
+            self.0
+                .replace("{date}", &format!("{y:04}{mo:02}{d:02}"))
+                .replace(
+                    "{yymmdd}",
+                    &format!("{:02}{mo:02}{d:02}", y.rem_euclid(100)),
+                )
+                .replace("{job}", &job),
+        )
+    }
+}
+string_value!(VolumeIdPattern);
+
+/// (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's civil_from_days).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Declares a closed set of names as an enum: parsing (case-insensitive, with aliases), its
 /// canonical name, serde through the name, and an error listing the allowed names.
 macro_rules! name_enum {

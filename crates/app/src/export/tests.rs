@@ -29,6 +29,8 @@ fn options(out: &Path) -> ExportOptions {
         capacity_mb: None,
         tree: false,
         // tree: false and STD-GEN-CD: images only.
+        leave_out_unreadable: false,
+        job: None,
     }
 }
 
@@ -62,9 +64,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_folder_export_reports_typed_progress_per_patient() {
     let tmp = TempDir::new("export");
-    let scan = scan_folder(&folder(&tmp, 64)).unwrap();
+    let scan = scan_folder(&Config::default(), &folder(&tmp, 64)).unwrap();
     assert_eq!(scan.patients.len(), 2);
-    assert_eq!(scan.skipped.len(), 1, "{:?}", scan.skipped);
+    // notes.txt: not DICOM, not an instance, so not a reason to fail.
+    assert_eq!(scan.excluded.len(), 1, "{:?}", scan.excluded);
+    assert_eq!(scan.excluded[0].kind, ExcludedKind::NotDicom);
     let out = tmp.path().join("out");
     let mut seen = Vec::new();
     let vols = export_folder(
@@ -112,7 +116,7 @@ fn a_folder_export_reports_typed_progress_per_patient() {
 #[test]
 fn a_folder_export_cancelled_at_its_first_report_leaves_no_image() {
     let tmp = TempDir::new("export-cancel");
-    let scan = scan_folder(&folder(&tmp, 64)).unwrap();
+    let scan = scan_folder(&Config::default(), &folder(&tmp, 64)).unwrap();
     let out = tmp.path().join("out");
     let shutdown = Shutdown::new();
     let mut reports = 0;
@@ -149,7 +153,7 @@ fn a_cancelled_export_leaves_nothing_even_after_a_complete_volume() {
             400 * 1024,
         );
     }
-    let scan = scan_folder(&src).unwrap();
+    let scan = scan_folder(&Config::default(), &src).unwrap();
     let out = tmp.path().join("out");
     let opts = ExportOptions {
         capacity_mb: Some(1),
@@ -173,7 +177,7 @@ fn a_cancelled_export_leaves_nothing_even_after_a_complete_volume() {
 fn an_export_into_a_folder_holding_an_earlier_one_is_refused() {
     let tmp = TempDir::new("export-twice");
     let out = tmp.path().join("out");
-    let first = scan_folder(&folder(&tmp, 2)).unwrap();
+    let first = scan_folder(&Config::default(), &folder(&tmp, 2)).unwrap();
     export_folder(
         &Config::default(),
         first,
@@ -184,7 +188,7 @@ fn an_export_into_a_folder_holding_an_earlier_one_is_refused() {
     .unwrap();
     let before = files_under(&out);
     assert!(!before.is_empty());
-    let second = scan_folder(&folder(&tmp, 2)).unwrap();
+    let second = scan_folder(&Config::default(), &folder(&tmp, 2)).unwrap();
     let r = export_folder(
         &Config::default(),
         second,
@@ -202,7 +206,7 @@ fn an_export_cancelled_while_validating_leaves_no_unvalidated_image() {
     let src = tmp.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
     ct_file(&src.join("1.dcm"), "DOE^JOHN", "P1", "2.25.8", 1, 1024);
-    let scan = scan_folder(&src).unwrap();
+    let scan = scan_folder(&Config::default(), &src).unwrap();
     let out = tmp.path().join("out");
     let shutdown = Shutdown::new();
     let r = export_folder(
@@ -237,7 +241,7 @@ fn a_missing_collection_and_a_zero_capacity_are_refused() {
         capacity_mb: Some(0),
         ..options(&out)
     };
-    let scan = scan_folder(&folder(&tmp, 8)).unwrap();
+    let scan = scan_folder(&Config::default(), &folder(&tmp, 8)).unwrap();
     let r = export_folder(&cfg, scan, &zero, &Shutdown::new(), &mut |_| {});
     assert!(matches!(r, Err(AppError::ZeroCapacity)), "{r:?}");
 }
@@ -255,5 +259,187 @@ fn the_650_mb_rule_applies_to_std_gen_cd_only() {
     assert_eq!(
         capacity(&cfg, Profile::StdGenCd, Some(2)).unwrap(),
         Some(2 << 20)
+    );
+}
+
+/// The two-patient folder, plus an instance cut short (its data set does not walk) and a
+/// foreign DICOMDIR (a CT file whose File Meta says Media Storage Directory).
+fn folder_with_problems(tmp: &TempDir) -> (PathBuf, PathBuf, PathBuf) {
+    let src = folder(tmp, 64);
+    let cut = src.join("cut.dcm");
+    ct_file(&cut, "DOE^JOHN", "P1", "2.25.1000", 9, 64);
+    let bytes = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() - 40]).unwrap();
+    let dicomdir = src.join("sub").join("DICOMDIR");
+    std::fs::create_dir_all(dicomdir.parent().unwrap()).unwrap();
+    ct_file(&dicomdir, "DOE^JOHN", "P1", "2.25.1000", 10, 64);
+    let mut bytes = std::fs::read(&dicomdir).unwrap();
+    let ct = b"1.2.840.10008.5.1.4.1.1.2\0";
+    let at = bytes.windows(ct.len()).position(|w| w == ct).unwrap();
+    bytes[at..at + ct.len()].copy_from_slice(b"1.2.840.10008.1.3.10\0\0\0\0\0\0");
+    std::fs::write(&dicomdir, bytes).unwrap();
+    (src, cut, dicomdir)
+}
+
+#[test]
+fn an_instance_that_cannot_go_on_the_disc_fails_the_export_naming_it() {
+    let tmp = TempDir::new("export-unreadable");
+    let (src, cut, dicomdir) = folder_with_problems(&tmp);
+    let scan = scan_folder(&Config::default(), &src).unwrap();
+    let kinds: Vec<(PathBuf, ExcludedKind)> = scan
+        .excluded
+        .iter()
+        .map(|e| (e.path.clone(), e.kind))
+        .collect();
+    assert!(
+        kinds.contains(&(cut.clone(), ExcludedKind::Unreadable)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(dicomdir, ExcludedKind::Dicomdir)),
+        "{kinds:?}"
+    );
+    let out = tmp.path().join("out");
+    let r = export_folder(
+        &Config::default(),
+        scan,
+        &options(&out),
+        &Shutdown::new(),
+        &mut |_| {},
+    );
+    match r {
+        Err(e @ AppError::CannotGoOnDisc { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&cut.display().to_string()), "{text}");
+            assert!(text.contains("--leave-out-unreadable"), "{text}");
+            // The DICOMDIR is not an instance that failed.
+            assert!(!text.contains("DICOMDIR"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!out.exists() || names_in(&out).is_empty());
+}
+
+#[test]
+fn left_out_instances_are_listed_in_every_readme_of_the_export() {
+    let tmp = TempDir::new("export-left-out");
+    let (src, _, _) = folder_with_problems(&tmp);
+    let scan = scan_folder(&Config::default(), &src).unwrap();
+    let out = tmp.path().join("out");
+    let opts = ExportOptions {
+        leave_out_unreadable: true,
+        tree: true,
+        ..options(&out)
+    };
+    let vols = export_folder(
+        &Config::default(),
+        scan,
+        &opts,
+        &Shutdown::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(vols.len(), 2);
+    assert_eq!(vols.iter().map(|v| v.volume.instances).sum::<usize>(), 6);
+    for v in &vols {
+        // The cut file's keys could not be read: its patient is not known, so both list it.
+        assert_eq!(v.volume.left_out.len(), 1, "{:?}", v.volume.left_out);
+        let tree = v.volume.tree.as_ref().unwrap();
+        let readme = std::fs::read_to_string(tree.join("README.TXT")).unwrap();
+        assert!(readme.contains("LEFT OUT OF THIS DISC"), "{readme}");
+        let index = std::fs::read_to_string(tree.join("INDEX.HTM")).unwrap();
+        assert!(index.contains("SOP Instance UID 2.25.1000.9"), "{index}");
+        // The File Meta was readable: the README names the instance by its UID, not by path.
+        assert!(readme.contains("SOP Instance UID 2.25.1000.9"), "{readme}");
+        assert!(!readme.contains("cut.dcm"), "{readme}");
+    }
+}
+
+#[test]
+fn the_volume_id_tells_discs_apart_by_date_and_job() {
+    let tmp = TempDir::new("export-volume-id");
+    let src = folder(&tmp, 64);
+    let out = tmp.path().join("out");
+    let scan = scan_folder(&Config::default(), &src).unwrap();
+    let vols = export_folder(
+        &Config::default(),
+        scan,
+        &options(&out),
+        &Shutdown::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let iso = vols[0].volume.iso.as_ref().unwrap();
+    // The Primary Volume Descriptor (sector 16): Volume Identifier at bytes 40-71.
+    let image = std::fs::read(iso).unwrap();
+    let pvd = &image[16 * 2048..17 * 2048];
+    let id = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
+    // YYMMDD + T + HHMM + _1OF1
+    assert!(id.ends_with("_1OF1"), "{id}");
+    assert_eq!(id.len(), "260101T1200_1OF1".len(), "{id}");
+    assert_eq!(&id[6..7], "T", "{id}");
+    assert!(id[..6].bytes().all(|b| b.is_ascii_digit()), "{id}");
+}
+
+#[test]
+fn joliet_is_on_by_default_and_off_by_config() {
+    let tmp = TempDir::new("export-joliet");
+    let src = folder(&tmp, 64);
+    let has_joliet = |cfg: &Config, out: &Path| {
+        let scan = scan_folder(cfg, &src).unwrap();
+        let vols = export_folder(cfg, scan, &options(out), &Shutdown::new(), &mut |_| {}).unwrap();
+        let image = std::fs::read(vols[0].volume.iso.as_ref().unwrap()).unwrap();
+        // Sector 17: the Joliet descriptor (type 2, escape sequences %/E) or the terminator.
+        let s = &image[17 * 2048..18 * 2048];
+        match s[0] {
+            2 => {
+                assert_eq!(&s[88..91], b"%/E");
+                true
+            }
+            255 => false,
+            t => panic!("descriptor type {t} at sector 17"),
+        }
+    };
+    assert!(has_joliet(&Config::default(), &tmp.path().join("on")));
+    let mut cfg = Config::default();
+    cfg.media.joliet = false;
+    assert!(!has_joliet(&cfg, &tmp.path().join("off")));
+}
+
+#[test]
+fn a_big_endian_instance_goes_on_the_disc_converted() {
+    let tmp = TempDir::new("export-big-endian");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    crate::testutil::ct_file_big_endian(&src.join("be.dcm"), "BIG^ENDIAN", "BE1", "2.25.77", 1, 64);
+    let scan = scan_folder(&Config::default(), &src).unwrap();
+    assert!(scan.excluded.is_empty(), "{:?}", scan.excluded);
+    // Its keys were read through the conversion.
+    assert_eq!(scan.patients.len(), 1);
+    assert_eq!(scan.patients[0].patient_id, "BE1");
+    assert_eq!(scan.patients[0].patient_name, "BIG^ENDIAN");
+    let out = tmp.path().join("out");
+    let opts = ExportOptions {
+        tree: true,
+        ..options(&out)
+    };
+    let vols = export_folder(
+        &Config::default(),
+        scan,
+        &opts,
+        &Shutdown::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let tree = vols[0].volume.tree.as_ref().unwrap();
+    let file = files_under(&tree.join("DICOM")).pop().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let meta = dcmdisc_dicom::meta::parse_meta(&bytes).unwrap();
+    assert_eq!(meta.transfer_syntax_uid(), "1.2.840.10008.1.2.1");
+    // The pixels 0, 1, 2, ... now little endian, at the end of the file.
+    let want: Vec<u8> = (0..32u16).flat_map(|i| i.to_le_bytes()).collect();
+    assert!(
+        bytes.ends_with(&want),
+        "pixel data not swapped to little endian"
     );
 }

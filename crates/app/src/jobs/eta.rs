@@ -44,7 +44,7 @@ pub fn eta_secs(i: &EtaInput) -> Option<u64> {
     };
     let secs = match i.state {
         JobState::Done => Some(0.0),
-        JobState::Queued | JobState::Failed | JobState::Cancelled => None,
+        JobState::Waiting | JobState::Queued | JobState::Failed | JobState::Cancelled => None,
         JobState::Composing | JobState::Imaging | JobState::Validating => {
             if i.stage_done == 0 || i.stage_secs <= 0.0 {
                 return None;

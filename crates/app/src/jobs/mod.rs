@@ -10,6 +10,7 @@
 mod burner_ops;
 mod copy;
 pub mod eta;
+pub mod trigger;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use dcmdisc_archive::{DiscRow, JobRow, NewJob};
+use dcmdisc_dicom::datetime::{now_millis, rfc3339_from_millis};
 
 use crate::config::jobs::BurnerKind;
 use crate::config::{Config, Profile};
@@ -32,6 +34,8 @@ pub use worker::Worker;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
+    /// Made by a rule: waits for its quiet period (or its association's release).
+    Waiting,
     Queued,
     Composing,
     Imaging,
@@ -44,7 +48,8 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 9] = [
+    pub const ALL: [JobState; 10] = [
+        JobState::Waiting,
         JobState::Queued,
         JobState::Composing,
         JobState::Imaging,
@@ -58,6 +63,7 @@ impl JobState {
 
     pub fn name(self) -> &'static str {
         match self {
+            JobState::Waiting => "waiting",
             JobState::Queued => "queued",
             JobState::Composing => "composing",
             JobState::Imaging => "imaging",
@@ -81,7 +87,7 @@ impl JobState {
         )
     }
 
-    /// The names of the states a worker still has work in.
+    /// The names of the states that are not final (waiting included).
     pub fn active_names() -> Vec<&'static str> {
         JobState::ALL
             .into_iter()
@@ -89,10 +95,19 @@ impl JobState {
             .map(JobState::name)
             .collect()
     }
+
+    /// The names of the states a worker takes a job in: not final, not waiting.
+    pub fn runnable_names() -> Vec<&'static str> {
+        JobState::ALL
+            .into_iter()
+            .filter(|s| !s.is_final() && *s != JobState::Waiting)
+            .map(JobState::name)
+            .collect()
+    }
 }
 
 /// The order the worker takes queued jobs in (then oldest first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     High,
@@ -177,6 +192,42 @@ pub struct JobView {
     /// Seconds until done, estimated (see `eta.rs`); `None` when unknown.
     pub eta_secs: Option<u64>,
     pub discs: Vec<DiscView>,
+    /// Made by a rule: `quiet` or `release` (how it leaves `waiting`); `None`: manual.
+    pub start: Option<String>,
+    /// The rule that made it (1-based, in the config's order).
+    pub rule: Option<u32>,
+    /// Waiting: when it starts (RFC 3339 UTC); `None` while it waits for a release.
+    pub starts_at: Option<String>,
+    /// Waiting: seconds until it starts (0 when due).
+    pub starts_in_secs: Option<f64>,
+    /// A follow-up job holding the instances that arrived after this job's burning started.
+    pub supplement_of: Option<i64>,
+    /// How often late arrivals sent it back to composing.
+    pub replans: u32,
+}
+
+impl JobView {
+    /// What makes this job different, in plain words: a supplement, a countdown, a re-plan
+    /// (empty for an ordinary manual job).
+    pub fn note(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(of) = self.supplement_of {
+            parts.push(format!("supplement of job {of}"));
+        }
+        if self.state == JobState::Waiting.name() {
+            parts.push(match self.starts_in_secs {
+                Some(s) => format!("starts in {}s", s.ceil()),
+                None => "starts at the sender's release".to_string(),
+            });
+        }
+        if let Some(r) = self.rule {
+            parts.push(format!("rule {r}"));
+        }
+        if self.replans > 0 {
+            parts.push(format!("re-planned {}x for late arrivals", self.replans));
+        }
+        parts.join(", ")
+    }
 }
 
 /// A burner as the operator sees it.
@@ -209,6 +260,7 @@ pub struct SimDiscView {
 fn view(cfg: &Config, job: JobRow, discs: Vec<DiscRow>) -> JobView {
     let burned = discs.iter().filter(|d| d.outcome == "burned").count() as u32;
     let state = JobState::parse(&job.state);
+    let waiting = state == Some(JobState::Waiting);
     let wanted = (job.volumes * job.copies).max(1) as f64;
     let phase = |done: u64, total: u64| {
         if total == 0 {
@@ -219,7 +271,7 @@ fn view(cfg: &Config, job: JobRow, discs: Vec<DiscRow>) -> JobView {
     };
     let progress = match state {
         Some(JobState::Done) => 1.0,
-        Some(JobState::Queued) | None => 0.0,
+        Some(JobState::Waiting) | Some(JobState::Queued) | None => 0.0,
         Some(JobState::Composing) | Some(JobState::Imaging) | Some(JobState::Validating) => {
             0.5 * phase(job.items_done, job.items_total)
         }
@@ -246,6 +298,18 @@ fn view(cfg: &Config, job: JobRow, discs: Vec<DiscRow>) -> JobView {
         created: job.created,
         updated: job.updated,
         eta_secs: None,
+        start: job.start_mode.clone(),
+        rule: job.rule,
+        starts_at: waiting
+            .then_some(job.starts_at_ms)
+            .flatten()
+            .map(rfc3339_from_millis),
+        starts_in_secs: waiting
+            .then_some(job.starts_at_ms)
+            .flatten()
+            .map(|at| ((at - now_millis()).max(0) as f64 / 1000.0 * 10.0).round() / 10.0),
+        supplement_of: job.supplement_of,
+        replans: job.replans,
         discs: discs
             .into_iter()
             .map(|d| DiscView {
@@ -344,6 +408,17 @@ fn job_eta(
     let now = dcmdisc_archive::retention::rfc3339_millis(&dcmdisc_archive::db::now_rfc3339())
         .unwrap_or(0);
     Ok(eta::eta_secs(&eta::input(cfg, job, discs, bytes, now)))
+}
+
+/// The jobs a worker still has work in (not done, failed or cancelled), in the order it
+/// takes them.
+pub fn active(cfg: &Config, db: &ControlDb) -> Result<Vec<JobView>, AppError> {
+    let mut out = Vec::new();
+    for job in db.control().jobs_in(&JobState::active_names())? {
+        let discs = db.control().discs(job.id)?;
+        out.push(view(cfg, job, discs));
+    }
+    Ok(out)
 }
 
 /// Cancels a job that is not final; the worker stops it before its next step.

@@ -27,7 +27,7 @@ use crate::config::jobs::BurnerConfig;
 use crate::config::{Config, Profile};
 use crate::control::{ControlDb, Open};
 use crate::error::AppError;
-use crate::export::{export_collection, ExportOptions};
+use crate::export::{export_instances, ExportOptions};
 use crate::progress::{Progress, Stage};
 use crate::shutdown::Shutdown;
 
@@ -46,10 +46,21 @@ pub struct Worker {
     cfg: Config,
     db: ControlDb,
     burners: HashMap<String, Box<dyn Burner>>,
+    /// Tests: called as composing enters each state, and with `Burning` just before the move
+    /// to burning (a late arrival can be staged there).
+    #[cfg(test)]
+    pub(crate) on_compose_state: Option<Box<dyn Fn(i64, JobState) + Send>>,
 }
 
 fn state_of(job: &JobRow) -> JobState {
     JobState::parse(&job.state).unwrap_or(JobState::Failed)
+}
+
+/// How one composing attempt ended.
+enum Composed {
+    Done(Result<Vec<Volume>, Halt>),
+    /// A late arrival re-planned the job: compose again from the start.
+    Replanned,
 }
 
 /// How a phase ended, when not by completing.
@@ -90,6 +101,8 @@ impl Worker {
             cfg: cfg.clone(),
             db,
             burners: HashMap::new(),
+            #[cfg(test)]
+            on_compose_state: None,
         })
     }
 
@@ -112,8 +125,16 @@ impl Worker {
     /// Runs the next job (one still active: queued, or interrupted by a stop) until it is
     /// final or `shutdown` stops it; answers its id, `None` when there is none.
     pub fn run_next(&mut self, shutdown: &Shutdown) -> Result<Option<i64>, AppError> {
-        let active = JobState::active_names();
-        let jobs = self.db.control().jobs_in(&active)?;
+        // Waiting jobs whose quiet period has passed (trigger.rs) are queued first.
+        let due = self
+            .db
+            .control()
+            .queue_due(dcmdisc_dicom::datetime::now_millis())?;
+        if due > 0 {
+            info!(jobs = due, "waiting jobs are due: queued");
+        }
+        let runnable = JobState::runnable_names();
+        let jobs = self.db.control().jobs_in(&runnable)?;
         let Some(job) = jobs.into_iter().find(|j| !self.held(j)) else {
             return Ok(None);
         };
@@ -140,8 +161,34 @@ impl Worker {
         Ok(())
     }
 
-    fn cancelled(&self, id: i64) -> bool {
-        matches!(self.db.control().job(id), Ok(Some(j)) if j.state == "cancelled")
+    /// Cancelled, or sent back to composing by a late arrival since plan `replans`.
+    fn interrupted(&self, id: i64, replans: u32) -> bool {
+        matches!(self.db.control().job(id),
+            Ok(Some(j)) if j.state == "cancelled" || j.replans != replans)
+    }
+
+    /// Was the job re-planned (by a late arrival) since plan `replans`?
+    fn replanned(&self, id: i64, replans: u32) -> Result<bool, AppError> {
+        Ok(matches!(self.db.control().job(id)?,
+            Some(j) if j.state == "composing" && j.replans != replans))
+    }
+
+    /// Composing, imaging and validating, again from the start each time a late arrival
+    /// re-plans the job meanwhile (each re-plan is a new instance, so this ends).
+    fn compose(
+        &self,
+        job: &JobRow,
+        dir: &Path,
+        shutdown: &Shutdown,
+    ) -> Result<Result<Vec<Volume>, Halt>, AppError> {
+        loop {
+            match self.compose_once(job, dir, shutdown)? {
+                Composed::Replanned => {
+                    info!(job = job.id, "late arrival: composing again from the start");
+                }
+                Composed::Done(r) => return Ok(r),
+            }
+        }
     }
 
     fn run_job(&mut self, job: JobRow, shutdown: &Shutdown) -> Result<(), AppError> {
@@ -187,23 +234,41 @@ impl Worker {
         Ok(())
     }
 
-    /// Composing, imaging and validating: the export operation into the job's folder.
-    fn compose(
+    /// Composing, imaging and validating: the export operation into the job's folder, of
+    /// the instance set recorded as the phase starts.
+    fn compose_once(
         &self,
         job: &JobRow,
         dir: &Path,
         shutdown: &Shutdown,
-    ) -> Result<Result<Vec<Volume>, Halt>, AppError> {
+    ) -> Result<Composed, AppError> {
         let id = job.id;
-        let from = [
-            JobState::Queued,
-            JobState::Composing,
-            JobState::Imaging,
-            JobState::Validating,
-        ];
-        if !self.set(id, &from, JobState::Composing)? {
-            return Ok(Err(Halt::Ended));
+        let from = ["queued", "composing", "imaging", "validating"];
+        let Some((replans, uids)) = self.db.control().begin_compose(id, &from)? else {
+            return Ok(Composed::Done(Err(Halt::Ended)));
+        };
+        if uids.is_empty() {
+            let (reason, next) = match job.supplement_of {
+                Some(of) => (
+                    format!("nothing to add: every instance is on the discs of job {of}"),
+                    "nothing to do".to_string(),
+                ),
+                None => (
+                    "its collection has no instances".to_string(),
+                    "send the instances, then create the job again".to_string(),
+                ),
+            };
+            warn!(job = id, "{reason}");
+            self.db.control().set_job_state(
+                id,
+                &["composing"],
+                "cancelled",
+                Some(&reason),
+                Some(&next),
+            )?;
+            return Ok(Composed::Done(Err(Halt::Ended)));
         }
+        let only: std::collections::HashSet<String> = uids.into_iter().collect();
         // The start of the phase: nothing of an earlier attempt is kept.
         if dir.exists() {
             fs::remove_dir_all(dir).map_err(|source| AppError::JobFiles {
@@ -221,7 +286,7 @@ impl Worker {
                     &format!("its profile is unknown: {e}"),
                     "create it again",
                 )?;
-                return Ok(Err(Halt::Ended));
+                return Ok(Composed::Done(Err(Halt::Ended)));
             }
             None => None,
         };
@@ -230,6 +295,8 @@ impl Worker {
             profile,
             capacity_mb: job.capacity_mb,
             tree: false,
+            leave_out_unreadable: false,
+            job: Some(job.id),
         };
         let token = shutdown.child();
         let mut state = JobState::Composing;
@@ -244,7 +311,13 @@ impl Worker {
             let changed = next != state;
             if changed {
                 match self.set(id, &[state], next) {
-                    Ok(true) => state = next,
+                    Ok(true) => {
+                        state = next;
+                        #[cfg(test)]
+                        if let Some(f) = &self.on_compose_state {
+                            f(id, next);
+                        }
+                    }
                     // Cancelled meanwhile (or the database failed): stop the export.
                     _ => token.trigger(),
                 }
@@ -258,16 +331,17 @@ impl Worker {
                     (p.items.done, p.items.total),
                     bytes,
                 );
-                if self.cancelled(id) {
+                if self.interrupted(id, replans) {
                     token.trigger();
                 }
             }
             test_stage_delay(self.cfg.jobs.test_stage_delay_ms, &token);
         };
-        let result = export_collection(
+        let result = export_instances(
             &self.cfg,
             &self.db,
             job.collection,
+            Some(&only),
             &opts,
             &token,
             &mut progress,
@@ -291,7 +365,7 @@ impl Worker {
                         "the export made no disc image to burn",
                         "choose an image profile (not USB) and create the job again",
                     )?;
-                    return Ok(Err(Halt::Ended));
+                    return Ok(Composed::Done(Err(Halt::Ended)));
                 }
                 if self.cfg.archive.durable {
                     // The images on disk before `burning` says they are there.
@@ -309,20 +383,39 @@ impl Worker {
                 self.db
                     .control()
                     .set_job_volumes(id, volumes.len() as u32)?;
-                if !self.set(id, &[state], JobState::Burning)? {
-                    return Ok(Err(Halt::Ended));
+                #[cfg(test)]
+                if let Some(f) = &self.on_compose_state {
+                    f(id, JobState::Burning);
                 }
-                Ok(Ok(volumes))
+                // Only while no late arrival has re-planned it (one statement, so the
+                // trigger's re-plan is either before, and seen here, or after, and makes a
+                // supplement).
+                let burning = self.db.control().set_job_state_at_plan(
+                    id,
+                    &[state.name()],
+                    "burning",
+                    replans,
+                )?;
+                if !burning {
+                    if self.replanned(id, replans)? {
+                        return Ok(Composed::Replanned);
+                    }
+                    return Ok(Composed::Done(Err(Halt::Ended)));
+                }
+                Ok(Composed::Done(Ok(volumes)))
             }
-            Err(AppError::Cancelled) if shutdown.is_triggered() => Ok(Err(Halt::Stopped)),
-            Err(AppError::Cancelled) => Ok(Err(Halt::Ended)),
+            Err(AppError::Cancelled) if shutdown.is_triggered() => {
+                Ok(Composed::Done(Err(Halt::Stopped)))
+            }
+            Err(AppError::Cancelled) if self.replanned(id, replans)? => Ok(Composed::Replanned),
+            Err(AppError::Cancelled) => Ok(Composed::Done(Err(Halt::Ended))),
             Err(e) => {
                 self.fail(
                     id,
                     &format!("composing the discs failed: {}", crate::error::chain(&e)),
                     &format!("check the collection's instances, then `dcmdisc job retry {id}`"),
                 )?;
-                Ok(Err(Halt::Ended))
+                Ok(Composed::Done(Err(Halt::Ended)))
             }
         }
     }

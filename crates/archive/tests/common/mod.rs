@@ -101,6 +101,7 @@ impl Spec {
             sop_instance_uid: self.sop_instance_uid.clone(),
             transfer_syntax: EXPLICIT_VR_LE.into(),
             calling_ae: "TESTSCU".into(),
+            called_ae: "DCMDISC".into(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Seek};
 
 use super::error::{At, ReadError};
-use super::record::{level1_name, parse_record, DirRecord};
+use super::record::{joliet_name, level1_name, parse_record, DirRecord};
 use super::volume::VolumeInfo;
 use super::{Image, IsoDir, IsoFile};
 use crate::SECTOR_SIZE;
@@ -28,10 +28,13 @@ struct Pending {
     level: usize,
 }
 
+/// Walks one tree: the primary (Level 1 names) or, with `joliet`, the Joliet tree (UCS-2
+/// names); `volume` gives the volume space, the descriptors and that tree's path tables.
 pub(crate) fn walk<R: Read + Seek>(
     img: &mut Image<R>,
     volume: &VolumeInfo,
     root: &DirRecord,
+    joliet: bool,
 ) -> Result<(Vec<IsoDir>, Vec<IsoFile>), ReadError> {
     let mut dirs = Vec::new();
     let mut files = Vec::new();
@@ -83,7 +86,7 @@ pub(crate) fn walk<R: Read + Seek>(
                 limit: MAX_ENTRIES,
             });
         }
-        check_dots(&records, &d, shown)?;
+        check_dots(&records, &d, shown, joliet)?;
         let mut names = HashMap::new();
         let mut children = Vec::new();
         for (at, r) in records.into_iter().skip(2) {
@@ -94,13 +97,17 @@ pub(crate) fn walk<R: Read + Seek>(
                     reason: "a second . or .. record".into(),
                 });
             }
-            let name =
-                level1_name(&r.identifier, r.is_dir).map_err(|reason| ReadError::BadName {
-                    at,
-                    dir: shown.to_string(),
-                    name: String::from_utf8_lossy(&r.identifier).into_owned(),
-                    reason,
-                })?;
+            let name = if joliet {
+                joliet_name(&r.identifier, r.is_dir)
+            } else {
+                level1_name(&r.identifier, r.is_dir)
+            }
+            .map_err(|reason| ReadError::BadName {
+                at,
+                dir: shown.to_string(),
+                name: String::from_utf8_lossy(&r.identifier).into_owned(),
+                reason,
+            })?;
             let path = if d.path.is_empty() {
                 name.clone()
             } else {
@@ -175,7 +182,16 @@ fn records_of(data: &[u8], extent: u32, dir: &str) -> Result<Vec<(At, DirRecord)
 
 /// ECMA-119 6.8.2.2: the first record is the directory itself, the second its parent (the
 /// root's parent is the root).
-fn check_dots(records: &[(At, DirRecord)], d: &Pending, dir: &str) -> Result<(), ReadError> {
+///
+/// In a Joliet tree a `..` that points at the directory itself is let through: libisofs
+/// (xorriso 1.5.4) writes its Joliet trees so, and every reader we know ignores `..` records.
+/// Our writer's own Joliet `..` records are checked in `tests/iso_joliet.rs`.
+fn check_dots(
+    records: &[(At, DirRecord)],
+    d: &Pending,
+    dir: &str,
+    joliet: bool,
+) -> Result<(), ReadError> {
     let missing = |what: &str| ReadError::Record {
         at: At {
             sector: d.extent.into(),
@@ -202,7 +218,7 @@ fn check_dots(records: &[(At, DirRecord)], d: &Pending, dir: &str) -> Result<(),
     if dotdot.identifier != [1] || !dotdot.is_dir {
         return Err(missing(".."));
     }
-    if dotdot.extent != d.parent_extent {
+    if dotdot.extent != d.parent_extent && !(joliet && dotdot.extent == d.extent) {
         return Err(ReadError::Record {
             at: *at,
             dir: dir.to_string(),
@@ -291,6 +307,66 @@ fn check_overlaps(
                 second: w[1].2.clone(),
                 second_start: w[1].0,
             });
+        }
+    }
+    Ok(())
+}
+
+/// The Joliet tree's directories and path tables share no sector with the primary tree's
+/// (its files are the primary's: the same extents).
+pub(crate) fn check_apart(
+    primary: &VolumeInfo,
+    dirs: &[IsoDir],
+    joliet: &super::volume::JolietInfo,
+    jdirs: &[IsoDir],
+) -> Result<(), ReadError> {
+    let span = |extent: u32, bytes: u64| {
+        (
+            u64::from(extent),
+            u64::from(extent) + bytes.div_ceil(SECTOR),
+        )
+    };
+    let mut ours: Vec<((u64, u64), String)> = dirs
+        .iter()
+        .map(|d| {
+            (
+                span(d.extent, d.size.into()),
+                format!("directory {:?}", d.path),
+            )
+        })
+        .collect();
+    for &t in &primary.path_tables {
+        ours.push((
+            span(t, primary.path_table_size.into()),
+            format!("the path table at sector {t}"),
+        ));
+    }
+    let mut theirs: Vec<((u64, u64), String)> = jdirs
+        .iter()
+        .map(|d| {
+            (
+                span(d.extent, d.size.into()),
+                format!("Joliet directory {:?}", d.path),
+            )
+        })
+        .collect();
+    for &t in &joliet.path_tables {
+        theirs.push((
+            span(t, joliet.path_table_size.into()),
+            format!("the Joliet path table at sector {t}"),
+        ));
+    }
+    for ((a0, a1), a) in &ours {
+        for ((b0, b1), b) in &theirs {
+            if a0 < b1 && b0 < a1 {
+                return Err(ReadError::Overlap {
+                    first: a.clone(),
+                    first_start: *a0,
+                    first_end: *a1,
+                    second: b.clone(),
+                    second_start: *b0,
+                });
+            }
         }
     }
     Ok(())

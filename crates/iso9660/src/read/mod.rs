@@ -2,10 +2,11 @@
 //! the sector size, so that reading back an image we wrote checks the writer instead of
 //! mirroring its mistakes.
 //!
-//! [`IsoImage::open`] reads the volume descriptors (the primary one; a supplementary
-//! (Joliet), boot or partition descriptor is passed over), then walks the directory
-//! hierarchy from the root directory record, checking as it goes (see [`ReadError`] for
-//! everything it refuses). It lists every file with its Level 1 path (`;1` stripped), extent
+//! [`IsoImage::open`] reads the volume descriptors (the primary one and a Joliet
+//! supplementary one; any other supplementary, boot or partition descriptor is passed over),
+//! then walks the directory hierarchy from the root directory record, and the Joliet
+//! hierarchy from its own, checking as it goes (see [`ReadError`] for everything it refuses);
+//! [`IsoImage::joliet_differences`] holds the two trees against each other. It lists every file with its Level 1 path (`;1` stripped), extent
 //! and size; [`IsoImage::read_file`] reads one, [`IsoImage::read_through`] reads the whole
 //! image once, front to back, for a hash, handing over the first bytes of every file on the
 //! way.
@@ -22,7 +23,7 @@ use std::path::Path;
 
 pub use error::{At, ReadError};
 pub use hierarchy::{MAX_DIRECTORY_BYTES, MAX_ENTRIES, MAX_LEVELS};
-pub use volume::VolumeInfo;
+pub use volume::{JolietInfo, VolumeInfo};
 
 use crate::SECTOR_SIZE;
 
@@ -88,6 +89,15 @@ impl<R: Read + Seek> Image<R> {
     }
 }
 
+/// The Joliet tree of an image: its descriptor, directories and files (names decoded from
+/// UCS-2, `;1` stripped), walked with the same checks as the primary tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JolietTree {
+    pub info: JolietInfo,
+    pub dirs: Vec<IsoDir>,
+    pub files: Vec<IsoFile>,
+}
+
 /// An opened image: its volume, directories and files.
 pub struct IsoImage<R> {
     img: Image<R>,
@@ -95,6 +105,7 @@ pub struct IsoImage<R> {
     dirs: Vec<IsoDir>,
     files: Vec<IsoFile>,
     by_path: HashMap<String, usize>,
+    joliet: Option<JolietTree>,
 }
 
 impl IsoImage<File> {
@@ -124,7 +135,25 @@ impl<R: Read + Seek> IsoImage<R> {
                 len,
             });
         }
-        let (dirs, files) = hierarchy::walk(&mut img, &primary.info, &primary.root)?;
+        let (dirs, files) = hierarchy::walk(&mut img, &primary.info, &primary.root, false)?;
+        let joliet = match &primary.joliet {
+            Some(j) => {
+                // The Joliet tree's own path tables, the same descriptors and volume space.
+                let view = VolumeInfo {
+                    path_table_size: j.info.path_table_size,
+                    path_tables: j.info.path_tables.clone(),
+                    ..primary.info.clone()
+                };
+                let (jdirs, jfiles) = hierarchy::walk(&mut img, &view, &j.root, true)?;
+                hierarchy::check_apart(&primary.info, &dirs, &j.info, &jdirs)?;
+                Some(JolietTree {
+                    info: j.info.clone(),
+                    dirs: jdirs,
+                    files: jfiles,
+                })
+            }
+            None => None,
+        };
         let by_path = files
             .iter()
             .enumerate()
@@ -136,7 +165,50 @@ impl<R: Read + Seek> IsoImage<R> {
             dirs,
             files,
             by_path,
+            joliet,
         })
+    }
+
+    /// The Joliet tree, when the image has one.
+    pub fn joliet(&self) -> Option<&JolietTree> {
+        self.joliet.as_ref()
+    }
+
+    /// How the Joliet tree differs from the primary one, one line each: a file or directory
+    /// in one and not the other (by path, names compared exactly), or a file whose extent or
+    /// size differs. Empty when there is no Joliet tree or the two agree, as our writer's do.
+    pub fn joliet_differences(&self) -> Vec<String> {
+        let Some(j) = &self.joliet else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let primary: HashMap<&str, &IsoFile> =
+            self.files.iter().map(|f| (f.path.as_str(), f)).collect();
+        let joliet: HashMap<&str, &IsoFile> =
+            j.files.iter().map(|f| (f.path.as_str(), f)).collect();
+        for f in &self.files {
+            match joliet.get(f.path.as_str()) {
+                None => out.push(format!("{:?} is not in the Joliet tree", f.path)),
+                Some(g) if (g.extent, g.size) != (f.extent, f.size) => out.push(format!(
+                    "{:?}: Joliet says sector {} and {} bytes, the primary tree sector {} and {} bytes",
+                    f.path, g.extent, g.size, f.extent, f.size
+                )),
+                Some(_) => {}
+            }
+        }
+        for g in &j.files {
+            if !primary.contains_key(g.path.as_str()) {
+                out.push(format!("{:?} is only in the Joliet tree", g.path));
+            }
+        }
+        let pd: Vec<&str> = self.dirs.iter().map(|d| d.path.as_str()).collect();
+        let jd: Vec<&str> = j.dirs.iter().map(|d| d.path.as_str()).collect();
+        if pd != jd {
+            out.push(format!(
+                "the directories differ: primary {pd:?}, Joliet {jd:?}"
+            ));
+        }
+        out
     }
 
     pub fn volume(&self) -> &VolumeInfo {

@@ -183,6 +183,39 @@ pub(crate) fn level1_name(identifier: &[u8], is_dir: bool) -> Result<String, Str
     })
 }
 
+/// Characters a Joliet name may not hold (Joliet specification 3.1): the separators and
+/// wildcards of the systems that read it, and control characters.
+fn joliet_forbidden(c: char) -> bool {
+    c < ' ' || matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
+}
+
+/// The name a Joliet identifier (UCS-2 big-endian) stands for: `NAME.EXT;1` → `NAME.EXT`,
+/// `NAME;1` → `NAME`; at most 64 characters (the specification's limit).
+pub(crate) fn joliet_name(identifier: &[u8], is_dir: bool) -> Result<String, String> {
+    let text = super::volume::ucs2_text(identifier)
+        .ok_or_else(|| format!("is not UCS-2 ({} bytes)", identifier.len()))?;
+    let base = match (is_dir, text.rsplit_once(';')) {
+        (false, Some((base, version))) => {
+            let v: u32 = version
+                .parse()
+                .map_err(|_| format!("has version {version:?}, not a number"))?;
+            if !(1..=32767).contains(&v) {
+                return Err(format!("has version {v}, outside 1 to 32767"));
+            }
+            base.to_string()
+        }
+        _ => text,
+    };
+    let count = base.chars().count();
+    if count == 0 || count > 64 {
+        return Err(format!("has {count} characters, 1 to 64 expected"));
+    }
+    if let Some(c) = base.chars().find(|&c| joliet_forbidden(c)) {
+        return Err(format!("has {c:?}, which Joliet names may not hold"));
+    }
+    Ok(base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +243,26 @@ mod tests {
         }
         assert!(level1_name(b"A.B", true).is_err());
         assert!(level1_name(b"\xff", false).is_err());
+    }
+
+    #[test]
+    fn joliet_names() {
+        let u = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|c| c.to_be_bytes()).collect() };
+        assert_eq!(joliet_name(&u("DICOMDIR;1"), false).unwrap(), "DICOMDIR");
+        assert_eq!(
+            joliet_name(&u("README.TXT;1"), false).unwrap(),
+            "README.TXT"
+        );
+        assert_eq!(
+            joliet_name(&u("Long name.html"), false).unwrap(),
+            "Long name.html"
+        );
+        assert_eq!(joliet_name(&u("P0000001"), true).unwrap(), "P0000001");
+        assert!(joliet_name(&u("A*B;1"), false).is_err());
+        assert!(joliet_name(&u("A;x"), false).is_err());
+        assert!(joliet_name(&[0, 65, 0], false).is_err(), "odd length");
+        assert!(joliet_name(&[0xD8, 0x00], false).is_err(), "lone surrogate");
+        assert!(joliet_name(&u(&"X".repeat(65)), true).is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use dcmdisc_media::export::{
-    export_patient, ExportError, ExportOptions, NoConverter, Profile, SourceFile, VolumeSummary,
+    export_patient, ExportError, ExportOptions, NoConverter, PdiOptions, Profile, SourceFile,
+    VolumeSummary,
 };
 pub use dcmdisc_testkit::Scratch;
 
@@ -27,6 +28,19 @@ pub fn instance_uid(study: &str, n: u32) -> String {
 /// A CT Image Storage instance in Explicit VR Little Endian; `meta_instance` overrides the
 /// Media Storage SOP Instance UID of its File Meta (a file that contradicts itself).
 pub fn ct_file(path: &Path, id: &str, study: &str, n: u32, meta_instance: Option<&str>) {
+    ct_file_of(path, id, study, n, meta_instance, None, b"TEST^VALIDATION");
+}
+
+/// [`ct_file`] of a patient named `name` (raw bytes) in Specific Character Set `charset`.
+pub fn ct_file_of(
+    path: &Path,
+    id: &str,
+    study: &str,
+    n: u32,
+    meta_instance: Option<&str>,
+    charset: Option<&str>,
+    name: &[u8],
+) {
     let instance = instance_uid(study, n);
     let mut meta = Vec::new();
     element(&mut meta, 0x0002, 0x0001, b"OB", &[0, 1]);
@@ -41,6 +55,13 @@ pub fn ct_file(path: &Path, id: &str, study: &str, n: u32, meta_instance: Option
     element(&mut meta, 0x0002, 0x0010, b"UI", EXPLICIT_VR_LE.as_bytes());
     element(&mut meta, 0x0002, 0x0012, b"UI", b"2.25.1");
     let mut ds = Vec::new();
+    if let Some(cs) = charset {
+        let mut v = cs.as_bytes().to_vec();
+        if v.len() % 2 == 1 {
+            v.push(b' ');
+        }
+        element(&mut ds, 0x0008, 0x0005, b"CS", &v);
+    }
     element(&mut ds, 0x0008, 0x0008, b"CS", b"ORIGINAL\\PRIMARY\\AXIAL");
     element(&mut ds, 0x0008, 0x0016, b"UI", CT_IMAGE.as_bytes());
     element(&mut ds, 0x0008, 0x0018, b"UI", instance.as_bytes());
@@ -48,7 +69,11 @@ pub fn ct_file(path: &Path, id: &str, study: &str, n: u32, meta_instance: Option
     element(&mut ds, 0x0008, 0x0030, b"TM", b"120000");
     element(&mut ds, 0x0008, 0x0050, b"SH", b"ACC1");
     element(&mut ds, 0x0008, 0x0060, b"CS", b"CT");
-    element(&mut ds, 0x0010, 0x0010, b"PN", b"TEST^VALIDATION");
+    let mut pn = name.to_vec();
+    if pn.len() % 2 == 1 {
+        pn.push(b' ');
+    }
+    element(&mut ds, 0x0010, 0x0010, b"PN", &pn);
     element(&mut ds, 0x0010, 0x0020, b"LO", id.as_bytes());
     element(&mut ds, 0x0010, 0x0030, b"DA", b"19700101");
     element(&mut ds, 0x0010, 0x0040, b"CS", b"O");
@@ -112,6 +137,11 @@ pub fn options(out: &Path, tree: bool) -> ExportOptions {
         implementation_class_uid: "2.25.99".to_string(),
         implementation_version_name: "TEST".to_string(),
         now: SystemTime::now(),
+        pdi: PdiOptions::default(),
+        volume_id_pattern: "VALIDATE_{n}".to_string(),
+        joliet: true,
+        leave_out_unreadable: false,
+        left_out: Vec::new(),
     }
 }
 

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dcmdisc_net::{
-    serve, AssociationEnd, AssociationInfo, CallingCheck, ContextTable, InstanceSink, ServerConfig,
-    Services, StoreRequest, StoreStatus,
+    serve, AssociationEnd, AssociationInfo, CallingCheck, Commitment, ContextTable, InstanceSink,
+    McmAction, McmRefusal, MediaRequest, MediaStatus, ServerConfig, Services, SopRef, StoreRequest,
+    StoreStatus,
 };
 
 use crate::{IO_TIMEOUT, OUR_AE, OUR_MAX_PDU};
@@ -24,6 +25,12 @@ pub struct State {
     /// Every association_opened / association_closed call: (calling AE, None when opened,
     /// Some(how it ended) when closed).
     pub lifecycle: Vec<(String, Option<AssociationEnd>)>,
+    /// Where commitment reports go when they need a new association (`None`: nowhere).
+    pub report_to: Option<SocketAddr>,
+    /// Every report_destination call: the calling AE it was asked for.
+    pub destinations_asked: Vec<String>,
+    /// Media creation requests created: (SOP Instance UID, request).
+    pub media_requests: Vec<(String, MediaRequest)>,
 }
 
 #[derive(Clone, Default)]
@@ -46,7 +53,8 @@ pub struct Sink {
 
 /// What a test asks of the fake, as a component of the SOP Instance UID (digits, as a
 /// received UID must be): 9001 receive in place, 9002 fail `write`, 9003 fail `commit`,
-/// 9004 fail `buffer`, 9005 refuse at `begin_store`.
+/// 9004 fail `buffer`, 9005 refuse at `begin_store`; for Storage Commitment, 9100 is stored
+/// (as CT Image Storage), anything else unknown.
 fn code(word: &str) -> &'static str {
     match word {
         "inplace" => "9001",
@@ -54,6 +62,7 @@ fn code(word: &str) -> &'static str {
         "failcommit" => "9003",
         "failbuffer" => "9004",
         "refuse" => "9005",
+        "stored" => "9100",
         _ => "",
     }
 }
@@ -160,6 +169,78 @@ impl Services for Fake {
         self.state()
             .lifecycle
             .push((info.calling_ae.clone(), Some(end)));
+    }
+
+    fn check_commitment(&self, _info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
+        refs.iter()
+            .map(|r| match has(&r.sop_instance_uid, "stored") {
+                true if r.sop_class_uid == crate::CT => Commitment::Committed,
+                true => Commitment::Failed(Commitment::CLASS_INSTANCE_CONFLICT),
+                false => Commitment::Failed(Commitment::NO_SUCH_OBJECT_INSTANCE),
+            })
+            .collect()
+    }
+
+    fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
+        let mut st = self.state();
+        st.destinations_asked.push(info.calling_ae.clone());
+        st.report_to.ok_or_else(|| "no port configured".to_string())
+    }
+
+    /// Accepts a request whose instances are all "stored" (9100); the others are unknown.
+    fn mcm_create(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        request: MediaRequest,
+    ) -> Result<(), McmRefusal> {
+        let failed: Vec<(SopRef, u16)> = request
+            .refs
+            .iter()
+            .filter(|r| !has(&r.sop_instance_uid, "stored"))
+            .map(|r| (r.clone(), 0x0112))
+            .collect();
+        if !failed.is_empty() {
+            let mut r = McmRefusal::new(0x0106, "unknown instances").offending(&[0x0008_1199]);
+            r.failed = failed;
+            return Err(r);
+        }
+        self.state()
+            .media_requests
+            .push((instance.to_string(), request));
+        Ok(())
+    }
+
+    fn mcm_action(
+        &self,
+        _info: &AssociationInfo,
+        instance: &str,
+        _action: McmAction,
+    ) -> Result<(), McmRefusal> {
+        if self
+            .state()
+            .media_requests
+            .iter()
+            .any(|(i, _)| i == instance)
+        {
+            Ok(())
+        } else {
+            Err(McmRefusal::new(0x0112, "no such request"))
+        }
+    }
+
+    fn mcm_status(
+        &self,
+        _info: &AssociationInfo,
+        _instance: &str,
+    ) -> Result<MediaStatus, McmRefusal> {
+        Ok(MediaStatus {
+            execution_status: "DONE".into(),
+            execution_status_info: "NORMAL".into(),
+            pieces_created: 2,
+            failed: Vec::new(),
+            media: vec![("DISC1".into(), String::new())],
+        })
     }
 }
 

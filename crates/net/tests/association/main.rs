@@ -8,8 +8,10 @@
 // Test code: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod commitment;
 mod fake;
 mod hostile;
+mod mcm;
 mod peer;
 
 use std::collections::HashMap;

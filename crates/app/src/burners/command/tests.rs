@@ -206,3 +206,39 @@ fn placeholders_are_replaced_by_our_values_only() {
     assert_eq!(parse_progress("PROGRESS NaN"), None);
     assert_eq!(parse_progress("progress 0.1"), None);
 }
+
+#[test]
+fn the_disc_label_beside_the_image_is_a_placeholder() {
+    let r = Robot::new("command-label-pdf");
+    let s = |p: &Path| p.display().to_string();
+    let cfg = BurnerConfig {
+        name: "robot".into(),
+        kind: BurnerKind::Command,
+        argv: vec![
+            s(&r.robot),
+            "ok".into(),
+            "{image}".into(),
+            "{label}".into(),
+            "{job}".into(),
+            "{volume}".into(),
+            "{copy}".into(),
+            "{name}".into(),
+            s(&r.out),
+            "{label_pdf}".into(),
+            "{label_svg}".into(),
+        ],
+        ..BurnerConfig::default()
+    };
+    let args = |b: &mut CommandBurner| {
+        burn(b, &r.image).0.unwrap();
+        let text = std::fs::read_to_string(r.out.with_extension("args")).unwrap();
+        text.lines().skip(8).map(str::to_string).collect::<Vec<_>>()
+    };
+    // No label written (labels off): empty arguments, so the script can tell.
+    let mut b = CommandBurner::new(&cfg, r.dir.clone());
+    assert_eq!(args(&mut b), ["", ""]);
+    let (pdf, svg) = (r.image.with_extension("pdf"), r.image.with_extension("svg"));
+    std::fs::write(&pdf, b"%PDF-").unwrap();
+    std::fs::write(&svg, b"<svg/>").unwrap();
+    assert_eq!(args(&mut b), [s(&pdf), s(&svg)]);
+}

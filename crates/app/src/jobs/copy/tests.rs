@@ -50,6 +50,10 @@ fn a_copy_burns_the_done_jobs_checked_images_again() {
     let got = copy(&cfg, &db, first, 2).unwrap();
     assert!(got.reused_images);
     assert_eq!(got.from, first);
+    // It holds what the done job's discs hold (a late arrival is judged against it).
+    let held = db.control().job_instances(first).unwrap();
+    assert_eq!(held.len(), 3);
+    assert_eq!(db.control().job_instances(got.id).unwrap(), held);
     let job = jobs::show(&cfg, &db, got.id).unwrap();
     assert_eq!(job.state, "burning", "no composing");
     assert_eq!(job.copies, 2);
