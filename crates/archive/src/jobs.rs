@@ -380,6 +380,35 @@ pub fn discs(conn: &Connection, job: i64) -> Result<Vec<DiscRow>, ArchiveError> 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every disc still `burning` (a crash interrupted it), oldest first, with its position among
+/// the discs its burner took (0-based: the simulator's place in its stack).
+pub fn burning_discs(conn: &Connection) -> Result<Vec<(DiscRow, usize)>, ArchiveError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, job, volume, copy, burner, outcome, reason, sha256, image, time,
+                (SELECT COUNT(*) FROM job_disc o WHERE o.burner = d.burner AND o.id < d.id)
+         FROM job_disc d WHERE outcome = 'burning' ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let position: i64 = r.get(10)?;
+        Ok((
+            DiscRow {
+                id: r.get(0)?,
+                job: r.get(1)?,
+                volume: r.get(2)?,
+                copy: r.get(3)?,
+                burner: r.get(4)?,
+                outcome: r.get(5)?,
+                reason: r.get(6)?,
+                sha256: r.get(7)?,
+                image: r.get(8)?,
+                time: r.get(9)?,
+            },
+            usize::try_from(position).unwrap_or(0),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every disc still `burning` (a crash interrupted it) becomes rejected with `reason`;
 /// answers how many.
 pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, ArchiveError> {

@@ -798,6 +798,11 @@ impl Control {
 
     // Retention: see the `impl Control` in retention.rs.
 
+    /// Discs left `burning` by a crash, with their place among their burner's discs.
+    pub fn burning_discs(&self) -> Result<Vec<(DiscRow, usize)>, ArchiveError> {
+        jobs::burning_discs(&lock(&self.conn))
+    }
+
     /// Discs left `burning` by a crash become rejected with `reason`.
     pub fn reject_interrupted(&self, reason: &str) -> Result<usize, ArchiveError> {
         jobs::reject_interrupted(&lock(&self.conn), reason)

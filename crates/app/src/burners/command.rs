@@ -220,6 +220,11 @@ impl Burner for CommandBurner {
         }
     }
 
+    fn interrupted(&mut self, disc: &DiscId, _position: usize) {
+        let label = self.dir.join(format!("{}.label", disc.stem()));
+        self.label(&label, super::INTERRUPTED_LABEL);
+    }
+
     fn verify(&mut self, _written: &Written, sha256: &str) -> Result<(), BurnError> {
         if self.verify.is_empty() {
             return Ok(());

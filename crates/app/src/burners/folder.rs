@@ -80,6 +80,11 @@ impl Burner for FolderBurner {
         }
     }
 
+    fn interrupted(&mut self, disc: &DiscId, _position: usize) {
+        // A copy cut short: never under the final name, and not left behind either.
+        let _ = fs::remove_file(self.dir.join(format!(".{}.partial", disc.file_name())));
+    }
+
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError> {
         verify_file(&written.image, sha256)
     }

@@ -89,7 +89,16 @@ pub trait Burner: Send {
     ) -> Result<Written, BurnError>;
     /// Reads the disc back; `Rejected` when its SHA-256 is not `sha256`.
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError>;
+    /// `disc` was in this burner when its burn or verify was cut short (a stop, or a crash
+    /// found at the next start): marks it as the reject it is where the burner can — the
+    /// simulator's and the command burner's label read "REJECT: interrupted", the folder
+    /// burner's partial copy is removed. `position`: the disc's place among the discs this
+    /// burner took (0-based). Called again after a crash in between: it must be idempotent.
+    fn interrupted(&mut self, _disc: &DiscId, _position: usize) {}
 }
+
+/// The label text of a disc rejected because its burn was cut short.
+pub const INTERRUPTED_LABEL: &str = "REJECT: interrupted";
 
 /// The burner a config entry describes; `taken` is how many discs it took before (the
 /// simulator's position in its stack, so a restart does not reuse a disc).

@@ -3,7 +3,7 @@
 //! they come (progress), each line cut at `MAX_LINE` bytes and only the last `KEPT_LINES` of
 //! each stream kept (the program's output is outside bytes: it cannot make us hold more);
 //! a deadline, and the shutdown signal, kill the program's whole process group (a script's
-//! children too) and say so.
+//! children too) and say so; the program is killed by the kernel when dcmdisc dies (kill -9).
 
 use std::ffi::OsString;
 use std::io::{self, Read};
@@ -147,13 +147,32 @@ pub fn run(
     let Some((program, args)) = argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no program"));
     };
-    let mut child = Command::new(program)
+    // SAFETY: getpid(2) is async-signal-safe and touches no memory.
+    let parent = unsafe { libc::getpid() };
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()?;
+        .process_group(0);
+    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid), no
+    // allocation. A burner program must not outlive dcmdisc: killed with -9, dcmdisc could
+    // not stop it, and after the restart a second burn would start beside it (the same
+    // drive, the same robot). So the kernel kills it when its parent goes; if the parent is
+    // already gone when that is set up, it does not start at all.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(io::Error::other("dcmdisc is gone"));
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
     let (tx, rx) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
         reader(out, Stream::Stdout, tx.clone());
@@ -251,6 +270,24 @@ mod tests {
         assert_eq!(out.stdout, ["out"]);
         assert_eq!(out.stderr, ["err"]);
         assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn the_program_is_set_to_die_with_dcmdisc() {
+        // prctl(PR_GET_PDEATHSIG) as the program sees it: SIGKILL (9), so a kill -9 of
+        // dcmdisc leaves no burn running on (the interop test kills a real server:
+        // tests/interop/test_job_crashes.py, the command burner).
+        let code = "import ctypes; s = ctypes.c_int(); \
+                    ctypes.CDLL(None).prctl(2, ctypes.byref(s)); print(s.value)";
+        let out = run(
+            &argv(&["python3", "-c", code]),
+            Duration::from_secs(30),
+            &Shutdown::new(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(out.success(), "{:?}", out.stderr);
+        assert_eq!(out.stdout, ["9"]);
     }
 
     /// Whether process `pid` is gone (or a zombie nobody reaped yet).

@@ -1,6 +1,7 @@
 //! The simulator burner: a stack of discs from the config (`blank`, `written`, `faulty`,
-//! `bad-verify`), a write speed, and a folder where every disc taken leaves its bytes
-//! (`discNNNN.iso`) and its label (`discNNNN.label`, "REJECT: why" for a rejected one).
+//! `bad-verify`), a write speed (a verify's read-back takes as long), and a folder where
+//! every disc taken leaves its bytes (`discNNNN.iso`) and its label (`discNNNN.label`,
+//! "REJECT: why" for a rejected one).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -20,6 +21,8 @@ pub struct SimulatorBurner {
     next: usize,
     /// The disc in the drive since the last `burn` (its kind and number).
     current: Option<(SimDisc, usize)>,
+    /// The stop signal of the last `burn`, which its verify heeds too.
+    stop: Shutdown,
 }
 
 impl SimulatorBurner {
@@ -37,6 +40,7 @@ impl SimulatorBurner {
             speed_mb_s,
             next: taken,
             current: None,
+            stop: Shutdown::new(),
         }
     }
 
@@ -128,6 +132,7 @@ impl Burner for SimulatorBurner {
         };
         self.next += 1;
         self.current = Some((disc, n));
+        self.stop = stop.clone();
         match disc {
             SimDisc::Written => return Err(self.reject(n, "the disc is already written")),
             SimDisc::Faulty => return Err(self.reject(n, "the disc cannot be written (faulty)")),
@@ -148,11 +153,55 @@ impl Burner for SimulatorBurner {
         Ok(Written { image: to })
     }
 
+    fn interrupted(&mut self, _disc: &DiscId, position: usize) {
+        self.label(position, super::INTERRUPTED_LABEL);
+    }
+
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError> {
+        // A disc reads back at its speed too (and crash tests can kill during a verify).
+        if self.speed_mb_s > 0 {
+            let len = fs::metadata(&written.image).map(|m| m.len()).unwrap_or(0);
+            let until = Instant::now()
+                + Duration::from_secs_f64(len as f64 / (self.speed_mb_s as f64 * 1e6));
+            while Instant::now() < until {
+                if self.stop.is_triggered() {
+                    return Err(BurnError::Stopped);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let result = verify_file(&written.image, sha256);
         if let (Err(BurnError::Rejected(why)), Some((_, n))) = (&result, self.current) {
             self.label(n, &format!("REJECT: {why}"));
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempDir;
+
+    #[test]
+    fn a_stop_cuts_the_slow_read_back_short_and_the_disc_is_suspect() {
+        let tmp = TempDir::new("sim-verify-stop");
+        let image = tmp.path().join("image.iso");
+        fs::write(&image, vec![7u8; 100_000]).unwrap();
+        let sha = crate::burners::sha256_file(&image).unwrap();
+        let mut sim =
+            SimulatorBurner::new("sim", tmp.path().join("sim"), vec![SimDisc::Blank], 1, 0);
+        let stop = Shutdown::new();
+        let disc = DiscId {
+            job: 1,
+            volume: 1,
+            copy: 1,
+        };
+        let written = sim.burn(&image, &disc, &stop, &mut |_| {}).unwrap();
+        stop.trigger();
+        assert_eq!(sim.verify(&written, &sha), Err(BurnError::Stopped));
+        sim.interrupted(&disc, 0);
+        let label = fs::read_to_string(tmp.path().join("sim/disc0001.label")).unwrap();
+        assert_eq!(label, "REJECT: interrupted\n");
     }
 }

@@ -14,6 +14,10 @@ pub struct JobsSection {
     pub worker: bool,
     /// How often the idle worker looks for a queued job, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Test only (0, the default, in production): the worker waits this long at every
+    /// progress report of composing, imaging and validating, so that a crash test can kill
+    /// the server in each of those states however fast the machine composes.
+    pub test_stage_delay_ms: u64,
     /// A job made by a rule starts once this long has passed since the patient's last
     /// instance (1..=86400 seconds).
     pub quiet_period_secs: u64,
@@ -24,6 +28,7 @@ impl Default for JobsSection {
         JobsSection {
             worker: true,
             poll_interval_ms: 500,
+            test_stage_delay_ms: 0,
             quiet_period_secs: 60,
         }
     }
@@ -151,6 +156,13 @@ pub(super) fn validate(jobs: &JobsSection, burners: &[BurnerConfig]) -> Result<(
             key: "[jobs] poll_interval_ms",
             value: jobs.poll_interval_ms,
             allowed: "allowed range is 50..=60000 milliseconds",
+        });
+    }
+    if jobs.test_stage_delay_ms > 10_000 {
+        return Err(ConfigError::OutOfRange {
+            key: "[jobs] test_stage_delay_ms",
+            value: jobs.test_stage_delay_ms,
+            allowed: "allowed range is 0..=10000 milliseconds (0 outside tests)",
         });
     }
     for (i, b) in burners.iter().enumerate() {

@@ -412,6 +412,20 @@ fn burners_are_typed_and_checked() {
 }
 
 #[test]
+fn the_test_stage_delay_is_off_by_default_and_bounded() {
+    assert_eq!(Config::parse("").unwrap().jobs.test_stage_delay_ms, 0);
+    let c = Config::parse("[jobs]\ntest_stage_delay_ms = 300\n").unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.jobs.test_stage_delay_ms, 300);
+    let e = Config::parse("[jobs]\ntest_stage_delay_ms = 10001\n")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[jobs] test_stage_delay_ms"), "{e}");
+}
+
+#[test]
 fn retention_defaults_remove_nothing_and_bad_values_name_their_key() {
     let c = Config::parse("").unwrap();
     assert!(c.retention.keep_forever);

@@ -291,6 +291,80 @@ fn after_a_crash_while_burning_the_disc_is_rejected_and_nothing_is_done_twice() 
         .collect();
     burned.sort();
     assert_eq!(burned, [(1, 1), (1, 2), (2, 1), (2, 2)]);
+    // The interrupted disc (the simulator's 4th) reads REJECT, as every reject does.
+    let sim = &burners(&cfg, &db).unwrap()[0];
+    assert_eq!(sim.discs[3].outcome, "rejected");
+    assert_eq!(sim.discs[3].label, "REJECT: interrupted");
+    assert_eq!(sim.discs[4].label, "job1-vol2-copy2.iso");
+}
+
+#[test]
+fn a_job_resumed_with_a_damaged_image_composes_again_instead_of_rejecting_discs() {
+    let tmp = TempDir::new("jobs-damaged");
+    let (cfg, db) = setup(&tmp, 3, 400_000, &[SimDisc::Blank; 8]);
+    let id = create(&cfg, &db, &request(2)).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    // A crash during the last copy, and the image of its volume not what was validated (a
+    // power loss took its last writes).
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute(
+        "UPDATE job_disc SET outcome = 'burning', sha256 = '' WHERE id =
+            (SELECT MAX(id) FROM job_disc)",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE job SET state = 'burning' WHERE id = ?1", [id])
+        .unwrap();
+    let (image, _) = worker_manifest(&cfg, id).pop().unwrap();
+    let mut bytes = std::fs::read(&image).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&image, bytes).unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(job.state, "done", "{job:?}");
+    let got = outcomes(&job);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[3], (2, 2, "rejected".into(), "interrupted".into()));
+    assert_eq!(got[4], (2, 2, "burned".into(), String::new()));
+    let (image, sha) = worker_manifest(&cfg, id).pop().unwrap();
+    assert_eq!(crate::burners::sha256_file(&image).unwrap(), sha);
+    assert_eq!(job.discs[4].sha256, sha);
+}
+
+#[test]
+fn a_crash_during_a_folder_copy_leaves_no_partial_file_even_when_the_job_does_not_resume() {
+    let tmp = TempDir::new("jobs-folder-crash");
+    let (mut cfg, db) = setup(&tmp, 1, 1000, &[]);
+    cfg.burners = vec![BurnerConfig::default_folder()];
+    let id = create(
+        &cfg,
+        &db,
+        &JobRequest {
+            burner: Some("folder".into()),
+            ..request(1)
+        },
+    )
+    .unwrap();
+    run_until_idle(&cfg, &Shutdown::new());
+    assert_eq!(show(&cfg, &db, id).unwrap().state, "done");
+    // What a kill -9 during the copy leaves: the disc `burning`, its copy under the
+    // temporary name; then the operator cancels the job before the next start.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute("UPDATE job_disc SET outcome = 'burning'", [])
+        .unwrap();
+    conn.execute("UPDATE job SET state = 'cancelled' WHERE id = ?1", [id])
+        .unwrap();
+    let folder = cfg.archive.data_dir.join("discs");
+    let partial = folder.join(format!(".job{id}-vol1-copy1.iso.partial"));
+    std::fs::write(&partial, b"half an image").unwrap();
+    Worker::open(&cfg).unwrap();
+    assert!(!partial.exists(), "the interrupted copy stays behind");
+    let job = show(&cfg, &db, id).unwrap();
+    assert_eq!(
+        outcomes(&job),
+        [(1, 1, "rejected".into(), "interrupted".into())]
+    );
 }
 
 #[test]
@@ -370,6 +444,10 @@ fn a_shutdown_during_a_slow_burn_rejects_that_disc_and_the_next_run_finishes() {
     assert_eq!(
         outcomes(&job),
         [(1, 1, "rejected".into(), "interrupted".into())]
+    );
+    assert_eq!(
+        burners(&cfg, &db).unwrap()[0].discs[0].label,
+        "REJECT: interrupted"
     );
     cfg.burners[0].speed_mb_s = 0;
     run_until_idle(&cfg, &Shutdown::new());

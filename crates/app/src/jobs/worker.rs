@@ -78,6 +78,18 @@ impl Worker {
     /// (interrupted discs).
     pub fn open(cfg: &Config) -> Result<Worker, AppError> {
         let db = ControlDb::open(cfg, Open::CreateIfMissing)?;
+        // The burners mark those discs first (labels read REJECT, partial copies go), then
+        // the records: a crash in between marks them again at the next start.
+        for (d, position) in db.control().burning_discs()? {
+            if let Some(bcfg) = cfg.burners().into_iter().find(|b| b.name == d.burner) {
+                let disc = DiscId {
+                    job: d.job,
+                    volume: d.volume,
+                    copy: d.copy,
+                };
+                burners::open(&bcfg, &cfg.archive.data_dir, position).interrupted(&disc, position);
+            }
+        }
         let n = db.control().reject_interrupted("interrupted")?;
         if n > 0 {
             warn!(
@@ -195,10 +207,11 @@ impl Worker {
                     Err(_) => return Ok(()),
                 }
             }
-            JobState::Burning | JobState::Verifying => match read_manifest(&dir) {
+            JobState::Burning | JobState::Verifying => match checked_manifest(&dir) {
                 Ok(v) => v,
                 Err(e) => {
-                    // The images are gone: compose them again (nothing burned is lost).
+                    // The images are gone or not what was validated (a power loss took
+                    // their last writes): compose them again (nothing burned is lost).
                     warn!(
                         job = id,
                         "the job's images cannot be read ({e}); composing again"
@@ -328,6 +341,7 @@ impl Worker {
                     token.trigger();
                 }
             }
+            test_stage_delay(self.cfg.jobs.test_stage_delay_ms, &token);
         };
         let result = export_instances(
             &self.cfg,
@@ -358,6 +372,14 @@ impl Worker {
                         "choose an image profile (not USB) and create the job again",
                     )?;
                     return Ok(Composed::Done(Err(Halt::Ended)));
+                }
+                if self.cfg.archive.durable {
+                    // The images on disk before `burning` says they are there.
+                    sync_images(&volumes).map_err(|source| AppError::JobFiles {
+                        id,
+                        what: "syncing the images".into(),
+                        source,
+                    })?;
                 }
                 write_manifest(dir, &volumes).map_err(|source| AppError::JobFiles {
                     id,
@@ -588,6 +610,8 @@ impl Worker {
                     return Ok(Ok(()));
                 }
                 Err((BurnError::Stopped, image)) => {
+                    let position = control.burner_outcomes(name)?.len().saturating_sub(1);
+                    burner.interrupted(&disc_id, position);
                     control.finish_disc(disc, "rejected", "interrupted", "", &image)?;
                     return Ok(Err(Halt::Stopped));
                 }
@@ -631,6 +655,15 @@ impl Worker {
     }
 }
 
+/// `[jobs] test_stage_delay_ms` (test only): a wait at a compose progress report, cut short
+/// by a stop, so that crash tests can hit each compose state on any machine.
+fn test_stage_delay(ms: u64, stop: &Shutdown) {
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until && !stop.is_triggered() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 const MANIFEST: &str = "volumes.tsv";
 
 /// `number \t sha256 \t image path`, one line per volume; written to a temporary name and
@@ -655,6 +688,38 @@ pub(super) fn write_manifest(dir: &Path, volumes: &[Volume]) -> std::io::Result<
     }
     fs::rename(&tmp, dir.join(MANIFEST))?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// Each image and the folder holding it synced (the manifest's own sync covers the job folder).
+fn sync_images(volumes: &[Volume]) -> std::io::Result<()> {
+    for v in volumes {
+        fs::File::open(&v.image)?.sync_all()?;
+        if let Some(parent) = v.image.parent() {
+            fs::File::open(parent)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of a job resumed in `burning` or `verifying`, each image checked against the
+/// SHA-256 it was validated with: burning an image a crash damaged would only reject disc
+/// after disc at verify.
+fn checked_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
+    let volumes = read_manifest(dir)?;
+    for v in &volumes {
+        let got = crate::burners::sha256_file(&v.image)?;
+        if got != v.sha256 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} has SHA-256 {got}, validated as {}",
+                    v.image.display(),
+                    v.sha256
+                ),
+            ));
+        }
+    }
+    Ok(volumes)
 }
 
 pub(super) fn read_manifest(dir: &Path) -> std::io::Result<Vec<Volume>> {
