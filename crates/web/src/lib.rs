@@ -34,6 +34,6 @@ mod tls;
 
 pub use auth::{csrf, CurrentUser, Via};
 pub use error::{ApiError, WebError};
-pub use routes::{api_routes, router, router_with};
+pub use routes::{api_routes, pages_router, router, router_with};
 pub use server::{check_bind, WebServer};
 pub use state::Api;

@@ -56,10 +56,13 @@ pub fn router_with(api: Api, pages: Option<Router<Api>>) -> Router {
     auth::protect(r, api)
 }
 
+/// The operator pages (docs/web-ui.md). They also refuse a form POST that the browser says
+/// came from another site (`pages/guard.rs`): the CSRF token is the rule, this a second check.
+pub fn pages_router() -> Router<Api> {
+    pages::router().layer(axum::middleware::from_fn(pages::guard::same_origin_posts))
+}
+
 /// The API's and the operator pages' router over `api`, behind the authentication layer.
-/// The pages also refuse a form POST that the browser says came from another site
-/// (`pages/guard.rs`): the CSRF token is the rule, this a second check.
 pub fn router(api: Api) -> Router {
-    let pages = pages::router().layer(axum::middleware::from_fn(pages::guard::same_origin_posts));
-    router_with(api, Some(pages))
+    router_with(api, Some(pages_router()))
 }

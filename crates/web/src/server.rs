@@ -12,7 +12,7 @@ use dcmdisc_app::{Activity, Config, ControlDb, Open, Shutdown};
 use tracing::info;
 
 use crate::error::WebError;
-use crate::routes::router_with;
+use crate::routes::{pages_router, router_with};
 use crate::state::Api;
 
 /// Refuses a `[web]` section the server must not run with: a bind address that is not
@@ -71,7 +71,8 @@ impl WebServer {
         })
     }
 
-    /// Serves `pages` (the operator's HTML pages) too, behind the same login.
+    /// Serves these pages instead of the operator pages ([`crate::pages_router`]), behind the
+    /// same login.
     pub fn with_pages(mut self, pages: Router<Api>) -> WebServer {
         self.pages = Some(pages);
         self
@@ -86,8 +87,8 @@ impl WebServer {
     pub async fn run(self) -> Result<(), WebError> {
         let addr = self.local_addr()?;
         let shutdown = self.api.inner().shutdown.clone();
-        let app =
-            router_with(self.api, self.pages).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router_with(self.api, Some(self.pages.unwrap_or_else(pages_router)))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
         tokio::spawn(async move {
