@@ -96,6 +96,51 @@ pub fn parse_progress(line: &str) -> Option<f64> {
     v.is_finite().then_some(v.clamp(0.0, 1.0))
 }
 
+/// The values of one disc's placeholders, shared by the burn and the verify templates (the
+/// verify template also has `{sha256}`).
+struct Placeholders {
+    image: PathBuf,
+    label: PathBuf,
+    label_pdf: PathBuf,
+    label_svg: PathBuf,
+    job: String,
+    volume: String,
+    copy: String,
+    name: String,
+}
+
+impl Placeholders {
+    fn new(image: &Path, label: &Path, disc: &DiscId) -> Placeholders {
+        Placeholders {
+            image: image.to_path_buf(),
+            label: label.to_path_buf(),
+            label_pdf: beside(image, "pdf"),
+            label_svg: beside(image, "svg"),
+            job: disc.job.to_string(),
+            volume: disc.volume.to_string(),
+            copy: disc.copy.to_string(),
+            name: disc.file_name(),
+        }
+    }
+
+    fn table<'a>(&'a self, sha256: Option<&'a str>) -> Vec<(&'static str, &'a OsStr)> {
+        let mut t: Vec<(&'static str, &'a OsStr)> = vec![
+            ("image", self.image.as_os_str()),
+            ("label", self.label.as_os_str()),
+            ("label_pdf", self.label_pdf.as_os_str()),
+            ("label_svg", self.label_svg.as_os_str()),
+            ("job", self.job.as_ref()),
+            ("volume", self.volume.as_ref()),
+            ("copy", self.copy.as_ref()),
+            ("name", self.name.as_ref()),
+        ];
+        if let Some(h) = sha256 {
+            t.push(("sha256", h.as_ref()));
+        }
+        t
+    }
+}
+
 impl CommandBurner {
     pub fn new(cfg: &BurnerConfig, dir: PathBuf) -> CommandBurner {
         CommandBurner {
@@ -166,7 +211,6 @@ impl Burner for CommandBurner {
         stop: &Shutdown,
         progress: &mut dyn FnMut(f64),
     ) -> Result<Written, BurnError> {
-        let name = disc.file_name();
         let label = self.dir.join(format!("{}.label", disc.stem()));
         fs::create_dir_all(&self.dir)
             .and_then(|()| {
@@ -183,23 +227,14 @@ impl Burner for CommandBurner {
             })?;
         self.current = Some((*disc, image.to_path_buf(), label.clone()));
         self.stop = stop.clone();
-        let (job, volume, copy) = (
-            disc.job.to_string(),
-            disc.volume.to_string(),
-            disc.copy.to_string(),
-        );
-        let (pdf, svg) = (beside(image, "pdf"), beside(image, "svg"));
-        let values: [(&str, &OsStr); 8] = [
-            ("image", image.as_os_str()),
-            ("label", label.as_os_str()),
-            ("label_pdf", pdf.as_os_str()),
-            ("label_svg", svg.as_os_str()),
-            ("job", job.as_ref()),
-            ("volume", volume.as_ref()),
-            ("copy", copy.as_ref()),
-            ("name", name.as_ref()),
-        ];
-        let out = self.run("the burn command", &self.argv, &values, stop, progress)?;
+        let values = Placeholders::new(image, &label, disc);
+        let out = self.run(
+            "the burn command",
+            &self.argv,
+            &values.table(None),
+            stop,
+            progress,
+        )?;
         match out.code() {
             Some(0) => Ok(Written {
                 image: PathBuf::new(),
@@ -232,28 +267,11 @@ impl Burner for CommandBurner {
         let Some((disc, image, label)) = self.current.take() else {
             return Err(BurnError::Failed("verify without a burn".into()));
         };
-        let (job, volume, copy, name) = (
-            disc.job.to_string(),
-            disc.volume.to_string(),
-            disc.copy.to_string(),
-            disc.file_name(),
-        );
-        let (pdf, svg) = (beside(&image, "pdf"), beside(&image, "svg"));
-        let values: [(&str, &OsStr); 9] = [
-            ("image", image.as_os_str()),
-            ("label", label.as_os_str()),
-            ("label_pdf", pdf.as_os_str()),
-            ("label_svg", svg.as_os_str()),
-            ("job", job.as_ref()),
-            ("volume", volume.as_ref()),
-            ("copy", copy.as_ref()),
-            ("name", name.as_ref()),
-            ("sha256", sha256.as_ref()),
-        ];
+        let values = Placeholders::new(&image, &label, &disc);
         let out = self.run(
             "the verify command",
             &self.verify,
-            &values,
+            &values.table(Some(sha256)),
             &self.stop,
             &mut |_| {},
         )?;
