@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use crate::descriptors::terminator;
+use crate::descriptors::{terminator, Tree};
 use crate::layout::{SECTOR, SYSTEM_AREA_SECTORS};
 use crate::{FileSource, IsoBuilder, IsoError, Result, SECTOR_SIZE};
 
@@ -32,23 +32,21 @@ impl IsoBuilder {
         };
 
         out.zeros(SYSTEM_AREA_SECTORS as usize * SECTOR_SIZE)?;
-        out.put(&self.primary_volume_descriptor(&layout))?;
-        if layout.joliet.is_some() {
-            out.put(&self.joliet_volume_descriptor(&layout)?)?;
+        let trees: &[Tree] = match layout.joliet {
+            Some(_) => &[Tree::Primary, Tree::Joliet],
+            None => &[Tree::Primary],
+        };
+        for &tree in trees {
+            out.put(&self.volume_descriptor(&layout, tree)?)?;
         }
         out.put(&terminator())?;
-        let (l_table, m_table) = self.path_tables(&layout);
-        out.put(&l_table)?;
-        out.put(&m_table)?;
-        for &d in &layout.dir_order {
-            out.put(&self.directory_extent(&layout, d)?)?;
-        }
-        if layout.joliet.is_some() {
-            let (l_table, m_table) = self.joliet_path_tables(&layout)?;
+        // The primary's path tables and directories, then Joliet's (the layout's order).
+        for &tree in trees {
+            let (l_table, m_table) = self.path_tables(&layout, tree)?;
             out.put(&l_table)?;
             out.put(&m_table)?;
             for &d in &layout.dir_order {
-                out.put(&self.joliet_directory_extent(&layout, d)?)?;
+                out.put(&self.directory_extent(&layout, tree, d)?)?;
             }
         }
         if out.position() != u64::from(layout.first_file_sector) * SECTOR {
