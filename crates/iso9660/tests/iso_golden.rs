@@ -3,6 +3,9 @@
 //! (`descriptors.rs`). A change that moves a byte of either tree fails here; the external
 //! readers (iso_external.rs, iso_joliet.rs) say whether a new layout is still right.
 
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::expect_used)]
+
 use dcmdisc_iso9660::{FileSource, IsoBuilder, IsoDateTime};
 use sha2::{Digest, Sha256};
 
