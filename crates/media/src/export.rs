@@ -479,7 +479,7 @@ fn export_inner(
         let largest = items.iter().map(|i| i.cost).max().unwrap_or(0);
         let viewer = v.bytes_on_volume();
         let need = per_volume + 2 * per_group + largest;
-        if need > capacity && need - viewer <= capacity {
+        if need > capacity && need.saturating_sub(viewer) <= capacity {
             return Err(ExportError::ViewerTooLarge {
                 folder: v.root.clone(),
                 viewer,
