@@ -152,7 +152,7 @@ def make_instance(sop_class: str, number: int, study: str, series: str, image_re
     return ds
 
 
-# Standalone Overlay, Curve, Modality LUT and VOI LUT: their record types are retired.
+# Standalone Overlay, Curve, Modality LUT and VOI LUT: retired classes (we index them as IMAGE).
 RETIRED_STANDALONE = ("1.2.840.10008.5.1.4.1.1.8", "1.2.840.10008.5.1.4.1.1.9", "1.2.840.10008.5.1.4.1.1.10",
                       "1.2.840.10008.5.1.4.1.1.11")
 

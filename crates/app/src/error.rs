@@ -166,6 +166,9 @@ pub enum AppError {
         value: String,
         allowed: &'static str,
     },
+    /// `DCMDISC_TEST_CLOCK` set to something that is not Unix seconds.
+    #[error("DCMDISC_TEST_CLOCK={0:?}: expected whole seconds since 1970-01-01 UTC")]
+    TestClock(String),
 }
 
 /// An error and its causes, `: `-separated, for a job's reason and the log.

@@ -259,7 +259,7 @@ fn run(
 ) -> Result<Vec<ExportedVolume>, AppError> {
     let profile = opts.profile.unwrap_or(cfg.media.profile);
     let sp = &cfg.storage_provider;
-    let now = SystemTime::now();
+    let now = clock()?;
     let volume_id_pattern = match opts.job {
         Some(id) => cfg.media.volume_id.expand(now, Some(id)),
         None => cfg.media.volume_id.expand(now, None),
@@ -280,6 +280,7 @@ fn run(
             contact: cfg.media.contact.to_string(),
             web_content: cfg.media.web_content,
             left_out: Vec::new(),
+            viewers: cfg.viewers()?,
         },
         volume_id_pattern,
         joliet: cfg.media.joliet,
@@ -359,3 +360,19 @@ fn run(
 
 #[cfg(test)]
 mod tests;
+
+/// The export's clock: now, or the Unix seconds in `DCMDISC_TEST_CLOCK`. Every date on a
+/// volume (recording dates, the File-set UID, ISO 9660 dates, the label) comes from this one
+/// value, so with it fixed the same input gives byte-identical volumes (issue 12 item 10);
+/// the interop tests set it to compare two exports byte for byte. Not for production: a
+/// disc's dates would lie.
+fn clock() -> Result<SystemTime, AppError> {
+    match std::env::var("DCMDISC_TEST_CLOCK") {
+        Err(_) => Ok(SystemTime::now()),
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(|s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s))
+            .map_err(|_| AppError::TestClock(v)),
+    }
+}

@@ -123,6 +123,18 @@ pub enum ExportError {
         #[source]
         source: crate::validate::OpenError,
     },
+    /// `[media] viewer_folder` leaves too little of a volume for the largest instance.
+    #[error(
+        "the viewer folder {} takes {viewer} bytes of every volume of {capacity}: the largest \
+         instance ({largest} bytes) no longer fits; use a smaller viewer or a larger medium",
+        folder.display()
+    )]
+    ViewerTooLarge {
+        folder: PathBuf,
+        viewer: u64,
+        largest: u64,
+        capacity: u64,
+    },
     #[error(transparent)]
     Records(#[from] records::TableError),
     #[error("nothing to export")]
@@ -462,6 +474,20 @@ fn export_inner(
     let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
     let per_volume = 64 * SECTOR + reserve.per_volume;
     let per_group = 4 * SECTOR + reserve.per_group;
+    if let Some(v) = &opts.pdi.viewers {
+        // Said as the viewer's fault only when the instances would fit without it.
+        let largest = items.iter().map(|i| i.cost).max().unwrap_or(0);
+        let viewer = v.bytes_on_volume();
+        let need = per_volume + 2 * per_group + largest;
+        if need > capacity && need.saturating_sub(viewer) <= capacity {
+            return Err(ExportError::ViewerTooLarge {
+                folder: v.root.clone(),
+                viewer,
+                largest,
+                capacity,
+            });
+        }
+    }
     let volumes = plan::plan(&items, capacity, per_volume, per_group)?;
     let count = volumes.len();
     let mut summaries = Vec::with_capacity(count);

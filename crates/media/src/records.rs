@@ -131,5 +131,14 @@ mod tests {
             t.record_type_of_class["1.2.840.10008.5.1.4.1.1.88.59"],
             "KEY OBJECT DOC"
         );
+        // The retired standalone classes: no current record type of their own, and PRIVATE is
+        // forbidden on a patient disc (DRG 3.1), so IMAGE (docs/dicomdir-records.md).
+        for uid in ["8", "9", "10", "11"] {
+            let uid = format!("1.2.840.10008.5.1.4.1.1.{uid}");
+            assert_eq!(t.record_type_of_class[&uid], "IMAGE", "{uid}");
+        }
+        for retired in ["OVERLAY", "CURVE", "MODALITY LUT", "VOI LUT", "PRIVATE"] {
+            assert!(!t.keys.contains_key(retired), "{retired}");
+        }
     }
 }

@@ -141,7 +141,22 @@ pub(crate) fn write_volume(
         files: Vec::new(),
         joliet: opts.joliet,
     };
-    let extras = own_files(&disc, &dicomdir, &order, &mut expected, cx.reserve)?;
+    // The viewer folder (`pdi/viewers.rs`), copied opaque beside the instances.
+    let viewer_files: Vec<(PathBuf, String, u64)> = opts
+        .pdi
+        .viewers
+        .iter()
+        .flat_map(|v| &v.files)
+        .map(|f| (f.source.clone(), f.name.clone(), f.size))
+        .collect();
+    let extras = own_files(
+        &disc,
+        &dicomdir,
+        &order,
+        &viewer_files,
+        &mut expected,
+        cx.reserve,
+    )?;
     let mut summary = VolumeSummary {
         number,
         count,
@@ -170,7 +185,7 @@ pub(crate) fn write_volume(
             write(f.name, &f.bytes)?;
             bytes += f.bytes.len() as u64;
         }
-        for (src, rel, size) in &order {
+        for (src, rel, size) in order.iter().chain(&viewer_files) {
             let dst = root.join(rel);
             if let Some(parent) = dst.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent))?;
@@ -190,7 +205,7 @@ pub(crate) fn write_volume(
         for f in extras {
             iso.add_file(f.name, FileSource::bytes(f.bytes))?;
         }
-        for (src, rel, size) in &order {
+        for (src, rel, size) in order.iter().chain(&viewer_files) {
             iso.add_file(rel, FileSource::path_with_size(src.clone(), *size))?;
         }
         let path = opts.out_dir.join(format!("{vol_name}.iso"));
@@ -232,6 +247,7 @@ fn own_files(
     disc: &Disc,
     dicomdir: &[u8],
     order: &[(PathBuf, String, u64)],
+    viewer_files: &[(PathBuf, String, u64)],
     expected: &mut ExpectedVolume,
     reserve: &Reserve,
 ) -> Result<Vec<ExtraFile>, ExportError> {
@@ -246,6 +262,7 @@ fn own_files(
     planned.extend(
         order
             .iter()
+            .chain(viewer_files)
             .map(|(src, rel, _)| (rel.clone(), Planned::Path(src))),
     );
     let (report, mut hashes) =
@@ -264,6 +281,9 @@ fn own_files(
     extras.push(report);
     extras.push(manifest::render(&hashes));
     expected.files = extras.iter().map(|f| f.name.to_string()).collect();
+    expected
+        .files
+        .extend(viewer_files.iter().map(|(_, rel, _)| rel.clone()));
     let used: u64 = extras
         .iter()
         .map(|f| (f.bytes.len() as u64).div_ceil(SECTOR) * SECTOR + 48)

@@ -78,6 +78,9 @@ pub enum ConfigError {
     Web(String),
     #[error("[storage_provider] transfer_syntax_preference")]
     Preference(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// `[media] viewer_folder` missing, unreadable, or holding a name the disc cannot carry.
+    #[error("[media] viewer_folder: {0}")]
+    Viewer(#[source] dcmdisc_media::pdi::ViewerError),
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -187,6 +190,10 @@ pub struct MediaSection {
     /// Write a Joliet supplementary volume descriptor with the same names beside the Level 1
     /// tree (without it Linux shows the names lower-case).
     pub joliet: bool,
+    /// A third-party viewer folder copied opaque to `VIEWERS/` on every volume, counted in
+    /// its capacity; every name must be 8.3 once upper-cased (`media::pdi::viewers`). A
+    /// relative path is relative to the config file's folder.
+    pub viewer_folder: Option<PathBuf>,
 }
 
 impl Default for MediaSection {
@@ -201,6 +208,7 @@ impl Default for MediaSection {
             web_content: true,
             volume_id: VolumeIdPattern::builtin("{yymmdd}{job}_{n}OF{m}"),
             joliet: true,
+            viewer_folder: None,
         }
     }
 }
@@ -247,6 +255,9 @@ impl Config {
         })?;
         cfg.archive.data_dir = resolve_against(path, &cfg.archive.data_dir);
         cfg.label.resolve(path, resolve_against);
+        if let Some(p) = cfg.media.viewer_folder.as_mut() {
+            *p = resolve_against(path, p);
+        }
         for p in [
             &mut cfg.tls.cert,
             &mut cfg.tls.key,
@@ -278,6 +289,16 @@ impl Config {
         })
     }
 
+    /// `[media] viewer_folder` as it is now (read at each export, so its sizes are current).
+    pub fn viewers(&self) -> Result<Option<dcmdisc_media::pdi::ViewerFolder>, ConfigError> {
+        self.media
+            .viewer_folder
+            .as_deref()
+            .map(dcmdisc_media::pdi::viewers::scan)
+            .transpose()
+            .map_err(ConfigError::Viewer)
+    }
+
     /// Our identity as a file writer (File Meta Information of converted files).
     pub fn identity(&self) -> dcmdisc_transcode::Identity {
         let sp = &self.storage_provider;
@@ -295,6 +316,8 @@ impl Config {
 
     /// The bounds the value types cannot carry themselves, checked before anything starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // Read now, so a missing or unreadable viewer folder stops the start.
+        self.viewers()?;
         let sp = &self.storage_provider;
         let t = &self.tls;
         if t.enabled && t.cert.is_none() {

@@ -629,3 +629,39 @@ fn label_section_is_typed_and_checked() {
         .to_string()
         .contains("my.svg.j2"));
 }
+
+#[test]
+fn viewer_folder_is_read_at_load_and_refused_with_the_file_named() {
+    let d = TempDir::new("viewer-config");
+    let viewer = d.path().join("viewer");
+    std::fs::create_dir_all(viewer.join("lib")).unwrap();
+    std::fs::write(viewer.join("Viewer.exe"), b"MZ").unwrap();
+    std::fs::write(viewer.join("lib/Qt5Core.dll"), b"MZ").unwrap();
+    let file = d.path().join("dcmdisc.toml");
+    std::fs::write(&file, "[media]\nviewer_folder = \"viewer\"\n").unwrap();
+    let c = Config::load(Some(&file)).unwrap();
+    assert_eq!(c.media.viewer_folder.as_deref(), Some(viewer.as_path()));
+    c.validate().unwrap();
+    let names: Vec<String> = c
+        .viewers()
+        .unwrap()
+        .unwrap()
+        .files
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["VIEWERS/LIB/QT5CORE.DLL", "VIEWERS/VIEWER.EXE"]);
+
+    std::fs::write(viewer.join("lib/Qt5Widgets.dll"), b"MZ").unwrap();
+    let e = Config::load(Some(&file))
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("[media] viewer_folder: "), "{e}");
+    assert!(e.contains("Qt5Widgets.dll"), "{e}");
+
+    let e = err("[media]\nviewer_folder = \"/nonexistent/dcmdisc-viewer\"");
+    assert!(e.starts_with("[media] viewer_folder: "), "{e}");
+    assert!(e.contains("/nonexistent/dcmdisc-viewer"), "{e}");
+}

@@ -51,6 +51,7 @@ fn worst_disc(options: &PdiOptions, profile: &'static str) -> Disc {
             // The left-out lines are known before planning and the same on every volume:
             // they are sized as they are.
             left_out: options.left_out.clone(),
+            viewers: options.viewers.clone(),
         },
         patients: vec![PatientEntry {
             name: w.clone(),
@@ -119,6 +120,11 @@ pub fn reserve(options: &PdiOptions, profile: &'static str) -> Reserve {
     per_volume += on_volume(report.bytes.len() as u64);
     manifest_lines += manifest::line_len(report.name);
     per_volume += on_volume(manifest_lines);
+    // The viewer folder, its MANIFEST lines included.
+    per_volume += options
+        .viewers
+        .as_ref()
+        .map_or(0, super::ViewerFolder::bytes_on_volume);
     let study = index::study(usize::MAX, &worst_study(), usize::MAX, usize::MAX).len()
         + index::STUDY_END.len();
     let series = index::series(&worst_series()).len();

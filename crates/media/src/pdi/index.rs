@@ -61,7 +61,7 @@ pub(crate) fn head(disc: &Disc) -> String {
          and can be imported by a DICOM importer.</p>\r\n\
          <h2>Files on this disc</h2>\r\n<ul>\r\n",
     );
-    for e in entries() {
+    for e in entries(&disc.options) {
         // Folders are named, not linked: a folder link shows a listing in one browser
         // and nothing in another.
         if e.name.ends_with('/') || e.name == INDEX {

@@ -16,8 +16,10 @@ pub(crate) mod manifest;
 mod readme;
 mod report;
 pub(crate) mod text;
+pub mod viewers;
 
 pub use catalog::{Disc, PatientEntry, SeriesEntry, StudyEntry};
+pub use viewers::{ViewerError, ViewerFile, ViewerFolder};
 
 use crate::validate::ValidationReport;
 
@@ -40,6 +42,9 @@ pub struct PdiOptions {
     /// What the export left off this patient's discs, one line each (the instance and why).
     /// README.TXT and INDEX.HTM list it; filled by whoever decides what is left out.
     pub left_out: Vec<String>,
+    /// `[media] viewer_folder`: a third-party viewer copied opaque to `VIEWERS/` on every
+    /// volume (`viewers.rs`), as read at the start of the export.
+    pub viewers: Option<ViewerFolder>,
 }
 
 /// One generated file: its path on the volume and its bytes.
@@ -57,8 +62,8 @@ pub(crate) struct Entry {
 }
 
 /// Everything at the root of a volume, in the order the README and the index list it.
-pub(crate) fn entries() -> Vec<Entry> {
-    vec![
+pub(crate) fn entries(options: &PdiOptions) -> Vec<Entry> {
+    let mut all = vec![
         Entry {
             name: INDEX,
             what: "this disc's index: open it in a web browser",
@@ -87,7 +92,14 @@ pub(crate) fn entries() -> Vec<Entry> {
             name: AUTORUN,
             what: "asks Windows to open INDEX.HTM; starts no program",
         },
-    ]
+    ];
+    if options.viewers.is_some() {
+        all.push(Entry {
+            name: "VIEWERS/",
+            what: "a DICOM viewer program, copied as its maker supplied it",
+        });
+    }
+    all
 }
 
 /// README.TXT, INDEX.HTM and AUTORUN.INF of a volume.

@@ -118,11 +118,19 @@ pub(crate) fn render(disc: &Disc) -> String {
     line("");
     line("HOW TO OPEN IT");
     line("--------------");
+    let programs = match o.viewers {
+        None => "nothing on this disc is a program.",
+        // The third-party viewer folder (`viewers.rs`) is the one exception.
+        Some(_) => {
+            "the only program on this disc is the DICOM viewer from another maker in the \
+             folder VIEWERS, copied as it was supplied."
+        }
+    };
     for l in wrap(
         &format!(
             "Open {INDEX} in a web browser for the list of what is on this disc. \
              Open DICOMDIR with any DICOM viewer to see the images. Nothing needs to \
-             be installed and nothing on this disc is a program."
+             be installed and {programs}"
         ),
         WIDTH,
     ) {
@@ -131,7 +139,7 @@ pub(crate) fn render(disc: &Disc) -> String {
     line("");
     line("HOW THE DISC IS ORGANISED");
     line("-------------------------");
-    for e in entries() {
+    for e in entries(&disc.options) {
         line(&format!("{:<14}{}", e.name, e.what));
     }
     if !o.left_out.is_empty() {

@@ -18,6 +18,7 @@ fn disc(studies: usize, series: usize, per_series: usize) -> Disc {
             contact: "Imaging desk, +1 555 0100".into(),
             web_content: true,
             left_out: vec!["1.2.3 (Explicit VR Big Endian): left out by the operator".into()],
+            viewers: None,
         },
         patients: vec![PatientEntry {
             name: "山田 太郎 = やまだ <たろう>".into(),
