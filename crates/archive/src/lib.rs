@@ -8,6 +8,7 @@
 
 mod admission;
 pub mod burners;
+pub mod commitment;
 mod conversion;
 pub mod db;
 pub mod events;
@@ -38,6 +39,7 @@ use spares::Spares;
 
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
 pub use burners::BurnerState;
+pub use commitment::{PendingReport, ReportRef};
 pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
 pub use db::{LogEntry, LogQuery, LogStatus, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
