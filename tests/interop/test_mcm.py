@@ -280,3 +280,27 @@ def test_a_request_survives_a_kill_and_is_initiated_after_the_restart(dcmdisc_fa
     held = [dicomdir_instances([x for x in j["discs"] if x["outcome"] == "burned"][0]["image"],
                                tmp_path) for j in jobs]
     assert held == [set(uids), set(uids[:2])]
+
+
+def test_a_requested_file_set_id_is_on_the_disc_and_a_bad_one_is_refused(
+        dcmdisc_factory, tmp_path):
+    d = mcm_server(dcmdisc_factory, tmp_path)
+    uids = store(d, 2, "MCM^FSID")
+    instance = generate_uid()
+    with mcm(d) as assoc:
+        for bad in ("lower", "TOO_LONG_FOR_A_FSID", "A-B"):
+            status, _ = create(assoc, media_request(uids, StorageMediaFileSetID=bad))
+            assert status.Status == 0x0106, bad
+            assert offending() == 0x00880130, bad
+        status, _ = create(assoc, media_request(uids, StorageMediaFileSetID="PACS_REQ 7"), instance)
+        assert status.Status == 0x0000
+        assert assoc.send_n_action(None, 1, MediaCreationManagement, instance)[0].Status == 0x0000
+        attrs = wait_done(assoc, instance)
+    assert attrs.ExecutionStatus == "DONE", attrs
+    assert [str(i.StorageMediaFileSetID) for i in attrs.ReferencedStorageMediaSequence] == ["PACS_REQ 7"]
+    [job] = d.cli_json("jobs")
+    [disc] = [x for x in job["discs"] if x["outcome"] == "burned"]
+    out = tmp_path / "DICOMDIR-fsid"
+    subprocess.run([peer_tool("xorriso"), "-osirrox", "on", "-indev", f"stdio:{disc['image']}",
+                    "-extract", "/DICOMDIR", str(out)], check=True, capture_output=True, timeout=60)
+    assert pydicom.dcmread(out).FileSetID == "PACS_REQ 7"

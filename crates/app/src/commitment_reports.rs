@@ -106,6 +106,9 @@ impl Reports {
     /// Keeps the reports an association did not deliver; answers those it could not keep
     /// (the network layer then tries them once itself).
     pub(crate) fn keep(&self, info: &AssociationInfo, reports: Vec<Report>) -> Vec<Report> {
+        if reports.is_empty() {
+            return reports;
+        }
         let now = now_millis();
         let mut left = Vec::new();
         for r in reports {

@@ -6,9 +6,10 @@
 //! never compress lossily, so either value is kept), Preserve Composite Instances YES, and
 //! NO for Label Using Information Extracted From Instances, Include Non-DICOM Objects and
 //! Include Display Application. Everything else of Table S.3-1 that we cannot do yet (label
-//! text and style, barcode, media disposition, a requested File-set ID or UID or application
+//! text and style, barcode, media disposition, a requested File-set UID or application
 //! profile) is refused with 0106 when it has a value, with its tag as Offending Element; an
-//! attribute outside the table is 0105.
+//! attribute outside the table is 0105. A requested Storage Media File-set ID is honoured
+//! when valid (every volume of the request's discs carries it), else 0106.
 
 use dcmdisc_dicom::tag;
 use dcmdisc_net::mcm::mcm_status;
@@ -34,16 +35,24 @@ const STORAGE_MEDIA_FILE_SET_ID: u32 = 0x0088_0130;
 const STORAGE_MEDIA_FILE_SET_UID: u32 = 0x0088_0140;
 
 /// The attributes refused when they carry a value: what we cannot do yet.
-const NOT_YET: [u32; 8] = [
+const NOT_YET: [u32; 7] = [
     LABEL_TEXT,
     LABEL_STYLE_SELECTION,
     MEDIA_DISPOSITION,
     BARCODE_VALUE,
     BARCODE_SYMBOLOGY,
     REQUESTED_MEDIA_APPLICATION_PROFILE,
-    STORAGE_MEDIA_FILE_SET_ID,
     STORAGE_MEDIA_FILE_SET_UID,
 ];
+
+/// A File-set ID a request may ask for (PS3.10 8.2, PS3.12 Annex F: CS, 1-16 characters of
+/// A-Z, 0-9, underscore and space; the same rule as `[media] fileset_id_pattern`'s).
+fn valid_fileset_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 16
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
+}
 
 pub(super) fn invalid(tag: u32, why: impl Into<String>) -> McmRefusal {
     McmRefusal::new(mcm_status::INVALID_ATTRIBUTE_VALUE, why).offending(&[tag])
@@ -64,6 +73,7 @@ pub(super) struct Options {
 pub(super) fn options(req: &MediaRequest) -> Result<Options, McmRefusal> {
     let mut copies = 1;
     let mut priority = Priority::Normal;
+    let mut fileset_id = String::new();
     let mut unknown = Vec::new();
     for (t, v) in &req.attributes {
         let v = v.trim();
@@ -106,6 +116,16 @@ pub(super) fn options(req: &MediaRequest) -> Result<Options, McmRefusal> {
                     ),
                 ))
             }
+            STORAGE_MEDIA_FILE_SET_ID if !v.is_empty() => {
+                if !valid_fileset_id(v) {
+                    return Err(invalid(
+                        *t,
+                        "Storage Media File-set ID must be 1-16 characters of A-Z, 0-9, _ and space",
+                    ));
+                }
+                fileset_id = v.to_string();
+            }
+            STORAGE_MEDIA_FILE_SET_ID => {}
             ALLOW_LOSSY_COMPRESSION if !matches!(v, "" | "YES" | "NO") => {
                 return Err(invalid(*t, "Allow Lossy Compression must be YES or NO"))
             }
@@ -137,7 +157,7 @@ pub(super) fn options(req: &MediaRequest) -> Result<Options, McmRefusal> {
         copies,
         priority,
         label_text: String::new(),
-        fileset_id: String::new(),
+        fileset_id,
     })
 }
 
@@ -172,9 +192,11 @@ mod tests {
             (ALLOW_LOSSY_COMPRESSION, "NO"),
             (INCLUDE_DISPLAY_APPLICATION, "NO"),
             (LABEL_TEXT, ""),
+            (STORAGE_MEDIA_FILE_SET_ID, "PACS_1 A"),
         ];
         let o = options(&request(&honoured)).unwrap();
         assert_eq!((o.copies, o.priority), (3, Priority::Low));
+        assert_eq!(o.fileset_id, "PACS_1 A");
     }
 
     #[test]
@@ -188,7 +210,9 @@ mod tests {
             (PRESERVE_COMPOSITE_INSTANCES, "NO"),
             (LABEL_USING_INFORMATION, "YES"),
             (LABEL_TEXT, "DR WHO"),
-            (STORAGE_MEDIA_FILE_SET_ID, "MYDISC"),
+            (STORAGE_MEDIA_FILE_SET_ID, "my-disc"),
+            (STORAGE_MEDIA_FILE_SET_ID, "A{n}"),
+            (STORAGE_MEDIA_FILE_SET_ID, "SEVENTEEN_CHARS_X"),
         ] {
             assert_eq!(refusal(&[(t, v)]), (0x0106, vec![t]), "{t:08X} {v}");
         }
