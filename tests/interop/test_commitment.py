@@ -161,3 +161,86 @@ def test_the_storage_commitment_context_takes_little_endian_only(shared_server):
     finally:
         if assoc.is_established:
             assoc.release()
+
+
+def commitment_events(server) -> list[str]:
+    """The states of the `commitment` events, as `dcmdisc events` lists them."""
+    return [e["state"] for e in server.cli_json("events")
+            if e.get("kind") == "other" and e.get("name") == "commitment"]
+
+
+def request_and_release(server, calling: str, uids) -> str:
+    """N-ACTION-RQ and A-RELEASE-RQ together: the report cannot go on this association."""
+    transaction = generate_uid()
+    data = encode(commitment_request(transaction, [(CT_IMAGE, u) for u in uids]), True, True)
+    with rawdul.RawClient(LOCALHOST, server.port) as client:
+        pdu_type, ac = client.associate(server.ae_title, calling, [(1, SC, [ILE])])
+        assert pdu_type == rawdul.A_ASSOCIATE_AC, ac
+        client.send(rawdul.p_data(rawdul.pdv(1, n_action_rq(3), command=True),
+                                  rawdul.pdv(1, data, command=False)) + rawdul.release_rq())
+        cmd, _ = client.recv_message()
+        assert cmd.CommandField == 0x8130 and cmd.Status == 0x0000
+        pdu_type, _ = client.recv_pdu()
+        assert pdu_type == rawdul.A_RELEASE_RP
+    return transaction
+
+
+def retrying_server(factory, **commitment):
+    d = factory("commit-retry", start=False)
+    with open(d.config_path, "a", encoding="utf-8") as f:
+        f.write("\n[commitment]\n" + "".join(f"{k} = {v}\n" for k, v in commitment.items()))
+    return d.start()
+
+
+def test_a_report_whose_peer_is_down_is_retried_across_a_restart_and_delivered_once(
+        dcmdisc_factory):
+    """The report peer is not listening when the report is due: the report is kept, tried
+    again, survives a kill -9 of serve, and reaches the peer (a pynetdicom SCP) once it
+    listens: exactly one N-EVENT-REPORT, then nothing is left to send."""
+    server = retrying_server(dcmdisc_factory, retry_max_interval_secs=1)
+    uids = store_instances(server)
+    port = free_port()
+    server.add_remote("LATESCU", port=port)
+    transaction = request_and_release(server, "LATESCU", uids)
+    # Nobody listens: attempts fail and are recorded.
+    assert wait_until(lambda: "retry" in commitment_events(server), timeout=30), \
+        server.log_text()[-3000:]
+    assert "not delivered" in server.log_text()
+    server.kill()
+    server.start()
+    reports = []
+
+    def on_report(event):
+        reports.append((event.event_type, event.event_information))
+        return 0x0000, None
+
+    scp = make_ae("LATESCU")
+    scp.add_supported_context(StorageCommitmentPushModel, [ELE, ILE], scu_role=False, scp_role=True)
+    listener = scp.start_server((LOCALHOST, port), block=False,
+                                evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    try:
+        assert wait_until(lambda: "delivered" in commitment_events(server), timeout=60), \
+            server.log_text()[-3000:]
+        # Delivered means removed: nothing is left to send, so a stop and a start send nothing.
+        server.stop()
+        server.start()
+        assert server.stop() == 0
+    finally:
+        listener.shutdown()
+    [(event_type, info)] = reports
+    assert event_type == 1 and info.TransactionUID == transaction
+    assert refs_of(info.ReferencedSOPSequence) == [(CT_IMAGE, u) for u in uids]
+    states = commitment_events(server)
+    assert states[0] == "pending" and states.count("delivered") == 1 and "given_up" not in states
+
+
+def test_a_report_nobody_takes_is_given_up_visibly_when_its_time_is_over(dcmdisc_factory):
+    server = retrying_server(dcmdisc_factory, retry_for_secs=2, retry_max_interval_secs=1)
+    uids = store_instances(server, 1)
+    server.add_remote("GONESCU", port=free_port())
+    request_and_release(server, "GONESCU", uids)
+    assert wait_until(lambda: "given_up" in commitment_events(server), timeout=60), \
+        server.log_text()[-3000:]
+    assert "storage commitment report given up" in server.log_text()
+    states = commitment_events(server)
+    assert states[0] == "pending" and "delivered" not in states

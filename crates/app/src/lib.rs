@@ -31,6 +31,7 @@
 pub mod activity;
 pub mod burners;
 mod commitment;
+mod commitment_reports;
 pub mod config;
 pub mod control;
 pub mod convert;

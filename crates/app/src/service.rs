@@ -33,6 +33,8 @@ struct Wiring {
     /// The outgoing TLS configuration (`[tls]` cert, key, remote_ca), for remote AEs with
     /// `--tls`.
     tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
+    /// Storage Commitment reports waiting for delivery (`commitment_reports.rs`).
+    reports: Arc<crate::commitment_reports::Reports>,
 }
 
 impl Wiring {
@@ -131,6 +133,14 @@ impl Services for Wiring {
 
     fn check_commitment(&self, info: &AssociationInfo, refs: &[SopRef]) -> Vec<Commitment> {
         crate::commitment::check(&self.archive, info, refs)
+    }
+
+    fn undelivered_reports(
+        &self,
+        info: &AssociationInfo,
+        reports: Vec<dcmdisc_net::commitment::Report>,
+    ) -> Vec<dcmdisc_net::commitment::Report> {
+        self.reports.keep(info, reports)
     }
 
     fn report_destination(&self, info: &AssociationInfo) -> Result<SocketAddr, String> {
@@ -239,6 +249,7 @@ pub struct Service {
     tls: Option<(SocketAddr, Arc<dcmdisc_net::tls::rustls::ServerConfig>)>,
     /// For reports to remote AEs with `--tls`.
     tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
+    reports: Arc<crate::commitment_reports::Reports>,
 }
 
 /// How a service run ended.
@@ -303,7 +314,14 @@ impl Service {
             None
         };
         let tls_client = crate::tls::client_config(&cfg.tls)?;
+        let reports = Arc::new(crate::commitment_reports::Reports::open(
+            cfg,
+            archive.clone(),
+            server.clone(),
+            tls_client.clone(),
+        )?);
         Ok(Service {
+            reports,
             tls,
             tls_client,
             archive,
@@ -411,6 +429,7 @@ impl Listening {
             activity: service.activity,
             mcm: service.mcm,
             tls_client: service.tls_client,
+            reports: service.reports.clone(),
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();
@@ -431,6 +450,15 @@ impl Listening {
                 .map_err(|e| error!(error = %e, "the retention sweeper did not start"))
                 .ok()
         };
+        // Storage Commitment reports waiting for delivery, kept by an earlier run too.
+        let reports = {
+            let (reports, stop) = (service.reports.clone(), shutdown.clone());
+            std::thread::Builder::new()
+                .name("commitment-reports".into())
+                .spawn(move || reports.run(&stop))
+                .map_err(|e| error!(error = %e, "the commitment report sender did not start"))
+                .ok()
+        };
         let served =
             dcmdisc_net::serve_with_tls(listener, tls, service.server, wiring, shutdown.wait())
                 .await;
@@ -439,6 +467,13 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the retention sweeper panicked");
+            }
+        }
+        if let Some(handle) = reports {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("the commitment report sender panicked");
             }
         }
         if let Some(handle) = trigger {

@@ -8,12 +8,14 @@
 
 mod admission;
 pub mod burners;
+pub mod commitment;
 mod conversion;
 pub mod db;
 pub mod events;
 mod file;
 pub mod index;
 pub mod jobs;
+pub mod mcm;
 pub mod recover;
 pub mod retention;
 mod schema;
@@ -37,12 +39,14 @@ use spares::Spares;
 
 pub use admission::{Resolver, SystemResolver, NEGATIVE_TTL, POSITIVE_TTL};
 pub use burners::BurnerState;
+pub use commitment::{PendingReport, ReportRef};
 pub use conversion::{is_out_of_space, ConversionError, ConvertFn, ImportConversion};
 pub use db::{LogEntry, LogQuery, LogStatus, RemoteAe, RemoteMatch};
 pub use dcmdisc_dicom::Keys;
 pub use events::EventRow;
 pub use index::{Collection, InstanceRow};
 pub use jobs::{DiscRow, JobRow, NewJob};
+pub use mcm::{McmRequest, RequestInstance};
 pub use retention::{CollectionFacts, Removal, RemovedRow, Step as RemovalStep};
 pub use schema::SCHEMA_VERSION;
 pub use triggers::{NewRuleJob, StoredInstance};

@@ -243,8 +243,67 @@ CREATE TABLE audit (
 );
 "#;
 
+/// Version 9: Media Creation Management requests and Storage Commitment reports that wait for
+/// delivery (issue 14), so a restart forgets neither. `mcm_request` (one N-CREATE: its
+/// options and whether it was initiated or cancelled), `mcm_request_instance` (the instances
+/// it names, each with its patient collection), `mcm_request_job` (the disc jobs its
+/// Initiate made, one per collection); `chosen_instance`, the instances a job was asked for when
+/// it holds only some of its collection (composing records exactly those); `commitment_report`
+/// and `commitment_report_ref`, a report not yet acknowledged by its peer, the next attempt's
+/// time and the deadline of its retries (Unix milliseconds). Self-contained: new tables only.
+const V9: &str = r#"
+CREATE TABLE mcm_request (
+    instance_uid TEXT PRIMARY KEY,
+    calling_ae TEXT NOT NULL,
+    copies INTEGER NOT NULL,
+    priority TEXT NOT NULL,
+    label_text TEXT NOT NULL DEFAULT '',
+    fileset_id TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('created', 'initiated', 'cancelled')),
+    created TEXT NOT NULL
+);
+CREATE TABLE mcm_request_instance (
+    request TEXT NOT NULL REFERENCES mcm_request(instance_uid),
+    sop_instance_uid TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    collection INTEGER NOT NULL,
+    PRIMARY KEY (request, sop_instance_uid)
+) WITHOUT ROWID;
+CREATE TABLE mcm_request_job (
+    request TEXT NOT NULL REFERENCES mcm_request(instance_uid),
+    job INTEGER NOT NULL REFERENCES job(id),
+    PRIMARY KEY (request, job)
+) WITHOUT ROWID;
+CREATE INDEX mcm_request_job_job ON mcm_request_job(job);
+CREATE TABLE chosen_instance (
+    job INTEGER NOT NULL REFERENCES job(id),
+    sop_instance_uid TEXT NOT NULL,
+    PRIMARY KEY (job, sop_instance_uid)
+) WITHOUT ROWID;
+CREATE TABLE commitment_report (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    transaction_uid TEXT NOT NULL,
+    calling_ae TEXT NOT NULL,
+    called_ae TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    next_ms INTEGER NOT NULL,
+    deadline_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE commitment_report_ref (
+    report INTEGER NOT NULL REFERENCES commitment_report(id),
+    position INTEGER NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL,
+    failure_reason INTEGER,
+    PRIMARY KEY (report, position)
+) WITHOUT ROWID;
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -84,13 +84,16 @@ pub fn create_rule_job(conn: &Connection, new: &NewRuleJob) -> Result<i64, Archi
 }
 
 /// The collection's newest job that is not cancelled or failed: the one a new instance of
-/// the patient concerns.
+/// the patient concerns. A job of chosen instances (a media creation request's) is not: it
+/// never takes more.
 pub fn current_job(conn: &Connection, collection: i64) -> Result<Option<JobRow>, ArchiveError> {
     Ok(conn
         .query_row(
             &format!(
                 "SELECT {JOB_COLUMNS} FROM job WHERE collection = ?1
-                 AND state NOT IN ('cancelled', 'failed') ORDER BY id DESC LIMIT 1"
+                 AND state NOT IN ('cancelled', 'failed')
+                 AND NOT EXISTS (SELECT 1 FROM chosen_instance c WHERE c.job = job.id)
+                 ORDER BY id DESC LIMIT 1"
             ),
             params![collection],
             job_row,
@@ -253,6 +256,15 @@ pub fn begin_compose(
     )?;
     state_event(&tx, id, Some(&state), "composing")?;
     tx.execute("DELETE FROM job_instance WHERE job = ?1", params![id])?;
+    // A job made for chosen instances (a media creation request's) holds those still
+    // indexed, and never the rest of the collection.
+    tx.execute(
+        "INSERT INTO job_instance (job, sop_instance_uid)
+         SELECT ?1, i.sop_instance_uid FROM instance i
+         JOIN chosen_instance c ON c.job = ?1 AND c.sop_instance_uid = i.sop_instance_uid
+         WHERE i.patient = ?2",
+        params![id, collection],
+    )?;
     tx.execute(
         "WITH RECURSIVE chain(id) AS (
             SELECT supplement_of FROM job WHERE id = ?1 AND supplement_of IS NOT NULL
@@ -260,6 +272,7 @@ pub fn begin_compose(
                   WHERE j.supplement_of IS NOT NULL)
          INSERT INTO job_instance (job, sop_instance_uid)
          SELECT ?1, i.sop_instance_uid FROM instance i WHERE i.patient = ?2
+           AND NOT EXISTS (SELECT 1 FROM chosen_instance WHERE job = ?1)
            AND i.sop_instance_uid NOT IN (SELECT ji.sop_instance_uid FROM job_instance ji
                                           WHERE ji.job IN (SELECT id FROM chain))",
         params![id, collection],

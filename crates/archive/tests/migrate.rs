@@ -246,13 +246,13 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
 
     let control = Control::open(dir).unwrap();
     assert_eq!(user_version(dir), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
     // Recognised as version 1: no table or index of it changed; version 2 only added the
     // job tables, version 3 the removal tables and one column to `patient` (its version 1
     // columns come first, unchanged), version 4 the burner table, version 5 a column to
     // `instance` and the trigger's tables, version 6 the event log (and SQLite's sequence
     // table its AUTOINCREMENT keeps), version 7 a column to `remote_ae` (TLS), version 8 the
-    // web login's tables.
+    // web login's tables, version 9 the media creation requests' and commitment reports'.
     let after: Vec<_> = table_sql(dir)
         .into_iter()
         .filter(|(n, _)| {
@@ -264,6 +264,9 @@ fn a_database_made_before_versions_is_migrated_and_keeps_every_row() {
                 )
                 && !n.starts_with("web_")
                 && n != "audit"
+                && !n.starts_with("mcm_")
+                && !n.starts_with("commitment_")
+                && n != "chosen_instance"
         })
         .map(|(n, sql)| {
             let sql = sql
@@ -396,6 +399,9 @@ fn an_empty_folder_gets_the_latest_schema() {
         [
             "audit",
             "burner_state",
+            "chosen_instance",
+            "commitment_report",
+            "commitment_report_ref",
             "event",
             "instance",
             "instance_patient",
@@ -405,6 +411,10 @@ fn an_empty_folder_gets_the_latest_schema() {
             "job_disc_job",
             "job_instance",
             "job_state",
+            "mcm_request",
+            "mcm_request_instance",
+            "mcm_request_job",
+            "mcm_request_job_job",
             "patient",
             "remote_ae",
             "removal_file",

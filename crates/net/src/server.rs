@@ -325,7 +325,7 @@ fn connection<S: Services>(
             linger_close(&mut reader, cfg.artim_timeout);
         }
     }
-    for report in undelivered {
+    for report in shared.services.undelivered_reports(&info, undelivered) {
         deliver(shared, &info, &report);
     }
 }
@@ -364,7 +364,8 @@ fn handshake(
 
 /// A commitment report the association could not deliver, on a new association to the
 /// calling AE's configured address (PS3.4 J.3.3). One attempt: its outcome is logged; an
-/// SCU that gets no report asks again.
+/// SCU that gets no report asks again. (Services that keep reports, as dcmdisc's do, retry
+/// them themselves: [`Services::undelivered_reports`].)
 fn deliver<S: Services>(shared: &Shared<S>, info: &AssociationInfo, report: &Report) {
     let dest = match shared.services.report_destination(info) {
         Ok(d) => d,

@@ -133,6 +133,18 @@ pub trait Services: Send + Sync + 'static {
     fn report_tls(&self, _info: &AssociationInfo) -> Result<Option<crate::tls::Outgoing>, String> {
         Ok(None)
     }
+    /// Storage Commitment reports the association that asked for them did not deliver (it
+    /// ended first, or the peer refused them there), once it has ended. Each one returned
+    /// goes on a new association to [`Services::report_destination`], one attempt (the
+    /// default: all of them); services that keep reports for delivery of their own (with
+    /// retries, across restarts) return only those they could not keep.
+    fn undelivered_reports(
+        &self,
+        _info: &AssociationInfo,
+        reports: Vec<crate::commitment::Report>,
+    ) -> Vec<crate::commitment::Report> {
+        reports
+    }
     /// Media Creation Management: a new request (N-CREATE) with this SOP Instance UID. The
     /// default refuses every request.
     fn mcm_create(

@@ -4,6 +4,7 @@
 //! numeric bounds are checked by [`Config::validate`], as a whole, before anything starts.
 
 mod burner_checks;
+pub mod commitment;
 pub mod jobs;
 pub mod label;
 pub mod retention;
@@ -98,6 +99,7 @@ pub struct Config {
     pub web: web::WebSection,
     pub label: label::LabelSection,
     pub tls: tls::TlsSection,
+    pub commitment: commitment::CommitmentSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -421,6 +423,7 @@ impl Config {
         }
         jobs::validate(&self.jobs, &self.burners)?;
         retention::validate(&self.retention)?;
+        commitment::validate(&self.commitment)?;
         web::validate(&self.web)?;
         range(
             "[jobs] quiet_period_secs",

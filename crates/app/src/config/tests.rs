@@ -665,3 +665,28 @@ fn viewer_folder_is_read_at_load_and_refused_with_the_file_named() {
     assert!(e.starts_with("[media] viewer_folder: "), "{e}");
     assert!(e.contains("/nonexistent/dcmdisc-viewer"), "{e}");
 }
+
+#[test]
+fn commitment_retries_default_to_a_day_and_bad_values_name_their_key() {
+    let c = Config::parse("").unwrap();
+    assert_eq!(
+        (
+            c.commitment.retry_for_secs,
+            c.commitment.retry_max_interval_secs
+        ),
+        (86_400, 60)
+    );
+    let c = Config::parse("[commitment]\nretry_for_secs = 0\n").unwrap();
+    assert_eq!(c.commitment.retry_for_secs, 0);
+    for bad in [
+        "[commitment]\nretry_for_secs = 2592001\n",
+        "[commitment]\nretry_for_secs = -1\n",
+    ] {
+        let e = err(bad);
+        assert!(e.contains("[commitment] retry_for_secs"), "{e}");
+    }
+    let e = err("[commitment]\nretry_max_interval_secs = 0\n");
+    assert!(e.contains("[commitment] retry_max_interval_secs"), "{e}");
+    let e = err("[commitment]\nretry_for = 3\n");
+    assert!(e.contains("[commitment]") && e.contains("retry_for"), "{e}");
+}

@@ -24,7 +24,7 @@ use tracing::{error, info, warn};
 use super::{job_dir, JobState};
 use crate::burners::{self, BurnError, Burner, DiscId};
 use crate::config::jobs::BurnerConfig;
-use crate::config::{Config, Profile};
+use crate::config::{Config, FilesetIdPattern, Profile};
 use crate::control::{ControlDb, Open};
 use crate::error::AppError;
 use crate::export::{export_instances, ExportOptions};
@@ -343,8 +343,24 @@ impl Worker {
             }
             test_stage_delay(self.cfg.jobs.test_stage_delay_ms, &token);
         };
+        // A media creation request that asked for a File-set ID: its volumes carry it.
+        let requested = self
+            .db
+            .control()
+            .mcm_request_of_job(id)?
+            .and_then(|r| r.fileset_id.parse::<FilesetIdPattern>().ok());
+        let with_id;
+        let cfg = match requested {
+            Some(p) => {
+                let mut c = self.cfg.clone();
+                c.media.fileset_id_pattern = p;
+                with_id = c;
+                &with_id
+            }
+            None => &self.cfg,
+        };
         let result = export_instances(
-            &self.cfg,
+            cfg,
             &self.db,
             job.collection,
             Some(&only),
