@@ -22,6 +22,7 @@ Prints each side's seconds and the ratios. A script, not a test: no assertion on
 
 import argparse
 import json
+import resource
 import os
 import shutil
 import socket
@@ -36,6 +37,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("DCMDISC_BIN") or REPO / "target" / "release" / "dcmdisc")
+
+
+def cpu_split(pid):
+    """(user, system) CPU seconds of process `pid` so far (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far: the figure a shared machine's load
+    changes less than wall time (system time still grows when the kernel has to reclaim
+    page cache for the image, so it is printed apart too)."""
+    return sum(cpu_split(pid))
 
 
 def free_port():
@@ -131,12 +147,14 @@ class Dcmdisc:
         ae = "CDP_AUTO" if self.rule else "CDP_PRINTER"
         storescu(self.port, ae, files)
         t0 = time.monotonic()
+        c0 = cpu_seconds(self.proc.pid)
+        u0, s0 = cpu_split(self.proc.pid)
         db = self.work / "data" / "control.sqlite"
         if not self.rule:
             collections = json.loads(self.cli("patients", "--json"))
             coll = max(c["id"] for c in collections)
             job = int(self.cli("job", "create", str(coll)).split()[-1])
-        seen = {}
+        seen, cpu = {}, {}
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         deadline = time.monotonic() + 300
         job_id = None if self.rule else job
@@ -150,14 +168,18 @@ class Dcmdisc:
                 row = conn.execute("SELECT id, state FROM job WHERE id = ?", (job_id,)).fetchone()
             if row:
                 state = row[1]
-                seen.setdefault(state, time.monotonic() - t0)
+                if state not in seen:
+                    seen[state] = time.monotonic() - t0
+                    cpu[state] = cpu_seconds(self.proc.pid) - c0
                 if state in ("done", "failed", "cancelled"):
                     break
             time.sleep(0.005)
         conn.close()
+        u1, s1 = cpu_split(self.proc.pid)
+        cpu["user"], cpu["sys"] = u1 - u0, s1 - s0
         if "done" not in seen:
             sys.exit(f"dcmdisc job {job_id} did not finish: {seen}; see {self.work}/serve.log")
-        return seen
+        return seen, cpu
 
 
 def phases(seen):
@@ -198,6 +220,7 @@ def dcmtk_round(data_dir, work, cold):
     out.mkdir()
     stage = out / "stage"
     shutil.copytree(data_dir / "mk", stage, copy_function=os.link)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(["dcmmkdir", "-Pgp", "-A", "+D", str(stage / "DICOMDIR"), "+id", str(stage),
                     "+r", "DICOM"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -209,7 +232,10 @@ def dcmtk_round(data_dir, work, cold):
     subprocess.run(["openssl", "dgst", "-sha256", str(img)], check=True,
                    stdout=subprocess.DEVNULL)
     t3 = time.monotonic()
-    return {"dcmmkdir": t1 - t0, "genisoimage": t2 - t1, "hash": t3 - t2, "total": t3 - t0}
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"dcmmkdir": t1 - t0, "genisoimage": t2 - t1, "hash": t3 - t2, "total": t3 - t0,
+            "cpu": cpu}
 
 
 class Orthanc:
@@ -273,7 +299,14 @@ def main():
             work.mkdir()
             srv = Dcmdisc(work, a.rule)
             try:
-                p = phases(srv.round(files))
+                seen, cpu = srv.round(files)
+                p = phases(seen)
+                c = phases(cpu)
+                p["cpu"] = c["total"]
+                p["cpu_building"] = c["building"]
+                p["cpu_validating"] = c["validating"]
+                p["cpu_burn+verify"] = c["burn+verify"]
+                p["cpu_user"], p["cpu_sys"] = cpu["user"], cpu["sys"]
             finally:
                 srv.stop()
             ours.append(p)
@@ -309,9 +342,16 @@ def main():
     print(f"\nN={a.count}, median of {a.rounds}:")
     print(f"dcmdisc  {ot:.3f} s from the last C-STORE-RSP to a verified image (queue {owait:.3f}, "
           f"building {obuild:.3f}, validating {oval:.3f}, burning+verifying {over:.3f})")
+    print(f"dcmdisc  CPU (user+sys of the server) {med([p['cpu'] for p in ours]):.2f} s (building "
+          f"{med([p['cpu_building'] for p in ours]):.2f}, validating "
+          f"{med([p['cpu_validating'] for p in ours]):.2f}, burning+verifying "
+          f"{med([p['cpu_burn+verify'] for p in ours]):.2f}; user "
+          f"{med([p['cpu_user'] for p in ours]):.2f}, sys {med([p['cpu_sys'] for p in ours]):.2f})")
     print(f"dcmtk    {dt:.3f} s (dcmmkdir {med([t['dcmmkdir'] for t in dcmtk]):.3f}, genisoimage "
           f"{med([t['genisoimage'] for t in dcmtk]):.3f}, hash {med([t['hash'] for t in dcmtk]):.3f})"
           f"  -> dcmtk/dcmdisc = {dt / ot:.2f}x (files read from disk, as dcmdisc's job reads)")
+    print(f"dcmtk    CPU (user+sys) cold {med([t['cpu'] for t in dcmtk]):.2f} s, hot "
+          f"{med([t['cpu'] for t in dcmtk_hot]):.2f} s")
     dh = med([t["total"] for t in dcmtk_hot])
     print(f"dcmtk    {dh:.3f} s with the files in the page cache -> dcmtk/dcmdisc = {dh / ot:.2f}x")
     if orth:

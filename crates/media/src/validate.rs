@@ -26,7 +26,6 @@ use dcmdisc_dicom::meta::{parse_meta, MetaError};
 use dcmdisc_dicom::tag;
 use dcmdisc_dicom::InstanceId;
 use dcmdisc_iso9660::read::IsoImage;
-use sha2::{Digest, Sha256};
 
 use crate::dicomdir_read::{read_dicomdir, Dicomdir, DirectoryRecord};
 use crate::pdi::MANIFEST;
@@ -35,7 +34,7 @@ use crate::records;
 mod files;
 mod rules;
 
-use files::{check_manifest, hash_file, HashThread};
+use files::{check_manifest, file_hashes, hash_file, image_hash, Chunk};
 pub use files::{validate_planned, Planned};
 use rules::check_records;
 
@@ -158,17 +157,19 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
     };
     let manifest = read_small(&mut iso, MANIFEST, &mut report);
     // One pass over the image: the hash, the first bytes of every file on the way, and, to
-    // hold them against the manifest, each file's hash.
-    let mut hasher = Sha256::new();
-    let per_file = manifest.as_ref().map(|_| HashThread::start(iso.files()));
+    // hold them against the manifest, each file's hash; the two hashes on threads of their
+    // own, this one only reads.
+    let whole = image_hash();
+    let per_file = manifest.as_ref().map(|_| file_hashes(iso.files()));
     let mut found = Found::new();
     let mut again = Vec::new();
     let pass = iso.read_through(
         META_PREFIX,
         &mut |chunk| {
-            hasher.update(chunk);
+            let chunk: Chunk = chunk.into();
+            whole.feed(&chunk);
             if let Some(h) = &per_file {
-                h.feed(chunk);
+                h.feed(&chunk);
             }
         },
         &mut |f, head| match meta_of(head, u64::from(f.size)) {
@@ -181,7 +182,12 @@ pub fn validate_image<R: Read + Seek>(r: R, expected: &ExpectedVolume) -> Valida
     match pass {
         Ok(n) => {
             report.bytes = n;
-            report.sha256 = Some(hex(&hasher.finalize()));
+            match whole.finish() {
+                Some(h) => report.sha256 = Some(h),
+                None => report
+                    .problems
+                    .push("the image's SHA-256 could not be computed".into()),
+            }
         }
         Err(e) => report
             .problems

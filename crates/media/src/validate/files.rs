@@ -8,6 +8,7 @@ use std::io::Read as _;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use dcmdisc_dicom::InstanceId;
@@ -153,35 +154,58 @@ fn read_all(files: &[(String, Planned<'_>)]) -> Vec<Read> {
         .collect()
 }
 
-/// Each file's hash on a thread of its own, fed the image's chunks through a bounded
-/// channel while the reading thread hashes the whole image.
-pub(super) struct HashThread {
-    tx: SyncSender<Vec<u8>>,
-    handle: JoinHandle<BTreeMap<String, String>>,
+/// One chunk of the image, shared by the threads that hash it.
+pub(super) type Chunk = Arc<[u8]>;
+
+/// A hash of the image's bytes on a thread of its own, fed its chunks through a bounded
+/// channel. The read-back starts two (the whole image's SHA-256, each file's), so the
+/// reading thread only reads: before, it hashed the whole image itself, and that hash plus
+/// the reads and the copy for the other thread made it the slower of the two.
+pub(super) struct HashThread<T> {
+    tx: SyncSender<Chunk>,
+    handle: JoinHandle<T>,
 }
 
-impl HashThread {
-    pub(super) fn start(files: &[IsoFile]) -> HashThread {
-        let (tx, rx) = sync_channel::<Vec<u8>>(8);
-        let mut hashes = FileHashes::new(files);
+impl<T: Send + 'static> HashThread<T> {
+    pub(super) fn start<S: Send + 'static>(
+        mut state: S,
+        feed: fn(&mut S, &[u8]),
+        finish: fn(S) -> T,
+    ) -> HashThread<T> {
+        let (tx, rx) = sync_channel::<Chunk>(8);
         let handle = std::thread::spawn(move || {
             for chunk in rx {
-                hashes.feed(&chunk);
+                feed(&mut state, &chunk);
             }
-            hashes.finish()
+            finish(state)
         });
         HashThread { tx, handle }
     }
 
-    pub(super) fn feed(&self, chunk: &[u8]) {
+    pub(super) fn feed(&self, chunk: &Chunk) {
         // A failed send means the thread is gone: `finish` says so.
-        let _ = self.tx.send(chunk.to_vec());
+        let _ = self.tx.send(Arc::clone(chunk));
     }
 
-    pub(super) fn finish(self) -> Option<BTreeMap<String, String>> {
+    /// What the thread made of every chunk fed; `None` when it panicked.
+    pub(super) fn finish(self) -> Option<T> {
         drop(self.tx);
         self.handle.join().ok()
     }
+}
+
+/// The whole image's SHA-256 (hex) on its own thread.
+pub(super) fn image_hash() -> HashThread<String> {
+    HashThread::start(
+        Sha256::new(),
+        |h: &mut Sha256, chunk: &[u8]| h.update(chunk),
+        |h: Sha256| hex(&h.finalize()),
+    )
+}
+
+/// Each file's SHA-256 (hex, by path) on its own thread.
+pub(super) fn file_hashes(files: &[IsoFile]) -> HashThread<BTreeMap<String, String>> {
+    HashThread::start(FileHashes::new(files), FileHashes::feed, FileHashes::finish)
 }
 
 /// Each file's SHA-256 from the chunks of one sequential pass over an image.
