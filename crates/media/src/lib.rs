@@ -7,8 +7,7 @@
 //! read back, its offsets checked) and [`validate`] (a written volume read back and held
 //! against the plan, with the image's SHA-256), [`pdi`] (the volume's own files: README.TXT,
 //! INDEX.HTM, AUTORUN.INF, the validation report and MANIFEST.TXT, sized before planning);
-//! [`read_ahead`] (the next source files asked of the disk ahead of their reader), [`seal`]
-//! (a validated image marked so that a link of it needs no re-read to verify); the image
+//! [`read_ahead`] (the next source files asked of the disk ahead of their reader); the image
 //! itself is written and read by the `dcmdisc-iso9660` crate.
 //!
 //! Media knows nothing of the archive: the application layer hands it file paths.
@@ -27,7 +26,6 @@ pub mod read_ahead;
 mod record_items;
 mod record_keys;
 pub mod records;
-pub mod seal;
 mod source;
 pub mod validate;
 mod volume;

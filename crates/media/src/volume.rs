@@ -235,10 +235,6 @@ pub(crate) fn write_volume(
         }
     }
     summary.sha256 = validated?;
-    if let (Some(p), Some(h)) = (&summary.iso, &summary.sha256) {
-        // Best effort: without the seal a verify reads the image back (`seal.rs`).
-        let _ = crate::seal::seal(p, h);
-    }
     Ok(summary)
 }
 

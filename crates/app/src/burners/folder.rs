@@ -2,9 +2,7 @@
 //! under a temporary name first and renamed when complete, so the folder never shows a
 //! partial image under a final name. On the same file system the image is hard-linked (its
 //! bytes are not copied: the validated image is immutable, every export writes new files),
-//! elsewhere copied; either way the placed file is fsynced. Verify re-reads a copy; a link
-//! that still carries the export's seal (`dcmdisc_media::seal`: not written since its
-//! read-back) is the validated image itself and is not hashed again.
+//! elsewhere copied; either way the placed file is fsynced, and verify re-reads it.
 
 use std::fs::{self, File};
 use std::io;
@@ -88,13 +86,6 @@ impl Burner for FolderBurner {
     }
 
     fn verify(&mut self, written: &Written, sha256: &str) -> Result<(), BurnError> {
-        // A linked image is the validated inode itself: when it still carries the seal the
-        // export set after reading it back and hashing it (`dcmdisc_media::seal`), it was
-        // not written since, and a re-read would hash the same page-cache pages again. A copy,
-        // or an image changed since, has no seal: read back.
-        if dcmdisc_media::seal::path_is_sealed(&written.image, sha256) {
-            return Ok(());
-        }
         verify_file(&written.image, sha256)
     }
 }
@@ -140,26 +131,6 @@ mod tests {
         // Verify still reads what is there: a changed byte is a reject.
         fs::write(&image, vec![8u8; 10_000]).expect("change");
         assert!(b.verify(&w, &sha).is_err());
-    }
-
-    #[test]
-    fn a_sealed_link_verifies_without_a_read_and_a_change_breaks_it() {
-        let dir = crate::testutil::TempDir::new("folder-seal");
-        let image = dir.path().join("VOL001.iso");
-        fs::write(&image, vec![7u8; 10_000]).expect("image");
-        // Sealed with a hash its bytes do not have: only a verify that trusts the seal (and
-        // reads nothing) accepts it, so this shows the re-read is skipped.
-        let claimed = "ab".repeat(32);
-        dcmdisc_media::seal::seal(&image, &claimed).expect("seal");
-        let mut b = FolderBurner::new("folder", dir.path().join("discs"));
-        let w = burn(&mut b, &image, 1);
-        b.verify(&w, &claimed).expect("the sealed link verifies");
-        // Another hash, or a write since the seal: read back, and the bytes decide.
-        assert!(b.verify(&w, &"cd".repeat(32)).is_err());
-        fs::write(&image, vec![7u8; 10_000]).expect("rewrite");
-        assert!(b.verify(&w, &claimed).is_err(), "a write breaks the seal");
-        let sha = crate::burners::sha256_file(&image).expect("hash");
-        b.verify(&w, &sha).expect("read back, the bytes match");
     }
 
     #[test]
