@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::db::now_rfc3339;
 use crate::events::{self, NewEvent};
+use crate::job_moves::{insert_queued, move_job, Move, Reason};
 use crate::ArchiveError;
 
 /// What a new job asks for.
@@ -113,32 +114,8 @@ pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
 }
 
 pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> {
-    let now = now_rfc3339();
     let tx = conn.unchecked_transaction()?;
-    tx.execute(
-        "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
-                          created, updated)
-         VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![
-            job.collection,
-            job.priority,
-            job.copies,
-            job.profile,
-            job.burner,
-            job.capacity_mb,
-            now
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    events::record(
-        &tx,
-        &NewEvent {
-            kind: events::JOB,
-            job: Some(id),
-            state: "queued",
-            ..NewEvent::default()
-        },
-    )?;
+    let id = insert_queued(&tx, job)?;
     tx.commit()?;
     Ok(id)
 }
@@ -185,43 +162,19 @@ pub fn set_job_state(
     next_action: Option<&str>,
 ) -> Result<bool, ArchiveError> {
     let tx = conn.unchecked_transaction()?;
-    let current: Option<String> = tx
-        .query_row("SELECT state FROM job WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(current) = current else {
-        return Ok(false);
-    };
-    if !from.contains(&current.as_str()) {
-        return Ok(false);
-    }
-    // Entering `composing` before any disc is burned dates what the discs will hold; once a
-    // disc is burned a later compose (images lost) must not move that date past its content.
-    tx.execute(
-        "UPDATE job SET state = ?2, error = ?3, next_action = ?4, updated = ?5,
-            composing_started = CASE WHEN ?2 = 'composing' AND NOT EXISTS
-                (SELECT 1 FROM job_disc WHERE job = ?1 AND outcome = 'burned')
-                THEN ?5 ELSE composing_started END
-         WHERE id = ?1",
-        params![id, state, error, next_action, now_rfc3339()],
+    let moved = move_job(
+        &tx,
+        id,
+        from,
+        state,
+        &Move {
+            reason: Some(Reason { error, next_action }),
+            date_content: true,
+            ..Move::default()
+        },
     )?;
-    // Staying in the same state (the worker re-asserts `burning` before each disc) is no change.
-    if current != state {
-        events::record(
-            &tx,
-            &NewEvent {
-                kind: events::JOB,
-                job: Some(id),
-                state,
-                previous: Some(&current),
-                reason: error,
-                ..NewEvent::default()
-            },
-        )?;
-    }
     tx.commit()?;
-    Ok(true)
+    Ok(moved.is_some())
 }
 
 /// The current phase's counters.

@@ -14,6 +14,7 @@ pub mod db;
 pub mod events;
 mod file;
 pub mod index;
+mod job_moves;
 pub mod jobs;
 pub mod mcm;
 pub mod recover;

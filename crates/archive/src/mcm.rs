@@ -10,7 +10,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::now_rfc3339;
-use crate::events::{self, NewEvent};
+use crate::job_moves::insert_queued;
 use crate::jobs::NewJob;
 use crate::{lock, ArchiveError, Control};
 
@@ -142,33 +142,9 @@ pub fn initiate(
     if !moved {
         return Ok(None);
     }
-    let now = now_rfc3339();
     let mut ids = Vec::with_capacity(jobs.len());
     for (job, uids) in jobs {
-        tx.execute(
-            "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
-                              created, updated)
-             VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![
-                job.collection,
-                job.priority,
-                job.copies,
-                job.profile,
-                job.burner,
-                job.capacity_mb,
-                now
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        events::record(
-            &tx,
-            &NewEvent {
-                kind: events::JOB,
-                job: Some(id),
-                state: "queued",
-                ..NewEvent::default()
-            },
-        )?;
+        let id = insert_queued(&tx, job)?;
         let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO chosen_instance (job, sop_instance_uid) VALUES (?1, ?2)",
         )?;

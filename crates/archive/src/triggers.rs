@@ -7,30 +7,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::now_rfc3339;
-use crate::events::{self, NewEvent};
+use crate::job_moves::{move_job, state_event, Move, Moved, Reason};
 use crate::jobs::{job_row, JobRow, NewJob, JOB_COLUMNS};
 
-/// Appends the event of job `id` moving from `previous` to `state` (nothing when it stays).
-fn state_event(
-    conn: &Connection,
-    id: i64,
-    previous: Option<&str>,
-    state: &str,
-) -> Result<(), ArchiveError> {
-    if previous == Some(state) {
-        return Ok(());
-    }
-    events::record(
-        conn,
-        &NewEvent {
-            kind: events::JOB,
-            job: Some(id),
-            state,
-            previous,
-            ..NewEvent::default()
-        },
-    )
-}
 use crate::{lock, ArchiveError, Control};
 
 /// A job made by a rule: it starts `waiting`.
@@ -78,7 +57,7 @@ pub fn create_rule_job(conn: &Connection, new: &NewRuleJob) -> Result<i64, Archi
         ],
     )?;
     let id = tx.last_insert_rowid();
-    state_event(&tx, id, None, "waiting")?;
+    state_event(&tx, id, None, "waiting", None)?;
     tx.commit()?;
     Ok(id)
 }
@@ -140,13 +119,8 @@ pub fn queue_due(conn: &Connection, now_ms: i64) -> Result<usize, ArchiveError> 
         )?
         .query_map(params![now_ms], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let now = now_rfc3339();
     for id in &due {
-        tx.execute(
-            "UPDATE job SET state = 'queued', updated = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        state_event(&tx, *id, Some("waiting"), "queued")?;
+        move_job(&tx, *id, &["waiting"], "queued", &Move::default())?;
     }
     tx.commit()?;
     Ok(due.len())
@@ -172,21 +146,18 @@ pub fn holds(conn: &Connection, job: i64, sop_instance_uid: &str) -> Result<bool
 /// burning ([`set_job_state_at_plan`]).
 pub fn replan(conn: &Connection, id: i64) -> Result<bool, ArchiveError> {
     let tx = conn.unchecked_transaction()?;
-    let current: Option<String> = tx
-        .query_row("SELECT state FROM job WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let changed = tx.execute(
-        "UPDATE job SET replans = replans + 1, state = 'composing', updated = ?2
-         WHERE id = ?1 AND state IN ('composing', 'imaging', 'validating')",
-        params![id, now_rfc3339()],
-    )? == 1;
-    if changed {
-        state_event(&tx, id, current.as_deref(), "composing")?;
-    }
+    let moved = move_job(
+        &tx,
+        id,
+        &["composing", "imaging", "validating"],
+        "composing",
+        &Move {
+            replan: true,
+            ..Move::default()
+        },
+    )?;
     tx.commit()?;
-    Ok(changed)
+    Ok(moved.is_some())
 }
 
 /// As [`set_job_state`], only while the re-plan counter is still `replans`.
@@ -198,27 +169,19 @@ pub fn set_job_state_at_plan(
     replans: u32,
 ) -> Result<bool, ArchiveError> {
     let tx = conn.unchecked_transaction()?;
-    let current: Option<(String, u32)> = tx
-        .query_row(
-            "SELECT state, replans FROM job WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match &current {
-        Some((st, n)) if *n == replans && from.contains(&st.as_str()) => {}
-        _ => return Ok(false),
-    }
-    tx.execute(
-        "UPDATE job SET state = ?2, error = NULL, next_action = NULL, updated = ?3
-         WHERE id = ?1",
-        params![id, state, now_rfc3339()],
+    let moved = move_job(
+        &tx,
+        id,
+        from,
+        state,
+        &Move {
+            at_plan: Some(replans),
+            reason: Some(Reason::default()),
+            ..Move::default()
+        },
     )?;
-    if let Some((st, _)) = &current {
-        state_event(&tx, id, Some(st), state)?;
-    }
     tx.commit()?;
-    Ok(true)
+    Ok(moved.is_some())
 }
 
 /// The start of composing, in one transaction: the job (in one of `from`) becomes
@@ -231,30 +194,29 @@ pub fn begin_compose(
     from: &[&str],
 ) -> Result<Option<(u32, Vec<String>)>, ArchiveError> {
     let tx = conn.unchecked_transaction()?;
-    let current: Option<(String, u32, i64)> = tx
+    let collection: Option<i64> = tx
         .query_row(
-            "SELECT state, replans, collection FROM job WHERE id = ?1",
+            "SELECT collection FROM job WHERE id = ?1",
             params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| r.get(0),
         )
         .optional()?;
-    let Some((state, replans, collection)) = current else {
+    let Some(collection) = collection else {
         return Ok(None);
     };
-    if !from.contains(&state.as_str()) {
-        return Ok(None);
-    }
-    // As `set_job_state` does: entering `composing` before any disc is burned dates what the
-    // discs will hold (retention's rule).
-    tx.execute(
-        "UPDATE job SET state = 'composing', updated = ?2,
-            composing_started = CASE WHEN NOT EXISTS
-                (SELECT 1 FROM job_disc WHERE job = ?1 AND outcome = 'burned')
-                THEN ?2 ELSE composing_started END
-         WHERE id = ?1",
-        params![id, now_rfc3339()],
+    let moved = move_job(
+        &tx,
+        id,
+        from,
+        "composing",
+        &Move {
+            date_content: true,
+            ..Move::default()
+        },
     )?;
-    state_event(&tx, id, Some(&state), "composing")?;
+    let Some(Moved { replans, .. }) = moved else {
+        return Ok(None);
+    };
     tx.execute("DELETE FROM job_instance WHERE job = ?1", params![id])?;
     // A job made for chosen instances (a media creation request's) holds those still
     // indexed, and never the rest of the collection.
