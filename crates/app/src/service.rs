@@ -33,6 +33,9 @@ struct Wiring {
     /// The outgoing TLS configuration (`[tls]` cert, key, remote_ca), for remote AEs with
     /// `--tls`.
     tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
+    /// Writes a `store` event for each instance refused for lack of resources (A7xx), which
+    /// the notifier turns into a notice; `None` when the control database could not open.
+    store_events: Option<crate::control::ControlDb>,
 }
 
 impl Wiring {
@@ -126,6 +129,23 @@ impl Services for Wiring {
             entry.status = format!("{:04X}", st.code);
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
+        }
+        // Out of resources (no space, a storage error): the service cannot store. Best
+        // effort: on a full disk that holds the database too this row may not be written
+        // (the disk's high-water notice comes first).
+        if st.code & 0xFF00 == 0xA700 {
+            if let Some(db) = &self.store_events {
+                let reason = format!("{:04X} {}", st.code, st.reason);
+                if let Err(e) = db.control().append_event(
+                    dcmdisc_archive::events::STORE,
+                    None,
+                    None,
+                    "refused",
+                    Some(&reason),
+                ) {
+                    warn!(error = %e, "the refused store's event was not written");
+                }
+            }
         }
     }
 
@@ -411,6 +431,14 @@ impl Listening {
             activity: service.activity,
             mcm: service.mcm,
             tls_client: service.tls_client,
+            store_events: crate::control::ControlDb::open(
+                &service.cfg,
+                crate::Open::CreateIfMissing,
+            )
+            .map_err(
+                |e| warn!(error = %crate::error::chain(&e), "refused stores will not be notified"),
+            )
+            .ok(),
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();
@@ -431,6 +459,8 @@ impl Listening {
                 .map_err(|e| error!(error = %e, "the retention sweeper did not start"))
                 .ok()
         };
+        // The notifiers (`[[notify]]`): one thread per target, tailing the event log.
+        let notifiers = crate::notify::spawn(&service.cfg, &shutdown);
         let served =
             dcmdisc_net::serve_with_tls(listener, tls, service.server, wiring, shutdown.wait())
                 .await;
@@ -439,6 +469,13 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the retention sweeper panicked");
+            }
+        }
+        for handle in notifiers {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("a notifier panicked");
             }
         }
         if let Some(handle) = trigger {
