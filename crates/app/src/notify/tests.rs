@@ -302,8 +302,7 @@ events = ["job_failed", "store"]
 
 #[test]
 fn the_example_files_notify_entries_are_valid_when_uncommented() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dcmdisc.example.toml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dcmdisc.example.toml");
     let text = std::fs::read_to_string(path).unwrap();
     let start = text.find("# [[notify]]").unwrap();
     let entries: String = text[start..]
