@@ -245,15 +245,32 @@ port = {smtp.port}
 security = "none"
 from = "dcmdisc@example.org"
 to = ["a@example.org", "b@example.org"]
+
+[[notify]]
+name = "notls"
+kind = "webhook"
+url = "https://127.0.0.1:{hook.port}/"
+
+[[notify]]
+name = "nostarttls"
+kind = "email"
+host = "127.0.0.1"
+port = {smtp.port}
+from = "dcmdisc@example.org"
+to = ["a@example.org"]
 """)
     try:
         r = d.cli("notify", "test", check=False)
         out = r.stdout
-        assert r.returncode != 0 and "2 of 4 targets failed" in r.stderr, (out, r.stderr)
+        assert r.returncode != 0 and "4 of 6 targets failed" in r.stderr, (out, r.stderr)
         assert "ok (webhook): sent: HTTP 200" in out, out
         assert "busy (webhook): FAILED: webhook" in out and "HTTP 503" in out, out
         assert "nobody (webhook): FAILED:" in out and "connection refused" in out, out
         assert "mail (email): sent: SMTP 250" in out, out
+        # HTTPS to a plain HTTP server: a TLS error, named as such.
+        assert "notls (webhook): FAILED: webhook https://" in out and "TLS" in out, out
+        # STARTTLS required, but aiosmtpd (without TLS) does not offer it: the SMTP error.
+        assert "nostarttls (email): FAILED: SMTP" in out, out
         [p] = hook.posts
         assert p["kind"] == "test"
         [m] = smtp.messages
