@@ -198,6 +198,10 @@ events = ["job_failed", "burner"]
     assert wait_until(lambda: "notice not delivered" in d.log_text()[d.log_start:],
                       timeout=60), d.log_text()[-3000:]
     assert "connection refused" in d.log_text()[d.log_start:]
+    # The operator's dashboard shows the failing target as an alert.
+    import urllib.request
+    page = urllib.request.urlopen(d.web_url() + "/", timeout=10).read().decode()
+    assert "Notifications to hook are failing" in page and "connection refused" in page, page[-3000:]
     d.stop()
     hook.start()
     try:
