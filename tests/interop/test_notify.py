@@ -357,3 +357,57 @@ coalesce_secs = 10
         d.stop()
         hook.stop()
         subprocess.run(["umount", "-l", str(archive)], capture_output=True)
+
+
+def test_the_mail_logs_in_with_the_password_from_its_file(dcmdisc_factory, tmp_path):
+    box = Mailbox()
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        logins.append((mechanism, auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"pa55-word")
+
+    port = free_port()
+    c = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=port,
+                                       authenticator=authenticator, auth_require_tls=False)
+    c.start()
+    try:
+        secret = tmp_path / "smtp-password"
+        secret.write_text("pa55-word\n")
+        wrong = tmp_path / "wrong-password"
+        wrong.write_text("nope\n")
+        d = server_with(dcmdisc_factory, f"""
+[[notify]]
+name = "mail"
+kind = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+user = "dcmdisc"
+password_file = "{secret}"
+from = "dcmdisc@example.org"
+to = ["a@example.org"]
+
+[[notify]]
+name = "badlogin"
+kind = "email"
+timeout_secs = 3
+host = "127.0.0.1"
+port = {port}
+security = "none"
+user = "dcmdisc"
+password_file = "{wrong}"
+from = "dcmdisc@example.org"
+to = ["a@example.org"]
+""")
+        r = d.cli("notify", "test", check=False)
+        assert "mail (email): sent: SMTP 250" in r.stdout, (r.stdout, r.stderr)
+        # A refused login fails the target (aiosmtpd answers 535, or lettre waits for more
+        # and the attempt times out: both are failures said in words).
+        assert "badlogin (email): FAILED: SMTP" in r.stdout, r.stdout
+        assert "535" in r.stdout or "timed out" in r.stdout, r.stdout
+        assert (b"dcmdisc", b"pa55-word") in [(lg, pw) for _, lg, pw in logins], logins
+        assert len(box.messages) == 1
+    finally:
+        c.stop()

@@ -187,6 +187,19 @@ fn webhook_error(url: &str, e: &ureq::Error) -> String {
 fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
     let mut s = format!("SMTP: {e}");
     let mut src = std::error::Error::source(e);
+    // A read past the socket's timeout is EAGAIN ("Resource temporarily unavailable"): say
+    // what it means.
+    let timed_out = std::iter::successors(src, |c| c.source()).any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        })
+    });
+    if e.is_timeout() || timed_out {
+        s += ": timed out waiting for the server";
+    }
     while let Some(c) = src {
         let t = c.to_string();
         if !s.contains(&t) {
