@@ -63,7 +63,8 @@ PYTHON=${PYTHON:-python3}
 pip_missing=()
 # module:requirement (pydicom/pynetdicom 3 are the APIs the tests are written against)
 for spec in "pydicom:pydicom>=3,<4" "pynetdicom:pynetdicom>=3,<4" "data_store:pydicom-data" \
-            "numpy:numpy" "pytest:pytest" "pytest_timeout:pytest-timeout"; do
+            "numpy:numpy" "pytest:pytest" "pytest_timeout:pytest-timeout" \
+            "aiosmtpd:aiosmtpd"; do
     module=${spec%%:*} pkg=${spec##*:}
     if ! "$PYTHON" -c "import $module" 2>/dev/null; then pip_missing+=("$pkg"); fi
 done

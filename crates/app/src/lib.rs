@@ -42,6 +42,7 @@ pub mod jobs;
 pub mod label;
 mod mcm;
 pub mod metrics;
+pub mod notify;
 mod output;
 pub mod plan;
 pub mod progress;

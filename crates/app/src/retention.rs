@@ -332,6 +332,50 @@ pub fn pin(db: &ControlDb, collection: i64, pinned: bool) -> Result<(), AppError
     }
 }
 
+/// Writes a `disk` event when the disk crossed the high-water mark (`high_water`) or went
+/// below it again (`normal`), judged against the newest `disk` event, so a restart does not
+/// announce the same crossing twice. The notifier tells of `high_water`.
+fn disk_event(db: &ControlDb, report: &Report) {
+    let Some(percent) = report.disk_percent else {
+        return;
+    };
+    let state = if report.above_high_water {
+        "high_water"
+    } else {
+        "normal"
+    };
+    let last = db
+        .control()
+        .latest_event_of_kind(dcmdisc_archive::events::DISK);
+    let was = match &last {
+        Ok(Some(e)) => e.state.as_str(),
+        Ok(None) => "normal",
+        Err(e) => {
+            warn!(error = %e, "cannot read the disk events");
+            return;
+        }
+    };
+    if was == state {
+        return;
+    }
+    let reason = match &report.alert {
+        Some(a) => a.clone(),
+        None => format!(
+            "disk {percent:.0}% full, high-water mark {}%",
+            report.high_water_percent
+        ),
+    };
+    if let Err(e) = db.control().append_event(
+        dcmdisc_archive::events::DISK,
+        None,
+        None,
+        state,
+        Some(&reason),
+    ) {
+        warn!(error = %e, "the disk event was not written");
+    }
+}
+
 /// The sweeper inside `serve`: a pass every `[retention] interval_secs` until `shutdown`.
 pub fn sweep(cfg: &Config, shutdown: &Shutdown) {
     let db = match ControlDb::open(cfg, Open::CreateIfMissing) {
@@ -356,6 +400,7 @@ pub fn sweep(cfg: &Config, shutdown: &Shutdown) {
                 if let Some(alert) = &report.alert {
                     warn!("retention: {alert}");
                 }
+                disk_event(&db, &report);
             }
             Err(e) => warn!(error = %crate::error::chain(&e), "retention pass failed"),
         }

@@ -35,6 +35,9 @@ struct Wiring {
     tls_client: Option<Arc<dcmdisc_net::tls::rustls::ClientConfig>>,
     /// Storage Commitment reports waiting for delivery (`commitment_reports.rs`).
     reports: Arc<crate::commitment_reports::Reports>,
+    /// Writes a `store` event for each instance refused for lack of resources (A7xx), which
+    /// the notifier turns into a notice; `None` when the control database could not open.
+    store_events: Option<crate::control::ControlDb>,
 }
 
 impl Wiring {
@@ -128,6 +131,23 @@ impl Services for Wiring {
             entry.status = format!("{:04X}", st.code);
             entry.reason = st.reason.clone();
             self.archive.record(&entry, st.code);
+        }
+        // Out of resources (no space, a storage error): the service cannot store. Best
+        // effort: on a full disk that holds the database too this row may not be written
+        // (the disk's high-water notice comes first).
+        if st.code & 0xFF00 == 0xA700 {
+            if let Some(db) = &self.store_events {
+                let reason = format!("{:04X} {}", st.code, st.reason);
+                if let Err(e) = db.control().append_event(
+                    dcmdisc_archive::events::STORE,
+                    None,
+                    None,
+                    "refused",
+                    Some(&reason),
+                ) {
+                    warn!(error = %e, "the refused store's event was not written");
+                }
+            }
         }
     }
 
@@ -430,6 +450,14 @@ impl Listening {
             mcm: service.mcm,
             tls_client: service.tls_client,
             reports: service.reports.clone(),
+            store_events: crate::control::ControlDb::open(
+                &service.cfg,
+                crate::Open::CreateIfMissing,
+            )
+            .map_err(
+                |e| warn!(error = %crate::error::chain(&e), "refused stores will not be notified"),
+            )
+            .ok(),
         };
         let trigger = trigger.map(|t| {
             let stop = shutdown.clone();
@@ -459,6 +487,8 @@ impl Listening {
                 .map_err(|e| error!(error = %e, "the commitment report sender did not start"))
                 .ok()
         };
+        // The notifiers (`[[notify]]`): one thread per target, tailing the event log.
+        let notifiers = crate::notify::spawn(&service.cfg, &shutdown);
         let served =
             dcmdisc_net::serve_with_tls(listener, tls, service.server, wiring, shutdown.wait())
                 .await;
@@ -474,6 +504,11 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the commitment report sender panicked");
+        for handle in notifiers {
+            shutdown.trigger();
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                error!("a notifier panicked");
             }
         }
         if let Some(handle) = trigger {

@@ -86,8 +86,24 @@ impl Control {
     }
 
     /// Pauses `name` (again: the reason is replaced); its rejects count is kept.
+    /// The pause is written with a `burner` event (state `paused`) in one transaction, so a
+    /// notification follows every pause, whoever made it.
     pub fn pause_burner(&self, name: &str, reason: &str) -> Result<(), ArchiveError> {
-        set_paused(&lock(&self.conn), name, reason)
+        let conn = lock(&self.conn);
+        let tx = conn.unchecked_transaction()?;
+        set_paused(&tx, name, reason)?;
+        crate::events::record(
+            &tx,
+            &crate::events::NewEvent {
+                kind: crate::events::BURNER,
+                burner: Some(name),
+                state: "paused",
+                reason: Some(reason),
+                ..Default::default()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Ends `name`'s pause and clears its rejects in a row.

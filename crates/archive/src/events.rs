@@ -16,6 +16,14 @@ use crate::{lock, ArchiveError, Control};
 /// The kinds of event rows.
 pub const JOB: &str = "job";
 pub const DISC: &str = "disc";
+/// A burner's condition (notifications, issue 11): `paused` (with the pause, in its
+/// transaction) or `out_of_discs` (the worker found none to take).
+pub const BURNER: &str = "burner";
+/// The disk holding the data folder: `high_water` when it reached `[retention]
+/// high_water_percent`, `normal` when it went below again (written on the change only).
+pub const DISK: &str = "disk";
+/// Instances the service could not store (A7xx: no space, a storage error): `refused`.
+pub const STORE: &str = "store";
 
 /// What a change appends.
 #[derive(Debug, Clone, Default)]
@@ -121,7 +129,48 @@ pub fn latest(conn: &Connection) -> Result<i64, ArchiveError> {
         .unwrap_or(0))
 }
 
+/// The newest event of `kind`, if any.
+pub fn latest_of_kind(conn: &Connection, kind: &str) -> Result<Option<EventRow>, ArchiveError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT e.id, e.time, e.kind, e.job, e.disc, e.burner, e.state, e.previous,
+                    e.reason, d.volume, d.copy
+             FROM event e LEFT JOIN job_disc d ON d.id = e.disc
+             WHERE e.kind = ?1 ORDER BY e.id DESC LIMIT 1",
+        )?
+        .query_row(params![kind], read)
+        .optional()?)
+}
+
 impl Control {
+    /// Appends an event that no table change carries (a burner without discs, the disk at
+    /// its high-water mark, a refused store), committed at once.
+    pub fn append_event(
+        &self,
+        kind: &str,
+        job: Option<i64>,
+        burner: Option<&str>,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ArchiveError> {
+        record(
+            &lock(&self.conn),
+            &NewEvent {
+                kind,
+                job,
+                burner,
+                state,
+                reason,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The newest event of `kind`, if any.
+    pub fn latest_event_of_kind(&self, kind: &str) -> Result<Option<EventRow>, ArchiveError> {
+        latest_of_kind(&lock(&self.conn), kind)
+    }
+
     /// The events after id `after`, oldest first, at most `limit`.
     pub fn events_after(&self, after: i64, limit: u32) -> Result<Vec<EventRow>, ArchiveError> {
         self::after(&lock(&self.conn), after, limit)

@@ -302,8 +302,22 @@ CREATE TABLE commitment_report_ref (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 10: notifications (issue 11, `notify.rs`): `notify_target`, one row per configured
+/// webhook or mail target — the id of the last event it was sent (its cursor, so a restart
+/// neither loses nor repeats a notice) and its last failure, for the dashboard.
+/// Self-contained: a new table, nothing else changes.
+const V10: &str = r#"
+CREATE TABLE notify_target (
+    name TEXT PRIMARY KEY,
+    last_event INTEGER NOT NULL,
+    failing INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL
+);
+"#;
+
 /// In order; see the module comment.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -11,6 +11,7 @@ mod job;
 mod jobs;
 mod label;
 mod log;
+mod notify;
 mod patient;
 mod patients;
 mod remote;
@@ -90,6 +91,9 @@ enum Command {
     Users(user::UsersArgs),
     /// The audit log: every state-changing web request, login and user change (newest last).
     Audit(user::AuditArgs),
+    /// Notifications (`[[notify]]` webhooks and mail): test.
+    #[command(subcommand)]
+    Notify(notify::Command),
 }
 
 fn main() {
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user::run(&cfg, cmd),
         Command::Users(args) => user::users(&cfg, args),
         Command::Audit(args) => user::audit_log(&cfg, args),
+        Command::Notify(cmd) => notify::run(&cfg, cmd),
     }
 }
 

@@ -7,6 +7,7 @@ mod burner_checks;
 pub mod commitment;
 pub mod jobs;
 pub mod label;
+pub mod notify;
 pub mod retention;
 pub mod rules;
 pub mod tls;
@@ -74,6 +75,9 @@ pub enum ConfigError {
     /// A `[[rules]]` entry (numbered from 1) that cannot be used.
     #[error("[[rules]] {0}")]
     Rule(String),
+    /// A `[[notify]]` entry that cannot be used (its name, number and key).
+    #[error("[[notify]] {0}")]
+    Notify(String),
     /// A `[web]` value that cannot be used.
     #[error("[web] {0}")]
     Web(String),
@@ -100,6 +104,8 @@ pub struct Config {
     pub label: label::LabelSection,
     pub tls: tls::TlsSection,
     pub commitment: commitment::CommitmentSection,
+    /// Webhook and mail targets of notifications (none: no notices).
+    pub notify: Vec<notify::NotifyConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +277,14 @@ impl Config {
         {
             *p = resolve_against(path, p);
         }
+        for t in &mut cfg.notify {
+            for p in [&mut t.bearer_token_file, &mut t.password_file]
+                .into_iter()
+                .flatten()
+            {
+                *p = resolve_against(path, p);
+            }
+        }
         Ok(cfg)
     }
 
@@ -435,6 +449,7 @@ impl Config {
         let burners: Vec<String> = self.burners().into_iter().map(|b| b.name).collect();
         rules::validate(&self.rules, &sp.ae_titles, &burners)?;
         label::validate(&self.label)?;
+        notify::validate(&self.notify)?;
         self.contexts()?;
         Ok(())
     }

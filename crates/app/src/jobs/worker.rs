@@ -579,6 +579,17 @@ impl Worker {
             };
             match burner.ready() {
                 Err(BurnError::NoDisc(why)) => {
+                    // For the notifier: the burner is out of discs (the job's failure below
+                    // is its own event).
+                    if let Err(e) = control.append_event(
+                        dcmdisc_archive::events::BURNER,
+                        Some(id),
+                        Some(name),
+                        "out_of_discs",
+                        Some(&why),
+                    ) {
+                        warn!(burner = name, error = %e, "out-of-discs event not written");
+                    }
                     self.fail(
                         id,
                         &format!("burner {name} has no disc to take: {why}"),

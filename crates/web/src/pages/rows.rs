@@ -359,6 +359,27 @@ pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
     out
 }
 
+/// Notification targets whose last attempt failed (`[[notify]]`): retried with a back-off,
+/// but the operator is not told of anything through them until they work again.
+pub(crate) fn notify_alerts(targets: &[dcmdisc_app::notify::TargetStatus]) -> Vec<Alert> {
+    targets
+        .iter()
+        .filter(|t| t.failing)
+        .map(|t| Alert {
+            what: format!(
+                "Notifications to {} are failing (since {}): {}",
+                t.name,
+                when(&t.updated),
+                t.last_error
+            ),
+            action: "check the receiver or mail relay and the [[notify]] entry;                      `dcmdisc notify test` tries every target"
+                .into(),
+            link: "/".into(),
+            button: None,
+        })
+        .collect()
+}
+
 /// One line of a job's log: when, and what happened in plain words.
 pub(crate) struct LogLine {
     pub time: String,

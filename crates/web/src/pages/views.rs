@@ -82,7 +82,11 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
                 worker: s.cfg.jobs.worker,
                 associations: assoc_rows(&s.activity.list()),
                 queue,
-                alerts: alerts(&burners, &rows),
+                alerts: {
+                    let mut a = alerts(&burners, &rows);
+                    a.extend(notify_alerts(&dcmdisc_app::notify::status(&s.cfg, &s.db)));
+                    a
+                },
                 active: rows.into_iter().filter(|j| j.active).collect(),
                 burners,
             })
