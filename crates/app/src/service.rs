@@ -504,6 +504,8 @@ impl Listening {
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
                 error!("the commitment report sender panicked");
+            }
+        }
         for handle in notifiers {
             shutdown.trigger();
             let joined = tokio::task::spawn_blocking(move || handle.join()).await;
