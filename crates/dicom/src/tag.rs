@@ -81,6 +81,25 @@ tags!(
     REFERENCED_SOP_SEQUENCE,
 );
 
+// What a disc's web content reads of an instance (issue 12 item 3): SR content items,
+// Encapsulated Documents.
+tags!(
+    TEXT_VALUE,
+    DATE_TIME,
+    DATE,
+    TIME,
+    PERSON_NAME,
+    UID,
+    MEASURED_VALUE_SEQUENCE,
+    NUMERIC_VALUE,
+    MEASUREMENT_UNITS_CODE_SEQUENCE,
+    CONCEPT_CODE_SEQUENCE,
+    COMPLETION_FLAG,
+    ENCAPSULATED_DOCUMENT,
+    MIME_TYPE_OF_ENCAPSULATED_DOCUMENT,
+    DOCUMENT_TITLE,
+);
+
 /// Item (FFFE,E000), Item Delimitation Item (FFFE,E00D), Sequence Delimitation Item
 /// (FFFE,E0DD): PS3.5 7.5, not data elements, so not in the dictionary.
 pub const ITEM: u32 = 0xFFFE_E000;

@@ -41,12 +41,13 @@ pub(crate) fn head(disc: &Disc) -> String {
         t,
         "<h1>DICOM images on this disc</h1>\r\n\
          <p>Made by <strong>{institution}</strong> on {} with {}.<br />\r\n\
-         Disc {} of {}, File-set ID {}. Content: DICOM ONLY.</p>\r\n",
+         Disc {} of {}, File-set ID {}. Content: {}.</p>\r\n",
         xhtml(&date(&disc.created.0), SHORT_CHARS),
         xhtml(&disc.application, VALUE_CHARS),
         disc.number,
         disc.count,
         xhtml(&disc.fileset_id, SHORT_CHARS),
+        super::content_kind(o.web_content),
     );
     if !o.contact.trim().is_empty() {
         let _ = write!(
@@ -55,13 +56,21 @@ pub(crate) fn head(disc: &Disc) -> String {
             xhtml(&o.contact, VALUE_CHARS)
         );
     }
+    if o.web_content {
+        let _ = write!(
+            t,
+            "<p><a href=\"{}\">See the images and reports in this browser</a> (pictures \
+             for review, not for diagnosis).</p>\r\n",
+            super::web::ENTRY
+        );
+    }
     t.push_str(
         "<p>This page lists what is on this disc. To see the images, open the file \
          DICOMDIR with a DICOM viewer. Every DICOM object listed here is in the DICOMDIR \
          and can be imported by a DICOM importer.</p>\r\n\
          <h2>Files on this disc</h2>\r\n<ul>\r\n",
     );
-    for e in entries() {
+    for e in entries(o.web_content) {
         // Folders are named, not linked: a folder link shows a listing in one browser
         // and nothing in another.
         if e.name.ends_with('/') || e.name == INDEX {

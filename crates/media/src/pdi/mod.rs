@@ -16,6 +16,7 @@ pub(crate) mod manifest;
 mod readme;
 mod report;
 pub(crate) mod text;
+pub mod web;
 
 pub use catalog::{Disc, PatientEntry, SeriesEntry, StudyEntry};
 
@@ -34,8 +35,8 @@ pub struct PdiOptions {
     pub institution: String,
     /// Whom to ask about the disc; empty: not configured.
     pub contact: String,
-    /// `[media] web_content`: IHE_PDI web content (renderings) on the volume. Nothing of it
-    /// is written yet; INDEX.HTM and README.TXT are written either way (PDI requires them).
+    /// `[media] web_content`: IHE_PDI web content (pages and renderings, `web`) on the
+    /// volume; INDEX.HTM and README.TXT are written either way (PDI requires them).
     pub web_content: bool,
     /// What the export left off this patient's discs, one line each (the instance and why).
     /// README.TXT and INDEX.HTM list it; filled by whoever decides what is left out.
@@ -56,9 +57,10 @@ pub(crate) struct Entry {
     pub what: &'static str,
 }
 
-/// Everything at the root of a volume, in the order the README and the index list it.
-pub(crate) fn entries() -> Vec<Entry> {
-    vec![
+/// Everything at the root of a volume, in the order the README and the index list it;
+/// `web`: the volume holds the IHE_PDI web content.
+pub(crate) fn entries(web: bool) -> Vec<Entry> {
+    let mut e = vec![
         Entry {
             name: INDEX,
             what: "this disc's index: open it in a web browser",
@@ -87,7 +89,27 @@ pub(crate) fn entries() -> Vec<Entry> {
             name: AUTORUN,
             what: "asks Windows to open INDEX.HTM; starts no program",
         },
-    ]
+    ];
+    if web {
+        e.insert(
+            1,
+            Entry {
+                name: web::ENTRY,
+                what: "the images and reports as web pages, for any browser",
+            },
+        );
+    }
+    e
+}
+
+/// "DICOM PLUS WEB" when the volume holds web content, else "DICOM ONLY" (IHE PDI's label
+/// wording; README.TXT, INDEX.HTM and the label say the same).
+pub fn content_kind(web: bool) -> &'static str {
+    if web {
+        "DICOM PLUS WEB"
+    } else {
+        "DICOM ONLY"
+    }
 }
 
 /// README.TXT, INDEX.HTM and AUTORUN.INF of a volume.

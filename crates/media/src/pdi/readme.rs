@@ -82,7 +82,8 @@ pub(crate) fn render(disc: &Disc) -> String {
         ascii(&disc.fileset_id, VALUE_CHARS)
     ));
     line(&format!(
-        "Content:      DICOM ONLY (profile {})",
+        "Content:      {} (profile {})",
+        super::content_kind(disc.options.web_content),
         ascii(disc.profile, 32)
     ));
     line("");
@@ -131,8 +132,8 @@ pub(crate) fn render(disc: &Disc) -> String {
     line("");
     line("HOW THE DISC IS ORGANISED");
     line("-------------------------");
-    for e in entries() {
-        line(&format!("{:<14}{}", e.name, e.what));
+    for e in entries(disc.options.web_content) {
+        line(&format!("{:<13} {}", e.name, e.what));
     }
     if !o.left_out.is_empty() {
         line("");
