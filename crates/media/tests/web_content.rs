@@ -3,6 +3,8 @@
 //! the same input and clock. Images come from a stand-in renderer (deterministic bytes of a
 //! chosen size): real renderings and browsers are checked in tests/interop/test_web_content.py.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
