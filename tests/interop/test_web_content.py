@@ -140,6 +140,13 @@ def check_pages(root: Path):
     r = subprocess.run([xmllint, "--noout", "--nonet", *map(str, pages)], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
+    # Valid, too, against the XHTML 1.0 Strict DTD (Debian w3c-sgml-lib).
+    catalog = Path("/etc/xml/catalog")
+    if not (catalog.exists() and Path("/usr/share/xml/w3c-sgml-lib").exists()):
+        unavailable("the XHTML DTDs (Debian w3c-sgml-lib, which scripts/test.sh installs) are missing")
+    r = subprocess.run([xmllint, "--noout", "--nonet", "--valid", *map(str, pages)], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "XML_CATALOG_FILES": str(catalog)})
+    assert r.returncode == 0, f"not valid XHTML 1.0 Strict:\n{r.stderr[-3000:]}"
     for page in pages:
         text = page.read_text("utf-8")
         for banned in ("<style", "style=", "<link", "<script", "<iframe", "<frame", "javascript:"):
