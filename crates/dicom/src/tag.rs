@@ -82,7 +82,7 @@ tags!(
 );
 
 // What a disc's web content reads of an instance (issue 12 item 3): SR content items,
-// Encapsulated Documents.
+// Encapsulated Documents, waveforms.
 tags!(
     TEXT_VALUE,
     DATE_TIME,
@@ -98,6 +98,21 @@ tags!(
     ENCAPSULATED_DOCUMENT,
     MIME_TYPE_OF_ENCAPSULATED_DOCUMENT,
     DOCUMENT_TITLE,
+    WAVEFORM_SEQUENCE,
+    NUMBER_OF_WAVEFORM_CHANNELS,
+    NUMBER_OF_WAVEFORM_SAMPLES,
+    SAMPLING_FREQUENCY,
+    MULTIPLEX_GROUP_LABEL,
+    CHANNEL_DEFINITION_SEQUENCE,
+    CHANNEL_LABEL,
+    CHANNEL_SOURCE_SEQUENCE,
+    CHANNEL_SENSITIVITY,
+    CHANNEL_SENSITIVITY_UNITS_SEQUENCE,
+    CHANNEL_SENSITIVITY_CORRECTION_FACTOR,
+    CHANNEL_BASELINE,
+    WAVEFORM_BITS_ALLOCATED,
+    WAVEFORM_SAMPLE_INTERPRETATION,
+    WAVEFORM_DATA,
 );
 
 /// Item (FFFE,E000), Item Delimitation Item (FFFE,E00D), Sequence Delimitation Item

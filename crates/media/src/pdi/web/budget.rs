@@ -72,6 +72,7 @@ pub(crate) fn instance_cost(p: &Prepared) -> u64 {
         Content::Frames(f) => f.iter().map(|r| file(r.jpeg.len() as u64)).sum(),
         Content::Sr { page, .. } => file(page.len() as u64),
         Content::Pdf { document, .. } => file(document.len() as u64),
+        Content::Svg { svg, .. } => file(svg.len() as u64),
         Content::NotShown(_) => 0,
     };
     block + files

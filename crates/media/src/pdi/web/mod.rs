@@ -10,6 +10,7 @@
 //! IHE_PDI/ST000001/SE000001/F0000001.JPG  one JPEG per frame at the default window
 //! IHE_PDI/ST000001/SE000001/I0000001.HTM  an SR's content tree as XHTML
 //! IHE_PDI/ST000001/SE000001/I0000001.PDF  an Encapsulated PDF's document
+//! IHE_PDI/ST000001/SE000001/I0000001.SVG  a waveform (ECG) as on paper
 //! ```
 //!
 //! Every name is 8.3 upper case and every link is written exactly as the name is recorded.
@@ -28,6 +29,7 @@
 //! conversions are by a `Converter`: media knows no pixel codec.
 
 pub(crate) mod budget;
+mod ecg;
 mod object;
 mod pages;
 mod volume;
@@ -100,6 +102,11 @@ pub(crate) enum Content {
         title: String,
         document: Vec<u8>,
     },
+    /// A waveform drawn as on ECG paper (`ecg.rs`), with a line saying what it shows.
+    Svg {
+        what: String,
+        svg: String,
+    },
     /// Why nothing is shown (the page says so; the disc is made all the same).
     NotShown(String),
 }
@@ -140,11 +147,10 @@ fn prepare_one(src: &SourceFile, renderer: &dyn WebRenderer) -> Prepared {
             },
             Err(e) => Content::NotShown(format!("the document could not be extracted: {e}")),
         },
-        object::Kind::Waveform => Content::NotShown(
-            "a waveform: not rendered as a web page in this version (open the DICOM file \
-             with a DICOM viewer)"
-                .into(),
-        ),
+        object::Kind::Waveform => match ecg::svg(&src.path) {
+            Ok((svg, what)) => Content::Svg { what, svg },
+            Err(e) => Content::NotShown(format!("a waveform that could not be drawn: {e}")),
+        },
     };
     Prepared { content, number }
 }

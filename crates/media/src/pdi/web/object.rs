@@ -77,7 +77,7 @@ impl Visitor for Grab<'_> {
 
 /// The named top-level elements of the Part 10 file at `path`, and whether its data set is
 /// Explicit VR.
-fn read_top(
+pub(crate) fn read_top(
     path: &Path,
     values: &[u32],
     spans: &[u32],

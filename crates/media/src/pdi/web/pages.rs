@@ -222,6 +222,15 @@ pub(crate) fn instance_block(p: &Prepared, first_frame: usize, index: usize) -> 
                 (document.len() as u64).div_ceil(1024)
             );
         }
+        Content::Svg { what, .. } => {
+            let name = object_name(index, "SVG");
+            let _ = write!(
+                t,
+                "<p><a href=\"{name}\"><img src=\"{name}\" alt=\"Waveform\" /></a></p>\r\n\
+                 <p>Waveform: {}.</p>\r\n",
+                xhtml(what, VALUE_CHARS)
+            );
+        }
         Content::NotShown(why) => {
             let _ = write!(
                 t,

@@ -66,6 +66,10 @@ pub(crate) fn volume_files(
                         path: format!("{dir}/{}", object_name(k + 1, "PDF")),
                         bytes: document.clone(),
                     }),
+                    Content::Svg { svg, .. } => out.push(WebFile {
+                        path: format!("{dir}/{}", object_name(k + 1, "SVG")),
+                        bytes: svg.clone().into_bytes(),
+                    }),
                     Content::NotShown(_) => {}
                 }
             }
