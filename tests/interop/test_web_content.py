@@ -26,7 +26,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from corpus import sample_corpus
 from helpers import dcmdisc_bin, peer_tool, unavailable
-from test_pdi_content import extract, files_of, person_name
+from test_pdi_content import dicomdir_hierarchy, extract, files_of, person_name, source_folder
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent.parent / "target" / "web-content-screenshots"
@@ -349,6 +349,35 @@ def test_the_pages_open_from_file_in_real_browsers(exported, browser):
         assert sentence in by[f"{pid}-page"]["text"] and person_name(name) in by[f"{pid}-page"]["text"]
     for name in pages:
         assert (SHOTS / f"{browser}-{name}.png").stat().st_size > 1000
+
+
+def test_spanned_volumes_carry_only_their_own_web_content(tmp_path):
+    """12 instances of 128 KiB over volumes of 1 MiB: each image within capacity with its web
+    content, and each volume's JPEGs exactly its own instances' (one per instance here), in
+    the DICOMDIR's series."""
+    src = tmp_path / "src"
+    source_folder(src, charset_files=False, side=256)
+    out = tmp_path / "out"
+    r = subprocess.run([str(dcmdisc_bin()), "export", "--from-folder", str(src), "--out", str(out),
+                        "--capacity-mb", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    isos = sorted(out.rglob("VOL*.iso"))
+    assert len(isos) >= 2, isos
+    total = 0
+    for iso in isos:
+        assert iso.stat().st_size <= 1 << 20, iso
+        root = extract(iso, tmp_path)
+        _, studies, series = dicomdir_hierarchy(root)
+        pages = sorted(root.glob("IHE_PDI/ST*/SE*/INDEX.HTM"))
+        assert len(pages) == len(series), (pages, series)
+        for page, (_, folder, n) in zip(pages, series):
+            assert len(list(page.parent.glob("F*.JPG"))) == n, (page, folder, n)
+            assert page.read_text("utf-8").count("<h2>Instance ") == n
+        assert len(list(root.glob("IHE_PDI/ST*/INDEX.HTM"))) == len(studies)
+        check_pages(root)
+        assert crawl(root) >= {p for p in files_of(root) if p.relative_to(root).parts[0] == "IHE_PDI"}
+        total += sum(n for _, _, n in series)
+    assert total == 12
 
 
 def test_web_content_off_gives_a_dicom_only_disc(tmp_path):
