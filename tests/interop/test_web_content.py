@@ -255,7 +255,7 @@ def test_an_ecg_is_drawn_as_on_paper(exported):
             paths = re.findall(r'<path d="([^"]+)" stroke="#000000"', text)
             assert len(paths) == nch, (len(paths), nch)
             seconds = min(int(group.NumberOfWaveformSamples) / fs, 60)
-            assert f'width="{18 + seconds * 25:.1f}mm"' in text
+            assert f'width="{34 + seconds * 25:.1f}mm"' in text
             arr = ds.waveform_array(0)
             step = max(1, int(-(-fs // 500)))
             for c in (0, nch - 1):
@@ -265,7 +265,7 @@ def test_an_ecg_is_drawn_as_on_paper(exported):
                 mid = 30 * (c + 0.5)
                 for k in (0, 1, 50, 100):
                     x, y = map(float, points[k])
-                    assert abs(x - (18 + k * step / fs * 25)) < 0.01, (c, k, x)
+                    assert abs(x - (34 + k * step / fs * 25)) < 0.01, (c, k, x)
                     want = min(max(mid - arr[k * step, c] * to_mv * 10, mid - 15), mid + 15)
                     assert abs(y - want) < 0.01, (c, k, y, want)
             page = (svg.parent / "INDEX.HTM").read_text("utf-8")

@@ -119,9 +119,18 @@ pub(crate) fn render(disc: &Disc) -> String {
     line("");
     line("HOW TO OPEN IT");
     line("--------------");
+    let web = if disc.options.web_content {
+        format!(
+            " From there, {} shows pictures of the images and the reports in the same \
+             browser (for review, not for diagnosis).",
+            super::web::ENTRY
+        )
+    } else {
+        String::new()
+    };
     for l in wrap(
         &format!(
-            "Open {INDEX} in a web browser for the list of what is on this disc. \
+            "Open {INDEX} in a web browser for the list of what is on this disc.{web} \
              Open DICOMDIR with any DICOM viewer to see the images. Nothing needs to \
              be installed and nothing on this disc is a program."
         ),

@@ -20,7 +20,7 @@ const MM_PER_SECOND: f64 = 25.0;
 const MM_PER_MV: f64 = 10.0;
 /// Height of one channel's row; the label column's width.
 const ROW_MM: f64 = 30.0;
-const LABEL_MM: f64 = 18.0;
+const LABEL_MM: f64 = 34.0;
 /// Points drawn per second at most (an ECG's content lies below 150 Hz).
 const MAX_POINTS_PER_SECOND: f64 = 500.0;
 /// Longest stretch drawn, and most channels.
@@ -202,7 +202,7 @@ fn draw(group: &Item<'_>, explicit: bool, charset: &str) -> Result<(String, Stri
         let mid = ROW_MM * (c as f64 + 0.5);
         let _ = write!(
             t,
-            "<text x=\"1\" y=\"{:.1}\" font-family=\"sans-serif\" font-size=\"3.5\">{}</text>\r\n",
+            "<text x=\"1\" y=\"{:.1}\" font-family=\"sans-serif\" font-size=\"3\">{}</text>\r\n",
             mid + 1.2,
             xhtml(&ch.label, 24)
         );

@@ -20,8 +20,8 @@
 //! *before* planning ([`prepare`], on every core) and the planner is given the real bytes of
 //! its JPEGs, SR page or PDF and of its block on the series page. The study, series and
 //! index pages and the thumbnails are bounded from worst-case values (`budget.rs`), as the
-//! root files are. Rendering first costs memory (the JPEGs are kept until their volume is
-//! written: about 3 % of the DICOM bytes for CT, measured in docs/performance.md) but no
+//! root files are. Rendering first costs memory (the JPEGs are kept in memory for the whole
+//! export: about 5 % of the DICOM bytes for CT, measured in docs/performance.md) but no
 //! second rendering and no guess: a bound on JPEG size would have to be the raw frame size,
 //! ten times too pessimistic, and would split discs that fit.
 //!
