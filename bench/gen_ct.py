@@ -6,6 +6,12 @@
       Little Endian, one patient/study/series, unique SOP Instance UIDs,
       about 0.5 MB each.
 
+  gen_ct.py series OUTDIR --phantom
+      The same series with anatomy-like content instead of noise: a body of soft
+      tissue with lungs, a spine and vessels that move from slice to slice, and
+      CT-like noise of a few HU (what a disc's JPEG renderings of a real CT
+      compress like; the noise series is their worst case).
+
   gen_ct.py big OUTFILE [--frames 2048]
       One Multi-frame Grayscale Word Secondary Capture instance of FRAMES
       512x512 16-bit frames (2048 frames = 1 GiB of Pixel Data), written in
@@ -67,7 +73,29 @@ def common(ds, seed):
     ds.InstitutionName = "bench"
 
 
-def write_series(outdir, count, seed):
+def phantom_slice(i, count, rng):
+    """Stored values (HU + 1024) of slice `i`: soft tissue, two lungs, a spine, an aorta
+    whose size changes along the series, and noise of sigma 12 HU."""
+    y, x = np.mgrid[0:ROWS, 0:COLS].astype(np.float32)
+    cx, cy = COLS / 2, ROWS / 2
+    t = i / max(count - 1, 1)
+    hu = np.full((ROWS, COLS), -1000.0, dtype=np.float32)
+    body = ((x - cx) / 220) ** 2 + ((y - cy) / 160) ** 2 < 1
+    hu[body] = 40
+    fat = body & (((x - cx) / 205) ** 2 + ((y - cy) / 145) ** 2 >= 1)
+    hu[fat] = -90
+    for side in (-1, 1):
+        lung = ((x - cx - side * 95) / (70 + 10 * np.sin(np.pi * t))) ** 2 + ((y - cy + 10) / 100) ** 2 < 1
+        hu[lung] = -850
+    spine = (x - cx) ** 2 + (y - cy - 110) ** 2 < 28 ** 2
+    hu[spine] = 700
+    aorta = (x - cx - 30) ** 2 + (y - cy - 60) ** 2 < (14 + 4 * t) ** 2
+    hu[aorta] = 180
+    hu += rng.normal(0, 12, size=(ROWS, COLS)).astype(np.float32)
+    return np.clip(np.rint(hu + 1024), 0, 4095).astype("<u2")
+
+
+def write_series(outdir, count, seed, phantom=False):
     os.makedirs(outdir, exist_ok=True)
     rng = np.random.default_rng(seed)
     # Soft body-like base image plus noise, values in 0..4095 (12 bits stored).
@@ -120,7 +148,10 @@ def write_series(outdir, count, seed):
         ds.RescaleType = "HU"
         ds.WindowCenter = "40"
         ds.WindowWidth = "400"
-        ds.PixelData = np.roll(base, (i * 7) % ROWS, axis=0).tobytes()
+        if phantom:
+            ds.PixelData = phantom_slice(i, count, rng).tobytes()
+        else:
+            ds.PixelData = np.roll(base, (i * 7) % ROWS, axis=0).tobytes()
         name = os.path.join(outdir, "CT%0*d.dcm" % (width, i + 1))
         ds.save_as(name, enforce_file_format=True)
 
@@ -196,13 +227,14 @@ def main():
     s.add_argument("outdir")
     s.add_argument("--count", type=int, default=1000)
     s.add_argument("--seed", type=int, default=20250101)
+    s.add_argument("--phantom", action="store_true")
     b = sub.add_parser("big")
     b.add_argument("outfile")
     b.add_argument("--frames", type=int, default=2048)
     b.add_argument("--seed", type=int, default=20250101)
     a = p.parse_args()
     if a.what == "series":
-        write_series(a.outdir, a.count, a.seed)
+        write_series(a.outdir, a.count, a.seed, a.phantom)
     else:
         write_big(a.outfile, a.frames, a.seed)
 

@@ -37,7 +37,8 @@ for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmt
             /usr/bin/ip:iproute2 /bin/mount:mount /usr/bin/xmllint:libxml2-utils \
             /usr/bin/openssl:openssl \
             /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib \
-            /usr/bin/chromium:chromium /usr/bin/node:nodejs /usr/bin/npm:npm; do
+            /usr/bin/chromium:chromium /usr/bin/firefox-esr:firefox-esr /usr/bin/unshare:util-linux \
+            /usr/bin/node:nodejs /usr/bin/npm:npm; do
     path=${tool%%:*} pkg=${tool##*:}
     if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
 done
@@ -64,7 +65,7 @@ pip_missing=()
 # module:requirement (pydicom/pynetdicom 3 are the APIs the tests are written against)
 for spec in "pydicom:pydicom>=3,<4" "pynetdicom:pynetdicom>=3,<4" "data_store:pydicom-data" \
             "numpy:numpy" "pytest:pytest" "pytest_timeout:pytest-timeout" \
-            "aiosmtpd:aiosmtpd"; do
+            "aiosmtpd:aiosmtpd" "websockets:websockets>=13"; do
     module=${spec%%:*} pkg=${spec##*:}
     if ! "$PYTHON" -c "import $module" 2>/dev/null; then pip_missing+=("$pkg"); fi
 done

@@ -1,9 +1,10 @@
 """The IHE PDI frame of every volume (issue 12 items 3, 6, 7, 9): README.TXT, INDEX.HTM,
-AUTORUN.INF, VALIDATE.TXT and MANIFEST.TXT beside DICOMDIR and DICOM/, checked on the ISO image
+AUTORUN.INF, VALIDATE.TXT and MANIFEST.TXT beside DICOMDIR, DICOM/ and IHE_PDI/, checked on the ISO image
 extracted with xorriso (a case-sensitive copy) by tools that are not ours: xmllint (well-formed,
 and valid against the XHTML 1.0 Strict DTD from w3c-sgml-lib), sha256sum, pydicom's DICOMDIR
 reader and character set decoders, isoinfo. The checks are those of
-shared/research/pdi-viewer.md section 8 that apply before the web content exists.
+shared/research/pdi-viewer.md section 8 on the root files; the web content's are in
+test_web_content.py.
 """
 
 from __future__ import annotations
@@ -154,9 +155,8 @@ def check_names_and_tree(iso: Path, root: Path):
         pattern = r"[A-Z0-9_]{1,8}" if p.is_dir() else r"[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?"
         assert re.fullmatch(pattern, p.name), rel
     top = {p.name for p in root.iterdir()}
-    assert top == OWN_FILES | {"DICOMDIR", "DICOM"}, top
-    # No web content yet: no IHE_PDI folder, and the page says so.
-    assert "IHE_PDI" not in top
+    # `[media] web_content` is on by default: the IHE_PDI folder (test_web_content.py).
+    assert top == OWN_FILES | {"DICOMDIR", "DICOM", "IHE_PDI"}, top
 
 
 def check_no_executable(root: Path):

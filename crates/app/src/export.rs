@@ -293,10 +293,6 @@ fn run(
         true => Some(crate::label::Fonts::load(&cfg.label.font_source())?),
         false => None,
     };
-    let content = match cfg.media.web_content {
-        true => crate::label::Content::DicomPlusWeb,
-        false => crate::label::Content::DicomOnly,
-    };
     let output = Output::prepare(&opts.out_dir)?;
     let patients = jobs.len() as u64;
     let mut all = Vec::new();
@@ -330,17 +326,28 @@ fn run(
                 ControlFlow::Continue(())
             }
         };
-        let volumes = media::export_patient(job.files, &media_opts, &converter, &mut report)
-            .map_err(|source| match source {
-                ExportError::Cancelled => AppError::Cancelled,
-                source => AppError::Export {
-                    label: label.clone(),
-                    source,
-                },
-            })?;
+        let volumes = media::export_patient_with(
+            job.files,
+            &media_opts,
+            &converter,
+            &crate::web_render::DiscRenderer,
+            &mut report,
+        )
+        .map_err(|source| match source {
+            ExportError::Cancelled => AppError::Cancelled,
+            source => AppError::Export {
+                label: label.clone(),
+                source,
+            },
+        })?;
         if let Some(fonts) = &fonts {
             // Into the staging folder: a label that cannot be made fails the export whole.
             let job = opts.job.and_then(|j| u64::try_from(j).ok());
+            // What the volumes hold, not what was asked: "DICOM PLUS WEB" only with IHE_PDI.
+            let content = match volumes.iter().all(|v| v.web_content) {
+                true => crate::label::Content::DicomPlusWeb,
+                false => crate::label::Content::DicomOnly,
+            };
             crate::label::write_volume_labels(
                 &cfg.label, fonts, &facts, &volumes, now, content, job,
             )?;

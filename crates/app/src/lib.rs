@@ -6,7 +6,7 @@
 //! what Storage Commitment means over it in `commitment`), one
 //! shutdown token for every long-running part ([`Shutdown`]), and the operations: export a
 //! collection or a folder ([`export`], with typed [`Progress`] and cancellation), convert a
-//! file ([`convert`]), render files to JPEG ([`render`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
+//! file ([`convert`]), render files to JPEG ([`render`]) and the images of a disc's web content ([`web_render`]), the listings and the remote AE table ([`ControlDb`]), and disc jobs
 //! ([`jobs`]: the queue's operations and the worker) with their [`burners`], the temporary
 //! store's [`retention`] (the pass, the sweeper, pinning); what changed, in order
 //! ([`events`]), the associations open now ([`activity`]), and each volume's [`label`] (the
@@ -54,6 +54,7 @@ mod shutdown;
 mod testutil;
 mod tls;
 pub mod users;
+pub mod web_render;
 
 pub use activity::{Activity, AssociationChange, AssociationView};
 pub use config::{Config, ConfigError};

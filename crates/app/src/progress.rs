@@ -12,6 +12,9 @@ pub enum Stage {
     Reading,
     /// Converting what the profile does not allow to Explicit VR LE (items: instances).
     Converting,
+    /// Rendering the IHE_PDI web content of every instance, before planning (items:
+    /// instances).
+    Rendering,
     /// Building a volume's DICOMDIR (items: volumes).
     Dicomdir,
     /// Writing a volume's image or tree (items: volumes).
@@ -30,6 +33,7 @@ impl Stage {
         match self {
             Stage::Reading => "reading",
             Stage::Converting => "converting",
+            Stage::Rendering => "rendering",
             Stage::Dicomdir => "dicomdir",
             Stage::Writing => "writing",
             Stage::Validating => "validating",
@@ -43,6 +47,7 @@ impl Stage {
         match s {
             "reading" => Stage::Reading,
             "converting" => Stage::Converting,
+            "rendering" => Stage::Rendering,
             "dicomdir" => Stage::Dicomdir,
             "writing" => Stage::Writing,
             "validating" => Stage::Validating,

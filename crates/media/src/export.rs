@@ -14,11 +14,13 @@ use dcmdisc_dicom::tag;
 
 use crate::dicomdir::{self, FileRef, Record};
 use crate::pdi::budget;
+use crate::pdi::web::{self, WebPlan};
 use crate::plan::{self, PlanItem};
 use crate::record_keys::record_keys;
 use crate::records;
 use crate::volume::{write_volume, Placed, VolumeContext};
 
+pub use crate::pdi::web::{NoRenderer, Rendered, WebRenderer};
 pub use crate::pdi::PdiOptions;
 
 pub use crate::left_out::{Excluded, ExcludedKind, LeftOut};
@@ -116,6 +118,17 @@ pub enum ExportError {
         used: u64,
         allowed: u64,
     },
+    /// The volume's web content came out larger than the planner's reserve for it: a defect
+    /// of its size bounds (`pdi/web/budget.rs`), caught before the volume is written.
+    #[error(
+        "volume {volume}: its web content takes {used} bytes, more than the {allowed} the \
+         planner kept for it"
+    )]
+    WebOverReserve {
+        volume: usize,
+        used: u64,
+        allowed: u64,
+    },
     /// Validation could not open what was just written.
     #[error("validating volume {volume}: {source}")]
     Validation {
@@ -199,6 +212,8 @@ pub struct VolumeSummary {
     /// sequence item that lacks what the record's macro requires), one line each, source
     /// file first; carried by the first volume of the patient.
     pub warnings: Vec<String>,
+    /// The volume holds the IHE_PDI web content (its label says "DICOM PLUS WEB").
+    pub web_content: bool,
     /// What the README of this volume lists as left out (the same on every volume of the
     /// patient).
     pub left_out: Vec<LeftOut>,
@@ -235,12 +250,24 @@ pub fn export_patient(
     conv: &dyn Converter,
     progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
+    export_patient_with(files, opts, conv, &NoRenderer, progress)
+}
+
+/// [`export_patient`], with `renderer` making the images of the web content (when
+/// `opts.pdi.web_content`); without one every image's page says it was not rendered.
+pub fn export_patient_with(
+    files: Vec<SourceFile>,
+    opts: &ExportOptions,
+    conv: &dyn Converter,
+    renderer: &dyn WebRenderer,
+    progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
+) -> Result<Vec<VolumeSummary>, ExportError> {
     if files.is_empty() {
         return Err(ExportError::Empty);
     }
     fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
     let staging = opts.out_dir.join(".dcmdisc-staging");
-    let result = export_inner(files, opts, conv, progress, &staging);
+    let result = export_inner(files, opts, conv, renderer, progress, &staging);
     let _ = fs::remove_dir_all(&staging);
     result
 }
@@ -249,6 +276,7 @@ fn export_inner(
     files: Vec<SourceFile>,
     opts: &ExportOptions,
     conv: &dyn Converter,
+    renderer: &dyn WebRenderer,
     progress: &mut dyn FnMut(&str, u64, u64) -> ControlFlow<()>,
     staging: &Path,
 ) -> Result<Vec<VolumeSummary>, ExportError> {
@@ -460,20 +488,40 @@ fn export_inner(
     // The volume's own files (`pdi`) are sized first: a fixed part per volume, INDEX.HTM's
     // block per study or series and a MANIFEST.TXT line per instance.
     let reserve = budget::reserve(&opts.pdi, profile.name());
+    // The web content is rendered before planning and its real bytes planned with
+    // (`pdi/web/mod.rs` says why).
+    let web_plan = match opts.pdi.web_content {
+        true => {
+            let sources: Vec<&SourceFile> = placed.iter().map(|p| &p.src).collect();
+            let prepared =
+                web::prepare(&sources, renderer, progress).ok_or(ExportError::Cancelled)?;
+            Some(WebPlan {
+                prepared,
+                renderer,
+                reserve: web::budget::reserve(&opts.pdi, profile.name()),
+            })
+        }
+        false => None,
+    };
     let items: Vec<PlanItem> = placed
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let leaf_len = dicomdir::encoded_record_len(&p.leaf)? as u64;
+            let web = web_plan
+                .as_ref()
+                .map_or(0, |w| web::budget::instance_cost(&w.prepared[i]));
             Ok(PlanItem {
                 study: p.study.clone(),
                 series: p.series.clone(),
-                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance,
+                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance + web,
             })
         })
         .collect::<Result<_, ExportError>>()?;
     let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
-    let per_volume = 64 * SECTOR + reserve.per_volume;
-    let per_group = 4 * SECTOR + reserve.per_group;
+    let web_reserve = web_plan.as_ref().map(|w| w.reserve).unwrap_or_default();
+    let per_volume = 64 * SECTOR + reserve.per_volume + web_reserve.per_volume;
+    let per_group = 4 * SECTOR + reserve.per_group + web_reserve.per_group;
     if let Some(v) = &opts.pdi.viewers {
         // Said as the viewer's fault only when the instances would fit without it.
         let largest = items.iter().map(|i| i.cost).max().unwrap_or(0);
@@ -497,6 +545,7 @@ fn export_inner(
         today: &today,
         patient_id: &patient_id,
         reserve: &reserve,
+        web: web_plan.as_ref(),
     };
     for (v, members) in volumes.iter().enumerate() {
         let number = v + 1;

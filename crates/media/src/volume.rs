@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::dicomdir::{self, DicomdirMeta, Record};
 use crate::export::{io_err, ExportError, ExportOptions, VolumeSummary};
 use crate::pdi::budget::{self, Reserve};
+use crate::pdi::web::{self, WebFile, WebPlan};
 use crate::pdi::{self, manifest, Disc, ExtraFile};
 use crate::plan::open_group;
 use crate::profile::SECTOR;
@@ -47,6 +48,8 @@ pub(crate) struct VolumeContext<'a> {
     pub today: &'a (String, String),
     pub patient_id: &'a str,
     pub reserve: &'a Reserve,
+    /// The web content's prepared instances, when `[media] web_content` is on.
+    pub web: Option<&'a WebPlan<'a>>,
 }
 
 pub(crate) fn write_volume(
@@ -78,6 +81,8 @@ pub(crate) fn write_volume(
     let mut patient = group_record(table, "PATIENT", &first.src, profile, today, patient_id);
     let mut order: Vec<(PathBuf, String, u64)> = Vec::with_capacity(members.len());
     let (mut s_no, mut r_no, mut i_no) = (0usize, 0usize, 0usize);
+    // The members by study and series, as the web content lays them out.
+    let mut groups: Vec<Vec<Vec<usize>>> = Vec::new();
     for (k, &m) in members.iter().enumerate() {
         let p = &placed[m];
         let new_study = k == 0 || placed[members[k - 1]].study != p.study;
@@ -106,6 +111,12 @@ pub(crate) fn write_volume(
             format!("I{i_no:07}"),
         ];
         disc.add(&p.src, new_study, new_series, &file_id[..4].join("/"));
+        open_group(
+            open_group(&mut groups, new_study, Vec::new),
+            new_series,
+            Vec::new,
+        )
+        .push(m);
         order.push((p.src.path.clone(), file_id.join("/"), p.src.size));
         if let Some(f) = leaf.file.as_mut() {
             f.file_id = file_id;
@@ -149,11 +160,16 @@ pub(crate) fn write_volume(
         .flat_map(|v| &v.files)
         .map(|f| (f.source.clone(), f.name.clone(), f.size))
         .collect();
+    let web_files = match cx.web {
+        Some(plan) => web_content(&disc, &groups, placed, members, plan)?,
+        None => Vec::new(),
+    };
     let extras = own_files(
         &disc,
         &dicomdir,
         &order,
         &viewer_files,
+        &web_files,
         &mut expected,
         cx.reserve,
     )?;
@@ -167,6 +183,7 @@ pub(crate) fn write_volume(
         instances: members.len(),
         sha256: None,
         warnings: Vec::new(),
+        web_content: cx.web.is_some(),
         left_out: opts.left_out.clone(),
     };
     if opts.tree || !opts.profile.makes_iso() {
@@ -183,6 +200,14 @@ pub(crate) fn write_volume(
         let mut bytes = dicomdir.len() as u64;
         for f in &extras {
             write(f.name, &f.bytes)?;
+            bytes += f.bytes.len() as u64;
+        }
+        for f in &web_files {
+            let p = root.join(&f.path);
+            if let Some(parent) = p.parent() {
+                fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            write(&f.path, &f.bytes)?;
             bytes += f.bytes.len() as u64;
         }
         for (src, rel, size) in order.iter().chain(&viewer_files) {
@@ -204,6 +229,9 @@ pub(crate) fn write_volume(
         iso.add_file("DICOMDIR", FileSource::bytes(dicomdir))?;
         for f in extras {
             iso.add_file(f.name, FileSource::bytes(f.bytes))?;
+        }
+        for f in web_files {
+            iso.add_file(&f.path, FileSource::bytes(f.bytes))?;
         }
         for (src, rel, size) in order.iter().chain(&viewer_files) {
             iso.add_file(rel, FileSource::path_with_size(src.clone(), *size))?;
@@ -238,6 +266,32 @@ pub(crate) fn write_volume(
     Ok(summary)
 }
 
+/// The volume's web content (`pdi/web`), checked against what the planner kept for it.
+fn web_content(
+    disc: &Disc,
+    groups: &[Vec<Vec<usize>>],
+    placed: &[Placed],
+    members: &[usize],
+    plan: &WebPlan<'_>,
+) -> Result<Vec<WebFile>, ExportError> {
+    let paths: Vec<&std::path::Path> = placed.iter().map(|p| p.src.path.as_path()).collect();
+    let files = web::volume_files(disc, groups, &plan.prepared, &paths, plan.renderer);
+    let used = web::budget::used(&files);
+    let instances: u64 = members
+        .iter()
+        .map(|&m| web::budget::instance_cost(&plan.prepared[m]))
+        .sum();
+    let allowed = web::budget::allowed(&plan.reserve, disc.studies() + disc.series(), instances);
+    if used > allowed {
+        return Err(ExportError::WebOverReserve {
+            volume: disc.number,
+            used,
+            allowed,
+        });
+    }
+    Ok(files)
+}
+
 /// The volume's own files (`pdi`): README, INDEX and AUTORUN from `disc`; then every file
 /// of the volume is checked and hashed as it will go onto it (`validate_planned`), the
 /// report of those checks added, and the MANIFEST of all their hashes last. Fails, before
@@ -248,16 +302,24 @@ fn own_files(
     dicomdir: &[u8],
     order: &[(PathBuf, String, u64)],
     viewer_files: &[(PathBuf, String, u64)],
+    web_files: &[WebFile],
     expected: &mut ExpectedVolume,
     reserve: &Reserve,
 ) -> Result<Vec<ExtraFile>, ExportError> {
     let mut extras = pdi::front_files(disc);
+    let web_names = || web_files.iter().map(|f| f.path.clone());
     expected.files = extras.iter().map(|f| f.name.to_string()).collect();
+    expected.files.extend(web_names());
     let mut planned = vec![("DICOMDIR".to_string(), Planned::Bytes(dicomdir))];
     planned.extend(
         extras
             .iter()
             .map(|f| (f.name.to_string(), Planned::Bytes(&f.bytes))),
+    );
+    planned.extend(
+        web_files
+            .iter()
+            .map(|f| (f.path.clone(), Planned::Bytes(&f.bytes))),
     );
     planned.extend(
         order
@@ -284,11 +346,17 @@ fn own_files(
     expected
         .files
         .extend(viewer_files.iter().map(|(_, rel, _)| rel.clone()));
+    expected.files.extend(web_names());
     let used: u64 = extras
         .iter()
         .map(|f| (f.bytes.len() as u64).div_ceil(SECTOR) * SECTOR + 48)
         .sum();
-    let allowed = budget::bound(reserve, disc.studies(), disc.series(), disc.instances());
+    // The web files' MANIFEST lines are in the web content's reserve (`web/budget.rs`).
+    let allowed = budget::bound(reserve, disc.studies(), disc.series(), disc.instances())
+        + web_files
+            .iter()
+            .map(|f| manifest::line_len(&f.path))
+            .sum::<u64>();
     if used > allowed {
         return Err(ExportError::OwnFilesOverReserve {
             volume: disc.number,

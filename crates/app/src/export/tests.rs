@@ -94,10 +94,20 @@ fn a_folder_export_reports_typed_progress_per_patient() {
     assert_eq!(
         stages,
         vec![
+            // The web content, rendered before planning (one step per instance).
+            (1, Stage::Rendering, 0, 3),
+            (1, Stage::Rendering, 1, 3),
+            (1, Stage::Rendering, 2, 3),
+            (1, Stage::Rendering, 3, 3),
             (1, Stage::Dicomdir, 0, 1),
             (1, Stage::Writing, 0, 1),
             (1, Stage::Validating, 0, 1),
             (1, Stage::Done, 1, 1),
+            // The web content, rendered before planning (one step per instance).
+            (2, Stage::Rendering, 0, 3),
+            (2, Stage::Rendering, 1, 3),
+            (2, Stage::Rendering, 2, 3),
+            (2, Stage::Rendering, 3, 3),
             (2, Stage::Dicomdir, 0, 1),
             (2, Stage::Writing, 0, 1),
             (2, Stage::Validating, 0, 1),
@@ -105,7 +115,7 @@ fn a_folder_export_reports_typed_progress_per_patient() {
         ]
     );
     assert!(seen.iter().all(|p| p.patient.total == 2));
-    assert_eq!(seen[4].label, "ROE^JANE [P2]");
+    assert_eq!(seen[8].label, "ROE^JANE [P2]");
     // Each ISO volume was validated, its image hashed.
     for v in &vols {
         let h = v.volume.sha256.as_ref().unwrap();

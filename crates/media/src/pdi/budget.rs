@@ -34,7 +34,7 @@ fn worst_text() -> String {
     "\"".repeat(1000)
 }
 
-fn worst_disc(options: &PdiOptions, profile: &'static str) -> Disc {
+pub(crate) fn worst_disc(options: &PdiOptions, profile: &'static str) -> Disc {
     let w = worst_text();
     Disc {
         number: usize::MAX,
@@ -63,7 +63,7 @@ fn worst_disc(options: &PdiOptions, profile: &'static str) -> Disc {
     }
 }
 
-fn worst_study() -> StudyEntry {
+pub(crate) fn worst_study() -> StudyEntry {
     let w = worst_text();
     StudyEntry {
         date: w.clone(),
@@ -75,7 +75,7 @@ fn worst_study() -> StudyEntry {
     }
 }
 
-fn worst_series() -> SeriesEntry {
+pub(crate) fn worst_series() -> SeriesEntry {
     let w = worst_text();
     SeriesEntry {
         number: w.clone(),

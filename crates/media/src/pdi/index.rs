@@ -41,18 +41,27 @@ pub(crate) fn head(disc: &Disc) -> String {
         t,
         "<h1>DICOM images on this disc</h1>\r\n\
          <p>Made by <strong>{institution}</strong> on {} with {}.<br />\r\n\
-         Disc {} of {}, File-set ID {}. Content: DICOM ONLY.</p>\r\n",
+         Disc {} of {}, File-set ID {}. Content: {}.</p>\r\n",
         xhtml(&date(&disc.created.0), SHORT_CHARS),
         xhtml(&disc.application, VALUE_CHARS),
         disc.number,
         disc.count,
         xhtml(&disc.fileset_id, SHORT_CHARS),
+        super::content_kind(o.web_content),
     );
     if !o.contact.trim().is_empty() {
         let _ = write!(
             t,
             "<p>Questions about this disc: {}</p>\r\n",
             xhtml(&o.contact, VALUE_CHARS)
+        );
+    }
+    if o.web_content {
+        let _ = write!(
+            t,
+            "<p><a href=\"{}\">See the images and reports in this browser</a> (pictures \
+             for review, not for diagnosis).</p>\r\n",
+            super::web::ENTRY
         );
     }
     t.push_str(

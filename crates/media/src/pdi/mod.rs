@@ -17,6 +17,7 @@ mod readme;
 mod report;
 pub(crate) mod text;
 pub mod viewers;
+pub mod web;
 
 pub use catalog::{Disc, PatientEntry, SeriesEntry, StudyEntry};
 pub use viewers::{ViewerError, ViewerFile, ViewerFolder};
@@ -36,8 +37,8 @@ pub struct PdiOptions {
     pub institution: String,
     /// Whom to ask about the disc; empty: not configured.
     pub contact: String,
-    /// `[media] web_content`: IHE_PDI web content (renderings) on the volume. Nothing of it
-    /// is written yet; INDEX.HTM and README.TXT are written either way (PDI requires them).
+    /// `[media] web_content`: IHE_PDI web content (pages and renderings, `web`) on the
+    /// volume; INDEX.HTM and README.TXT are written either way (PDI requires them).
     pub web_content: bool,
     /// What the export left off this patient's discs, one line each (the instance and why).
     /// README.TXT and INDEX.HTM list it; filled by whoever decides what is left out.
@@ -61,7 +62,9 @@ pub(crate) struct Entry {
     pub what: &'static str,
 }
 
-/// Everything at the root of a volume, in the order the README and the index list it.
+/// Everything at the root of a volume, in the order the README and the index list it:
+/// with the IHE_PDI web content when `options.web_content` says the volume holds it, and
+/// VIEWERS/ when a viewer folder is configured.
 pub(crate) fn entries(options: &PdiOptions) -> Vec<Entry> {
     let mut all = vec![
         Entry {
@@ -93,6 +96,15 @@ pub(crate) fn entries(options: &PdiOptions) -> Vec<Entry> {
             what: "asks Windows to open INDEX.HTM; starts no program",
         },
     ];
+    if options.web_content {
+        all.insert(
+            1,
+            Entry {
+                name: web::ENTRY,
+                what: "the images and reports as web pages, for any browser",
+            },
+        );
+    }
     if options.viewers.is_some() {
         all.push(Entry {
             name: "VIEWERS/",
@@ -100,6 +112,16 @@ pub(crate) fn entries(options: &PdiOptions) -> Vec<Entry> {
         });
     }
     all
+}
+
+/// "DICOM PLUS WEB" when the volume holds web content, else "DICOM ONLY" (IHE PDI's label
+/// wording; README.TXT, INDEX.HTM and the label say the same).
+pub fn content_kind(web: bool) -> &'static str {
+    if web {
+        "DICOM PLUS WEB"
+    } else {
+        "DICOM ONLY"
+    }
 }
 
 /// README.TXT, INDEX.HTM and AUTORUN.INF of a volume.

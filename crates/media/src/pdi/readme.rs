@@ -82,7 +82,8 @@ pub(crate) fn render(disc: &Disc) -> String {
         ascii(&disc.fileset_id, VALUE_CHARS)
     ));
     line(&format!(
-        "Content:      DICOM ONLY (profile {})",
+        "Content:      {} (profile {})",
+        super::content_kind(disc.options.web_content),
         ascii(disc.profile, 32)
     ));
     line("");
@@ -126,9 +127,18 @@ pub(crate) fn render(disc: &Disc) -> String {
              folder VIEWERS, copied as it was supplied."
         }
     };
+    let web = if disc.options.web_content {
+        format!(
+            " From there, {} shows pictures of the images and the reports in the same \
+             browser (for review, not for diagnosis).",
+            super::web::ENTRY
+        )
+    } else {
+        String::new()
+    };
     for l in wrap(
         &format!(
-            "Open {INDEX} in a web browser for the list of what is on this disc. \
+            "Open {INDEX} in a web browser for the list of what is on this disc.{web} \
              Open DICOMDIR with any DICOM viewer to see the images. Nothing needs to \
              be installed and {programs}"
         ),
@@ -140,7 +150,7 @@ pub(crate) fn render(disc: &Disc) -> String {
     line("HOW THE DISC IS ORGANISED");
     line("-------------------------");
     for e in entries(&disc.options) {
-        line(&format!("{:<14}{}", e.name, e.what));
+        line(&format!("{:<13} {}", e.name, e.what));
     }
     if !o.left_out.is_empty() {
         line("");
