@@ -11,6 +11,7 @@ mod job;
 mod jobs;
 mod label;
 mod log;
+mod man;
 mod patient;
 mod patients;
 mod remote;
@@ -90,6 +91,9 @@ enum Command {
     Users(user::UsersArgs),
     /// The audit log: every state-changing web request, login and user change (newest last).
     Audit(user::AuditArgs),
+    /// The manual pages, generated from this command line (the Debian package installs them).
+    #[command(hide = true)]
+    Man(man::Args),
 }
 
 fn main() {
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user::run(&cfg, cmd),
         Command::Users(args) => user::users(&cfg, args),
         Command::Audit(args) => user::audit_log(&cfg, args),
+        Command::Man(args) => man::run(args),
     }
 }
 
