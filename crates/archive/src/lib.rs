@@ -19,6 +19,7 @@ pub mod retention;
 mod schema;
 pub mod seal;
 mod spares;
+pub mod today;
 mod triggers;
 pub mod users;
 

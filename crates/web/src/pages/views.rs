@@ -10,11 +10,12 @@ use dcmdisc_app::config::Profile;
 use dcmdisc_app::control::{parse_log_since, parse_log_status};
 use dcmdisc_app::jobs::{self, JobState};
 use dcmdisc_app::plan::MediaPlan;
-use dcmdisc_app::{LogQuery, RemoteAe};
+use dcmdisc_app::{AppError, LogQuery, RemoteAe};
 use serde::Deserialize;
 
 use super::render::{error_page, html, Chrome};
 use super::rows::{self, *};
+use super::status::{Retention, Today};
 use crate::actions::{estimate, plan_args, PlanParams};
 use crate::error::ApiError;
 use crate::state::{Api, Inner};
@@ -50,6 +51,8 @@ pub(crate) struct Dashboard {
     active: Vec<JobRow>,
     burners: Vec<BurnerRow>,
     alerts: Vec<Alert>,
+    today: Today,
+    retention: Retention,
 }
 
 pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
@@ -68,6 +71,15 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
                     queue.push((st.name().to_string(), n));
                 }
             }
+            // A dry run: what the sweeper's next pass would remove, and the disk.
+            let report = dcmdisc_app::retention::pass(&s.cfg, &s.db, true)?;
+            let retention = Retention::new(&report);
+            // Since midnight UTC (the report's time is RFC 3339 UTC, as every stored time).
+            let date = report.time.get(..10).unwrap_or(&report.time);
+            let received = s.db.control().received_since(date);
+            let today = Today::new(date, received.map_err(AppError::from)?);
+            let mut alerts = alerts(&burners, &rows);
+            alerts.extend(retention.alerts());
             let sp = &s.cfg.storage_provider;
             Ok(Dashboard {
                 chrome: Chrome::new("Dashboard", "/"),
@@ -82,7 +94,9 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
                 worker: s.cfg.jobs.worker,
                 associations: assoc_rows(&s.activity.list()),
                 queue,
-                alerts: alerts(&burners, &rows),
+                alerts,
+                today,
+                retention,
                 active: rows.into_iter().filter(|j| j.active).collect(),
                 burners,
             })
