@@ -340,6 +340,9 @@ pub(crate) struct Alert {
     pub button: Option<(String, String)>,
 }
 
+/// Failed jobs the dashboard names one by one.
+const FAILED_ALERTS: usize = 10;
+
 pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
     let mut out = Vec::new();
     for b in burners.iter().filter(|b| b.paused) {
@@ -361,7 +364,20 @@ pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
             button: None,
         });
     }
-    for j in jobs.iter().filter(|j| j.retryable) {
+    // The newest failures by name; the rest in one line (10,000 jobs can hold hundreds).
+    let failed: Vec<&JobRow> = jobs.iter().filter(|j| j.retryable).collect();
+    if failed.len() > FAILED_ALERTS {
+        out.push(Alert {
+            what: format!(
+                "{} failed jobs; the newest {FAILED_ALERTS} are below",
+                failed.len()
+            ),
+            action: "retry or cancel each from the Jobs page".into(),
+            link: "/jobs".into(),
+            button: None,
+        });
+    }
+    for j in failed.into_iter().rev().take(FAILED_ALERTS) {
         let action = if j.next_action.is_empty() {
             "retry it".to_string()
         } else {

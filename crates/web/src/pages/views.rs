@@ -212,23 +212,50 @@ pub(crate) async fn plan(
 #[template(path = "jobs.html")]
 pub(crate) struct Jobs {
     chrome: Chrome,
+    /// This page (1-based) of `pages`, newest first; `total` jobs in all.
+    page: usize,
+    pages: usize,
+    total: usize,
     jobs: Vec<JobRow>,
 }
 
-pub(crate) async fn jobs(State(api): State<Api>) -> Response {
+/// Jobs a page of the Jobs page shows: 10,000 rows would be megabytes of HTML (bench/pages.py).
+const JOBS_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct JobsQuery {
+    page: Option<usize>,
+}
+
+pub(crate) async fn jobs(
+    State(api): State<Api>,
+    q: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let page_no = match q {
+        Ok(Query(q)) => q.page.unwrap_or(1).max(1),
+        Err(e) => return error_page(ApiError::bad_request(e.body_text()), "/jobs"),
+    };
     let r = api
-        .blocking(|s| {
+        .blocking(move |s| {
             let names = names(s)?;
-            let mut jobs: Vec<JobRow> = jobs::list(&s.cfg, &s.db)?
+            let all = jobs::list(&s.cfg, &s.db)?;
+            let total = all.len();
+            // Newest first: the operator looks at what just happened.
+            let mut jobs: Vec<JobRow> = all
                 .iter()
+                .rev()
+                .skip((page_no - 1) * JOBS_PAGE)
+                .take(JOBS_PAGE)
                 .map(|j| job_row(j, &names))
                 .collect();
-            // Newest first: the operator looks at what just happened.
-            jobs.reverse();
             mark_held(&mut jobs, &jobs::burners(&s.cfg, &s.db)?);
+            let pages = total.div_ceil(JOBS_PAGE).max(1);
             Ok(Jobs {
                 chrome: Chrome::new("Jobs", "/jobs"),
                 jobs,
+                page: page_no,
+                pages,
+                total,
             })
         })
         .await;
