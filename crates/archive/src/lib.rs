@@ -792,6 +792,13 @@ impl Control {
         jobs::discs(&lock(&self.conn), job)
     }
 
+    /// Every job's discs, by job (one query; see `jobs::discs_by_job`).
+    pub fn discs_by_job(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, Vec<DiscRow>>, ArchiveError> {
+        jobs::discs_by_job(&lock(&self.conn))
+    }
+
     /// The outcomes of every disc `burner` took, oldest first.
     pub fn burner_outcomes(&self, burner: &str) -> Result<Vec<String>, ArchiveError> {
         jobs::burner_outcomes(&lock(&self.conn), burner)
