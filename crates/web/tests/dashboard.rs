@@ -130,3 +130,43 @@ async fn the_patients_page_counts_down_a_waiting_jobs_quiet_period() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_jobs_page_shows_a_hundred_jobs_a_page_newest_first() {
+    let f = Fixture::new("jobs-pages", &[]);
+    let sql = f.sql();
+    for id in 1..=250 {
+        sql.execute(
+            &format!(
+                "INSERT INTO job (id, collection, state, priority, copies, created, updated)
+                 VALUES ({id}, 1, 'done', 'normal', 1, {NOW}, {NOW})"
+            ),
+            [],
+        )
+        .unwrap();
+    }
+    // Job 250's one disc, burned: the listing reads every job's discs at once (jobs::list).
+    sql.execute(
+        &format!(
+            "INSERT INTO job_disc (job, volume, copy, burner, outcome, time)
+             VALUES (250, 1, 1, 'sim', 'burned', {NOW})"
+        ),
+        [],
+    )
+    .unwrap();
+    sql.execute("UPDATE job SET volumes = 1", []).unwrap();
+    let rows = |body: &str| body.matches("<tr data-job=\"").count();
+    let first = html(&f, "/jobs").await;
+    assert_eq!(rows(&first), 100);
+    assert!(first.contains("<tr data-job=\"250\">") && !first.contains("<tr data-job=\"150\">"));
+    assert!(
+        first.contains("Page 1 of 3 (250 jobs, newest first)"),
+        "{first}"
+    );
+    assert!(first.contains(r#"<a href="/jobs?page=2" rel="next">Older</a>"#));
+    let last = html(&f, "/jobs?page=3").await;
+    assert_eq!(rows(&last), 50);
+    assert!(
+        last.contains("<tr data-job=\"1\">") && last.contains(r#"href="/jobs?page=2" rel="prev""#)
+    );
+}
