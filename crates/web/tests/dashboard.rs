@@ -154,6 +154,14 @@ async fn the_jobs_page_shows_a_hundred_jobs_a_page_newest_first() {
         [],
     )
     .unwrap();
+    sql.execute(
+        &format!(
+            "INSERT INTO job_disc (job, volume, copy, burner, outcome, reason, time)
+             VALUES (249, 1, 1, 'sim', 'rejected', 'the disc is already written', {NOW})"
+        ),
+        [],
+    )
+    .unwrap();
     sql.execute("UPDATE job SET volumes = 1", []).unwrap();
     let rows = |body: &str| body.matches("<tr data-job=\"").count();
     let first = html(&f, "/jobs").await;
@@ -164,6 +172,12 @@ async fn the_jobs_page_shows_a_hundred_jobs_a_page_newest_first() {
         "{first}"
     );
     assert!(first.contains(r#"<a href="/jobs?page=2" rel="next">Older</a>"#));
+    // The dashboard's burner row: its last reject, found among every job's discs.
+    let dash = html(&f, "/").await;
+    assert!(
+        dash.contains("job 249, volume 1 copy 1: the disc is already written"),
+        "{dash}"
+    );
     let last = html(&f, "/jobs?page=3").await;
     assert_eq!(rows(&last), 50);
     assert!(
