@@ -220,7 +220,11 @@ try {
         const first = focusable.findIndex((el) => main.contains(el) &&
           (el.tagName === "BUTTON" || el.tagName === "INPUT" || el.tagName === "SELECT"));
         if (first < 0) return null;
-        focusable[first].dataset.firstAction = "1";
+        // A key, not a mark on the element: a live refresh may swap the region meanwhile.
+        const el = focusable[first];
+        window.__actionKey = (e) => [e.tagName, e.name || "", e.textContent.trim(),
+          e.closest("form")?.getAttribute("action") || ""].join("|");
+        window.__firstAction = window.__actionKey(el);
         return first + 1;
       });
       if (target !== null) {
@@ -228,7 +232,8 @@ try {
         let reached = false;
         for (let i = 0; i < target + 2 && !reached; i++) {
           await p.keyboard.press("Tab");
-          reached = await p.evaluate(() => document.activeElement?.dataset.firstAction === "1");
+          reached = await p.evaluate(() => document.activeElement !== document.body &&
+            window.__actionKey(document.activeElement) === window.__firstAction);
         }
         check(reached, `${path} at ${vp}: Tab does not reach the first action within ${target + 2} stops`);
       }
