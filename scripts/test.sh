@@ -38,7 +38,9 @@ for tool in /usr/bin/storescu:dcmtk /usr/bin/echoscu:dcmtk /usr/bin/dcmdump:dcmt
             /usr/bin/openssl:openssl \
             /usr/share/xml/w3c-sgml-lib/schema/dtd/catalog.xml:w3c-sgml-lib \
             /usr/bin/chromium:chromium /usr/bin/firefox-esr:firefox-esr /usr/bin/unshare:util-linux \
-            /usr/bin/node:nodejs /usr/bin/npm:npm; do
+            /usr/bin/node:nodejs /usr/bin/npm:npm \
+            /usr/bin/systemd-analyze:systemd /usr/bin/man:man-db /usr/bin/setpriv:util-linux \
+            /usr/sbin/adduser:adduser; do
     path=${tool%%:*} pkg=${tool##*:}
     if [ ! -e "$path" ]; then apt_missing+=("$pkg"); fi
 done
@@ -74,6 +76,14 @@ if [ ${#pip_missing[@]} -gt 0 ]; then
     # Debian's system Python refuses global installs without this flag (PEP 668).
     "$PYTHON" -m pip install --quiet "${pip_missing[@]}" \
         || "$PYTHON" -m pip install --quiet --break-system-packages "${pip_missing[@]}"
+fi
+
+# The Debian package test (tests/interop/test_package.py) builds the .deb with cargo-deb,
+# which Debian does not package: from crates.io, pinned by its own lock file (about 2 min of
+# CPU, 8 min on a busy 2-core machine, once).
+if ! cargo deb --version >/dev/null 2>&1; then
+    log "installing cargo-deb (cargo install --locked)"
+    cargo install cargo-deb --locked
 fi
 
 # --------------------------------------------------------------------------- build + unit tests

@@ -220,6 +220,12 @@ def test_the_pages_follow_arrivals_jobs_and_burners_live_and_resync_after_a_lost
     for name in ("dashboard", "dashboard-receiving", "dashboard-alert", "patients", "make-disc-plan", "job-done",
                  "jobs", "burners", "store-log", "remote-aes", "configuration"):
         assert f"{name}.png" in shots, shots
+    # Every page at a laptop's and a tablet's size (drive.mjs step 6, with its label, heading
+    # and focus checks).
+    for name in ("dashboard", "patients", "make-disc", "jobs", "job", "burners", "store-log",
+                 "remote-aes", "configuration"):
+        for viewport in ("1366x768", "tablet-800x1280"):
+            assert f"{name}-{viewport}.png" in shots, shots
 
 
 class PatientCells(html.parser.HTMLParser):

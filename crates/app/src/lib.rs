@@ -64,6 +64,8 @@ pub use progress::{Count, Progress, Stage};
 pub use service::{Listening, Service, Stopped};
 pub use shutdown::Shutdown;
 
+/// What arrived since a time (the dashboard's "today").
+pub use dcmdisc_archive::today::Received;
 /// The rows the listings return (the archive's types, serializable).
 pub use dcmdisc_archive::{
     AuditRow, Collection, InstanceRow, LogEntry, LogQuery, LogStatus, RemoteAe,

@@ -23,6 +23,7 @@ pub mod retention;
 mod schema;
 pub mod seal;
 mod spares;
+pub mod today;
 mod triggers;
 pub mod users;
 
@@ -796,6 +797,13 @@ impl Control {
 
     pub fn discs(&self, job: i64) -> Result<Vec<DiscRow>, ArchiveError> {
         jobs::discs(&lock(&self.conn), job)
+    }
+
+    /// Every job's discs, by job (one query; see `jobs::discs_by_job`).
+    pub fn discs_by_job(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, Vec<DiscRow>>, ArchiveError> {
+        jobs::discs_by_job(&lock(&self.conn))
     }
 
     /// The outcomes of every disc `burner` took, oldest first.

@@ -12,6 +12,7 @@ mod jobs;
 mod label;
 mod log;
 mod notify;
+mod man;
 mod patient;
 mod patients;
 mod remote;
@@ -94,6 +95,9 @@ enum Command {
     /// Notifications (`[[notify]]` webhooks and mail): test.
     #[command(subcommand)]
     Notify(notify::Command),
+    /// The manual pages, generated from this command line (the Debian package installs them).
+    #[command(hide = true)]
+    Man(man::Args),
 }
 
 fn main() {
@@ -135,6 +139,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Users(args) => user::users(&cfg, args),
         Command::Audit(args) => user::audit_log(&cfg, args),
         Command::Notify(cmd) => notify::run(&cfg, cmd),
+        Command::Man(args) => man::run(args),
     }
 }
 

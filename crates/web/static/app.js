@@ -161,5 +161,23 @@
     connects: function () { return connects; }
   };
 
+  // Countdowns (a waiting job's quiet period on the Patients page): the server renders the
+  // seconds left as `data-countdown`; each element counts down from when it was put in the
+  // page (first load or a live refresh), so the browser's clock never matters.
+  function tickCountdowns() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (!el.dataset.deadline) {
+        el.dataset.deadline = String(now + 1000 * Number(el.dataset.countdown || 0));
+      }
+      var left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - now) / 1000));
+      var text = left > 0 ? left + " s left" : "starting…";
+      var out = el.querySelector("[data-left]") || el;
+      if (out.textContent !== text) out.textContent = text;
+    });
+  }
+  tickCountdowns();
+  window.setInterval(tickCountdowns, 1000);
+
   if (typeof EventSource !== "undefined") connect();
 })();

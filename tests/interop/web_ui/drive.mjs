@@ -99,6 +99,7 @@ try {
   await row.locator('input[name="copies"]').fill("2");
   await row.getByRole("button", { name: "Plan disc…" }).click();
   await patients.waitForURL(/\/patients\/\d+\/disc/);
+  const planPath = new URL(patients.url()).pathname + new URL(patients.url()).search;
   const plan = (await patients.locator("#plan-line").textContent()).trim();
   check(/^2 × 1 CD-R \(2 discs in all\), [\d.]+ [kMG]?B a copy$/.test(plan), `plan: ${plan}`);
   await shot(patients, "make-disc-plan");
@@ -177,6 +178,68 @@ try {
     const p = await open(path);
     await shot(p, name);
     await p.close();
+  }
+  // 6. Every page at a laptop's 1366×768 and a tablet's 800×1280: a screenshot each, and
+  //    what a keyboard or screen reader user needs: one h1, every form control labelled,
+  //    every button named, and Tab reaching the page's first action in document order.
+  const everyPage = [["/", "dashboard"], ["/patients", "patients"], [planPath, "make-disc"],
+                     ["/jobs", "jobs"], [`/jobs/${jobId}`, "job"], ["/burners", "burners"],
+                     ["/log", "store-log"], ["/remotes", "remote-aes"], ["/config", "configuration"]];
+  for (const [vw, vh, vp] of [[1366, 768, "1366x768"], [800, 1280, "tablet-800x1280"]]) {
+    for (const [path, name] of everyPage) {
+      const p = await open(path);
+      await p.setViewportSize({ width: vw, height: vh });
+      const a11y = await p.evaluate(() => {
+        const bad = [];
+        const h1 = document.querySelectorAll("h1").length;
+        if (h1 !== 1) bad.push(`${h1} h1`);
+        for (const el of document.querySelectorAll("input, select, textarea")) {
+          if (el.type === "hidden") continue;
+          const named = el.labels.length > 0 || el.getAttribute("aria-label") ||
+                        el.getAttribute("aria-labelledby");
+          if (!named) bad.push(`unlabelled ${el.tagName.toLowerCase()} name=${el.name}`);
+        }
+        for (const b of document.querySelectorAll("button")) {
+          if (!(b.textContent.trim() || b.getAttribute("aria-label"))) bad.push("unnamed button");
+        }
+        for (const el of document.querySelectorAll("[tabindex]")) {
+          if (Number(el.getAttribute("tabindex")) > 0) bad.push("tabindex > 0 reorders focus");
+        }
+        // Wider than the viewport: the tablet would scroll sideways.
+        const over = document.documentElement.scrollWidth - window.innerWidth;
+        return { bad, over };
+      });
+      check(a11y.bad.length === 0, `${path} at ${vp}: ${a11y.bad.join("; ")}`);
+      // Tab from the top: the first action of <main> (a button, or the first form control)
+      // is reached, after no more stops than the focusable elements before it.
+      const target = await p.evaluate(() => {
+        const focusable = [...document.querySelectorAll(
+          "a[href], button, input:not([type=hidden]), select, textarea")]
+          .filter((el) => !el.disabled && el.offsetParent !== null);
+        const main = document.querySelector("main");
+        const first = focusable.findIndex((el) => main.contains(el) &&
+          (el.tagName === "BUTTON" || el.tagName === "INPUT" || el.tagName === "SELECT"));
+        if (first < 0) return null;
+        // A key, not a mark on the element: a live refresh may swap the region meanwhile.
+        const el = focusable[first];
+        window.__actionKey = (e) => [e.tagName, e.name || "", e.textContent.trim(),
+          e.closest("form")?.getAttribute("action") || ""].join("|");
+        window.__firstAction = window.__actionKey(el);
+        return first + 1;
+      });
+      if (target !== null) {
+        await p.evaluate(() => { if (document.activeElement) document.activeElement.blur(); });
+        let reached = false;
+        for (let i = 0; i < target + 2 && !reached; i++) {
+          await p.keyboard.press("Tab");
+          reached = await p.evaluate(() => document.activeElement !== document.body &&
+            window.__actionKey(document.activeElement) === window.__firstAction);
+        }
+        check(reached, `${path} at ${vp}: Tab does not reach the first action within ${target + 2} stops`);
+      }
+      await shot(p, `${name}-${vp}`);
+      await p.close();
+    }
   }
   check(problems.length === 0, `problems: ${problems.join("; ")}`);
   console.log(`DONE ${JSON.stringify({ job: Number(jobId), seen })}`);

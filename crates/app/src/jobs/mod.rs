@@ -371,8 +371,11 @@ pub fn show(cfg: &Config, db: &ControlDb, id: i64) -> Result<JobView, AppError> 
 pub fn list(cfg: &Config, db: &ControlDb) -> Result<Vec<JobView>, AppError> {
     let mut out = Vec::new();
     let mut sizes = None;
-    for job in db.control().jobs()? {
-        let discs = db.control().discs(job.id)?;
+    let jobs = db.control().jobs()?;
+    // After the jobs: a job created in between has no discs yet, which is what it has.
+    let mut discs_of = db.control().discs_by_job()?;
+    for job in jobs {
+        let discs = discs_of.remove(&job.id).unwrap_or_default();
         let eta = job_eta(cfg, db, &job, &discs, &mut sizes)?;
         let mut v = view(cfg, job, discs);
         v.eta_secs = eta;

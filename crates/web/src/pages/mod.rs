@@ -12,6 +12,7 @@ mod forms;
 pub(crate) mod guard;
 mod render;
 mod rows;
+mod status;
 mod token;
 
 pub(crate) use render::not_found;

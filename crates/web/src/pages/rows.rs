@@ -219,6 +219,7 @@ pub(crate) fn burner_rows(burners: &[BurnerView], jobs: &[JobView]) -> Vec<Burne
         .collect()
 }
 
+#[derive(Default)]
 pub(crate) struct PatientRow {
     pub id: i64,
     pub name: String,
@@ -232,6 +233,10 @@ pub(crate) struct PatientRow {
     pub last_arrival: String,
     /// The newest job of the collection: id and state.
     pub job: Option<(i64, String)>,
+    /// That job waits for its quiet period: seconds left (rounded up; the page counts down).
+    pub quiet_secs: Option<u64>,
+    /// That job waits for its sender's release instead.
+    pub waits_release: bool,
 }
 
 pub(crate) fn patient_rows(
@@ -252,13 +257,26 @@ pub(crate) fn patient_rows(
             instances: p.instances,
             size: size(p.bytes),
             last_arrival: arrivals.get(&p.id).map(|t| when(t)).unwrap_or_default(),
-            job: jobs
-                .iter()
-                .filter(|j| j.collection == p.id)
-                .max_by_key(|j| j.id)
-                .map(|j| (j.id, j.state.clone())),
+            ..newest_job(p.id, jobs)
         })
         .collect()
+}
+
+/// The job fields of a patient row: its newest job, and that job's wait if it is waiting.
+fn newest_job(collection: i64, jobs: &[JobView]) -> PatientRow {
+    let newest = jobs
+        .iter()
+        .filter(|j| j.collection == collection)
+        .max_by_key(|j| j.id);
+    let waiting = newest.filter(|j| j.state == JobState::Waiting.name());
+    PatientRow {
+        job: newest.map(|j| (j.id, j.state.clone())),
+        quiet_secs: waiting
+            .and_then(|j| j.starts_in_secs)
+            .map(|s| s.max(0.0).ceil() as u64),
+        waits_release: waiting.is_some_and(|j| j.starts_in_secs.is_none()),
+        ..PatientRow::default()
+    }
 }
 
 pub(crate) struct AssocRow {
@@ -322,6 +340,9 @@ pub(crate) struct Alert {
     pub button: Option<(String, String)>,
 }
 
+/// Failed jobs the dashboard names one by one.
+const FAILED_ALERTS: usize = 10;
+
 pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
     let mut out = Vec::new();
     for b in burners.iter().filter(|b| b.paused) {
@@ -343,7 +364,20 @@ pub(crate) fn alerts(burners: &[BurnerRow], jobs: &[JobRow]) -> Vec<Alert> {
             button: None,
         });
     }
-    for j in jobs.iter().filter(|j| j.retryable) {
+    // The newest failures by name; the rest in one line (10,000 jobs can hold hundreds).
+    let failed: Vec<&JobRow> = jobs.iter().filter(|j| j.retryable).collect();
+    if failed.len() > FAILED_ALERTS {
+        out.push(Alert {
+            what: format!(
+                "{} failed jobs; the newest {FAILED_ALERTS} are below",
+                failed.len()
+            ),
+            action: "retry or cancel each from the Jobs page".into(),
+            link: "/jobs".into(),
+            button: None,
+        });
+    }
+    for j in failed.into_iter().rev().take(FAILED_ALERTS) {
         let action = if j.next_action.is_empty() {
             "retry it".to_string()
         } else {

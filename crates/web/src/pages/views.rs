@@ -10,11 +10,12 @@ use dcmdisc_app::config::Profile;
 use dcmdisc_app::control::{parse_log_since, parse_log_status};
 use dcmdisc_app::jobs::{self, JobState};
 use dcmdisc_app::plan::MediaPlan;
-use dcmdisc_app::{LogQuery, RemoteAe};
+use dcmdisc_app::{AppError, LogQuery, RemoteAe};
 use serde::Deserialize;
 
 use super::render::{error_page, html, Chrome};
 use super::rows::{self, *};
+use super::status::{Retention, Today};
 use crate::actions::{estimate, plan_args, PlanParams};
 use crate::error::ApiError;
 use crate::state::{Api, Inner};
@@ -50,6 +51,8 @@ pub(crate) struct Dashboard {
     active: Vec<JobRow>,
     burners: Vec<BurnerRow>,
     alerts: Vec<Alert>,
+    today: Today,
+    retention: Retention,
 }
 
 pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
@@ -68,6 +71,16 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
                     queue.push((st.name().to_string(), n));
                 }
             }
+            // A dry run: what the sweeper's next pass would remove, and the disk.
+            let report = dcmdisc_app::retention::pass(&s.cfg, &s.db, true)?;
+            let retention = Retention::new(&report);
+            // Since midnight UTC (the report's time is RFC 3339 UTC, as every stored time).
+            let date = report.time.get(..10).unwrap_or(&report.time);
+            let received = s.db.control().received_since(date);
+            let today = Today::new(date, received.map_err(AppError::from)?);
+            let mut alerts = alerts(&burners, &rows);
+            alerts.extend(retention.alerts());
+            alerts.extend(notify_alerts(&dcmdisc_app::notify::status(&s.cfg, &s.db)));
             let sp = &s.cfg.storage_provider;
             Ok(Dashboard {
                 chrome: Chrome::new("Dashboard", "/"),
@@ -82,11 +95,9 @@ pub(crate) async fn dashboard(State(api): State<Api>) -> Response {
                 worker: s.cfg.jobs.worker,
                 associations: assoc_rows(&s.activity.list()),
                 queue,
-                alerts: {
-                    let mut a = alerts(&burners, &rows);
-                    a.extend(notify_alerts(&dcmdisc_app::notify::status(&s.cfg, &s.db)));
-                    a
-                },
+                alerts,
+                today,
+                retention,
                 active: rows.into_iter().filter(|j| j.active).collect(),
                 burners,
             })
@@ -202,23 +213,50 @@ pub(crate) async fn plan(
 #[template(path = "jobs.html")]
 pub(crate) struct Jobs {
     chrome: Chrome,
+    /// This page (1-based) of `pages`, newest first; `total` jobs in all.
+    page: usize,
+    pages: usize,
+    total: usize,
     jobs: Vec<JobRow>,
 }
 
-pub(crate) async fn jobs(State(api): State<Api>) -> Response {
+/// Jobs a page of the Jobs page shows: 10,000 rows would be megabytes of HTML (bench/pages.py).
+const JOBS_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct JobsQuery {
+    page: Option<usize>,
+}
+
+pub(crate) async fn jobs(
+    State(api): State<Api>,
+    q: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let page_no = match q {
+        Ok(Query(q)) => q.page.unwrap_or(1).max(1),
+        Err(e) => return error_page(ApiError::bad_request(e.body_text()), "/jobs"),
+    };
     let r = api
-        .blocking(|s| {
+        .blocking(move |s| {
             let names = names(s)?;
-            let mut jobs: Vec<JobRow> = jobs::list(&s.cfg, &s.db)?
+            let all = jobs::list(&s.cfg, &s.db)?;
+            let total = all.len();
+            // Newest first: the operator looks at what just happened.
+            let mut jobs: Vec<JobRow> = all
                 .iter()
+                .rev()
+                .skip((page_no - 1) * JOBS_PAGE)
+                .take(JOBS_PAGE)
                 .map(|j| job_row(j, &names))
                 .collect();
-            // Newest first: the operator looks at what just happened.
-            jobs.reverse();
             mark_held(&mut jobs, &jobs::burners(&s.cfg, &s.db)?);
+            let pages = total.div_ceil(JOBS_PAGE).max(1);
             Ok(Jobs {
                 chrome: Chrome::new("Jobs", "/jobs"),
                 jobs,
+                page: page_no,
+                pages,
+                total,
             })
         })
         .await;

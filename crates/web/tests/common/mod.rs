@@ -168,6 +168,18 @@ impl Fixture {
         }
     }
 
+    /// The router again, for a test that changed `cfg` after `new`.
+    #[allow(dead_code)]
+    pub fn rebuild(&mut self) {
+        let db = ControlDb::open(&self.cfg, Open::Existing).unwrap();
+        self.app = router(Api::new(
+            self.cfg.clone(),
+            db,
+            self.activity.clone(),
+            self.shutdown.clone(),
+        ));
+    }
+
     /// A connection of its own to the control database, to arrange what a test needs.
     pub fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.cfg.control_database_path()).unwrap()
