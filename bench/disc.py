@@ -17,7 +17,7 @@ In one run, on one generated CT series of N slices (bench/gen_ct.py), sent by dc
 
 Prints each side's seconds and the ratios. A script, not a test: no assertion on time.
 
-  python3 bench/disc.py [--count 1000] [--rounds 3] [--skip-orthanc]
+  python3 bench/disc.py [--count 1000] [--rounds 3] [--skip-orthanc] [--web-content]
 """
 
 import argparse
@@ -103,7 +103,7 @@ def data(count):
 
 
 class Dcmdisc:
-    def __init__(self, work, rule):
+    def __init__(self, work, rule, web):
         self.work = work
         self.port = free_port()
         self.rule = rule
@@ -118,6 +118,7 @@ class Dcmdisc:
             f'[archive]\ndata_dir = "{work / "data"}"\n'
             f'[jobs]\nworker = true\npoll_interval_ms = 50\n'
             + ("quiet_period_secs = 1\n" if rule else "")
+            + f'[media]\nweb_content = {"true" if web else "false"}\n'
             + f'[[burners]]\nname = "folder"\nkind = "folder"\ndir = "{work / "discs"}"\n'
             + rules
         )
@@ -284,7 +285,11 @@ def main():
     ap.add_argument("--rule", action="store_true",
                     help="an automatic rule with the minimal quiet period queues the job")
     ap.add_argument("--skip-orthanc", action="store_true")
+    ap.add_argument("--web-content", action="store_true",
+                    help="discs with the IHE_PDI web content (JPEG renderings); off by default, "
+                         "so both sides make the same DICOM File-set")
     a = ap.parse_args()
+    print(f"dcmdisc [media] web_content = {str(a.web_content).lower()}")
     if not BIN.exists():
         subprocess.run(["cargo", "build", "--release", "-p", "dcmdisc"], cwd=REPO, check=True)
     d = data(a.count)
@@ -297,7 +302,7 @@ def main():
         for r in range(a.rounds):
             work = tmp / f"dcmdisc-{r}"
             work.mkdir()
-            srv = Dcmdisc(work, a.rule)
+            srv = Dcmdisc(work, a.rule, a.web_content)
             try:
                 seen, cpu = srv.round(files)
                 p = phases(seen)
