@@ -10,6 +10,10 @@ fn setup(tmp: &TempDir, n: u32, pixels: usize, discs: &[SimDisc]) -> (Config, Co
     let mut cfg = Config::default();
     cfg.archive.data_dir = tmp.path().join("data");
     cfg.archive.durable = false;
+    // The volumes here are sized to the instances alone (a 1 MB medium, 2 volumes): the web
+    // content's renderings of these noise images would add a third (web content is tested in
+    // crates/media/tests/web_content.rs and tests/interop/test_web_content.py).
+    cfg.media.web_content = false;
     cfg.burners = vec![BurnerConfig {
         name: "sim".into(),
         kind: BurnerKind::Simulator,
