@@ -72,7 +72,7 @@ async fn the_dashboard_counts_what_arrived_today_and_shows_the_disk_and_retentio
         "{body}"
     );
     assert!(body.contains("<dt>Policy</dt><dd>keep forever</dd>"));
-    assert!(body.contains("nothing (1 collections kept)"), "{body}");
+    assert!(body.contains("nothing (1 collection kept)"), "{body}");
     assert!(
         body.contains(" free of "),
         "the data folder's disk is measured: {body}"
