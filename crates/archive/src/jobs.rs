@@ -362,21 +362,7 @@ pub fn burning_discs(conn: &Connection) -> Result<Vec<(DiscRow, usize)>, Archive
     )?;
     let rows = stmt.query_map([], |r| {
         let position: i64 = r.get(10)?;
-        Ok((
-            DiscRow {
-                id: r.get(0)?,
-                job: r.get(1)?,
-                volume: r.get(2)?,
-                copy: r.get(3)?,
-                burner: r.get(4)?,
-                outcome: r.get(5)?,
-                reason: r.get(6)?,
-                sha256: r.get(7)?,
-                image: r.get(8)?,
-                time: r.get(9)?,
-            },
-            usize::try_from(position).unwrap_or(0),
-        ))
+        Ok((disc_row(r)?, usize::try_from(position).unwrap_or(0)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
