@@ -4,7 +4,6 @@
 //! `index.rs`, ...) render this and nothing else, so the same volume and clock give the same
 //! bytes.
 
-use dcmdisc_dicom::charset::decode_text;
 use dcmdisc_dicom::tag;
 
 use crate::source::SourceFile;
@@ -85,16 +84,7 @@ impl Disc {
     /// Adds one instance, in volume order: `new_study` / `new_series` open the next study or
     /// series; `folder` is the series' folder on the volume.
     pub fn add(&mut self, src: &SourceFile, new_study: bool, new_series: bool, folder: &str) {
-        let charset = src
-            .keys
-            .string(tag::SPECIFIC_CHARACTER_SET)
-            .unwrap_or_default();
-        let text = |t| {
-            src.keys
-                .text(t)
-                .map(|v| decode_text(v, &charset).trim().to_string())
-                .unwrap_or_default()
-        };
+        let text = |t| super::text::decoded_key(src, t);
         if self.patients.is_empty() {
             self.patients.push(PatientEntry {
                 name: person_name(&text(tag::PATIENT_NAME)),

@@ -87,6 +87,23 @@ pub(crate) fn time(tm: &str) -> String {
     }
 }
 
+/// A text key of `src`, decoded in the instance's own Specific Character Set and trimmed;
+/// empty when absent.
+pub(crate) fn decoded_key(src: &crate::source::SourceFile, t: u32) -> String {
+    let charset = src
+        .keys
+        .string(dcmdisc_dicom::tag::SPECIFIC_CHARACTER_SET)
+        .unwrap_or_default();
+    src.keys
+        .text(t)
+        .map(|v| {
+            dcmdisc_dicom::charset::decode_text(v, &charset)
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

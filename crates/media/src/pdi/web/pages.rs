@@ -259,16 +259,7 @@ pub(crate) fn document_title(src: &SourceFile) -> String {
 
 /// The page of an SR instance: the content tree as nested lists.
 pub(crate) fn sr_page(src: &SourceFile, tree: &SrNode) -> String {
-    let charset = src
-        .keys
-        .string(tag::SPECIFIC_CHARACTER_SET)
-        .unwrap_or_default();
-    let text = |t| {
-        src.keys
-            .text(t)
-            .map(|v| decode_text(v, &charset).trim().to_string())
-            .unwrap_or_default()
-    };
+    let text = |t| crate::pdi::text::decoded_key(src, t);
     let title = xhtml(&or(&tree.concept, "Structured report"), VALUE_CHARS);
     let mut t = head(&title);
     let _ = write!(
