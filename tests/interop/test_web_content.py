@@ -412,3 +412,35 @@ def test_web_content_off_gives_a_dicom_only_disc(tmp_path):
     svg = iso.with_suffix(".svg")
     if svg.exists():
         assert "DICOM ONLY" in svg.read_text("utf-8") and "DICOM PLUS WEB" not in svg.read_text("utf-8")
+
+
+@pytest.mark.parametrize("browser", ["chromium", "firefox"])
+def test_a_failing_script_leaves_the_static_series_page(exported, browser, tmp_path):
+    """DRG 3.2.1.10: a script that fails must not make the page unusable. A CT series page
+    whose SERIES.TXT does not parse, and one whose data make the viewer throw while it
+    builds: both still show every frame of the static page (naturalWidth > 0), and the
+    viewer is not left half-built. The same page untouched does turn into the viewer."""
+    root, page = next((root, s) for _, root in exported
+                      for s in sorted(root.glob("IHE_PDI/ST*/SE*/INDEX.HTM"))
+                      if len(list(s.parent.glob("F*.JPG"))) >= 2)
+    frames = len(list(page.parent.glob("F*.JPG")))
+    cases = {}
+    for name, data in (("unparsable", "DCMDISC_SERIES.push({ this is not a script"),
+                       ("throwing", 'var DCMDISC_SERIES = [];\r\nDCMDISC_SERIES.push({"uid":"1","frames":1,'
+                                    '"presets":5});\r\n')):
+        copy = tmp_path / name
+        shutil.copytree(root, copy)
+        target = copy / page.relative_to(root)
+        (target.parent / "SERIES.TXT").write_text(data, "utf-8")
+        cases[name] = target
+    cases["untouched"] = page
+    results = {r["name"]: r for r in browse(browser, cases)}
+    for name in ("unparsable", "throwing"):
+        r = results[name]
+        shown = [w for src, w in r["images"] if re.fullmatch(r"F\d{7}\.JPG", src or "")]
+        assert len(shown) == frames and all(w > 0 for w in shown), (name, r["images"])
+        assert "Show every frame as a list" not in r["text"], (name, r["text"][:2000])
+    # Only the unparsable data may leave an error in the console (the browser's own report).
+    assert not results["throwing"]["problems"], results["throwing"]["problems"]
+    assert "Show every frame as a list" in results["untouched"]["text"]
+    assert not results["untouched"]["problems"], results["untouched"]["problems"]

@@ -291,6 +291,14 @@
     this.intercept = intercept === null ? 0 : intercept;
     this.hasRescale = slope !== null || intercept !== null;
     this.modalityLut = modLut ? readLut(modLut, '00283002', '00283006', this.signed) : null;
+    // Enhanced objects: a frame's own Pixel Value Transformation overrides (as dcmdisc's
+    // renderer reads them).
+    this.frameRescale = v.items('52009230').map(function (g) {
+      var t = g.item('00289145');
+      if (!t) return null;
+      var s = t.number('00281053'), i = t.number('00281052');
+      return s === null && i === null ? null : { slope: s === null ? 1 : s, intercept: i === null ? 0 : i };
+    });
     var negative = this.signed || this.intercept < 0 || this.slope < 0;
     this.voiLuts = v.items('00283010').map(function (it) {
       return readLut(it, '00283002', '00283006', negative);
@@ -326,7 +334,9 @@
     return value;
   };
 
-  DicomImage.prototype.modality = function (stored) {
+  DicomImage.prototype.modality = function (stored, frame) {
+    var own = this.frameRescale[frame || 0];
+    if (own) return stored * own.slope + own.intercept;
     if (this.modalityLut) return this.modalityLut.lookup(stored);
     return stored * this.slope + this.intercept;
   };
@@ -338,7 +348,7 @@
   // The modality value at (x, y), or null for padding (as dcmdisc's renderer says it).
   DicomImage.prototype.valueAt = function (frame, x, y) {
     var s = this.stored(frame, x, y);
-    return this.isPadding(s) ? null : this.modality(s);
+    return this.isPadding(s) ? null : this.modality(s, frame);
   };
 
   // The automatic window: the frame's modality range, padding left out (as the JPEGs).
@@ -355,11 +365,11 @@
       }
     }
     if (lo > hi) { lo = alo; hi = ahi; }
-    var a = this.modality(lo), b = this.modality(hi);
-    if (this.modalityLut) {
+    var a = this.modality(lo, frame), b = this.modality(hi, frame);
+    if (this.modalityLut && !this.frameRescale[frame]) {
       a = Infinity; b = -Infinity;
       for (var k = lo; k <= hi; k++) {
-        var m = this.modality(k);
+        var m = this.modality(k, frame);
         if (m < a) a = m;
         if (m > b) b = m;
       }
@@ -400,7 +410,7 @@
         var s = this.stored(frame, x, y);
         var g = cache[s];
         if (g === undefined) {
-          var m = this.modality(s);
+          var m = this.modality(s, frame);
           var f;
           if (voi.lut) f = voi.lut.lookup(m) / voi.lut.max;
           else f = applyWindow(m, voi.center, voi.width, voi.fn);
