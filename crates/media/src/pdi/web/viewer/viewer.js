@@ -11,7 +11,7 @@
 (function () {
   'use strict';
 
-  var root = document.documentElement;
+  var root = typeof document === 'undefined' ? null : document.documentElement;
   var FRAME_NAME = /^[A-Z]\d{7}\.JPG$/;
   var CINE_FPS = 10;
   var PRELOAD = 10;
@@ -109,6 +109,7 @@
       } else if (explicit) {
         vr = String.fromCharCode(view.getUint8(pos + 4), view.getUint8(pos + 5));
         if (LONG_VRS[vr]) {
+          if (pos + 12 > end) throw new DicomError('an element runs past the end of the file');
           length = view.getUint32(pos + 8, true);
           header = 12;
         } else {
@@ -127,6 +128,9 @@
         throw new DicomError('the pixel data are compressed');
       }
       if (isSeq) {
+        if (length !== UNDEFINED && valueAt + length > end) {
+          throw new DicomError('a sequence runs past the end of its data');
+        }
         var seq = readItems(view, valueAt, length === UNDEFINED ? end : valueAt + length,
           length === UNDEFINED, explicit && vr !== 'UN', depth + 1);
         out[key] = { vr: 'SQ', items: seq.items };
@@ -267,6 +271,15 @@
     if (!PHOTOMETRICS[this.photometric]) throw new DicomError(this.photometric + ' is not drawn here');
     if (this.bitsAllocated !== 8 && this.bitsAllocated !== 16) {
       throw new DicomError(this.bitsAllocated + '-bit pixels are not drawn here');
+    }
+    var colour = !(this.photometric === 'MONOCHROME1' || this.photometric === 'MONOCHROME2' ||
+      this.photometric === 'PALETTE_COLOR');
+    if (this.samples !== (colour ? 3 : 1)) {
+      throw new DicomError(this.samples + ' samples per pixel do not fit ' + this.photometric);
+    }
+    if (!(this.bitsStored >= 1 && this.bitsStored <= this.bitsAllocated &&
+          this.highBit >= this.bitsStored - 1 && this.highBit < this.bitsAllocated)) {
+      throw new DicomError('Bits Stored and High Bit do not fit Bits Allocated');
     }
     var px = v.map['7fe00010'];
     if (!px || px.items) throw new DicomError('no pixel data');
@@ -1097,6 +1110,13 @@
     }
   }
 
+  // Outside a browser (the tests run the file reader under Node.js): the reader only.
+  if (typeof document === 'undefined') {
+    if (typeof module !== 'undefined') {
+      module.exports = { DicomImage: DicomImage, DicomError: DicomError, applyWindow: applyWindow };
+    }
+    return;
+  }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', begin);
   else begin();
 })();
