@@ -1,5 +1,5 @@
 """The IHE_PDI web content (issue 12 items 3, 9, 10) on the sample corpus (pydicom's files,
-corpus.py) and generated Structured Reports in ISO 2022 IR 87, GB18030 and UTF-8, exported as ISO images and extracted with xorriso (a case-sensitive copy), checked by
+corpus.py) and generated Structured Reports in ISO 2022 IR 87, ISO 2022 IR 149, GB18030 and UTF-8, exported as ISO images and extracted with xorriso (a case-sensitive copy), checked by
 tools that are not ours: xmllint on every page, the extracted tree's exact names for every
 link, pydicom for what the pages must show, and Debian's chromium and
 firefox-esr, headless, in a network namespace of their own (browsers.py), for every image
@@ -38,6 +38,7 @@ NAME_83 = r"[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?"
 # (Specific Character Set, Patient Name, a sentence of the report): each on its own patient.
 SR_CHARSETS = {
     "SRIR87": (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎=やまだ^たろう", "所見: 腫瘤 3 cm を認める"),
+    "SRIR149": (["", "ISO 2022 IR 149"], "Hong^Gildong=洪^吉洞=홍^길동", "소견: 종괴 3 cm 관찰됨"),
     "SRGB": ("GB18030", "Wang^XiaoDong=王^小东", "发现：肿块直径 3 厘米"),
     "SRUTF8": ("ISO_IR 192", "Müller^Jürgen=王^小東", "Befund: Raumforderung, Größe 3 cm – 王小東"),
 }
