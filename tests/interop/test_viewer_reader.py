@@ -7,6 +7,7 @@ of those files it never fails any other way (no TypeError, RangeError, hang)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import shutil
@@ -83,6 +84,47 @@ def test_exact_mode_values_equal_the_renderers_on_the_sample_files():
             assert ours == rust_value(Path(job["path"]), frame, x, y), (job["path"], frame, x, y, ours)
     # The corpus has CT, MR and other grayscale images in both little-endian syntaxes.
     assert gray >= 10, gray
+
+
+def pnm_bin() -> Path:
+    # crates/render/examples/pnm.rs, built by `cargo build --release --workspace --examples`.
+    return dcmdisc_bin().parent / "examples" / "pnm"
+
+
+def test_exact_mode_draws_the_renderers_bytes_on_the_sample_files(tmp_path):
+    """Frame 1 of every grayscale native sample at its default window (the first preset, else
+    the automatic window, padding left out): the exact mode's pixels are byte for byte the
+    renderer's pre-JPEG buffer (the `pnm` example of crates/render), so the exact mode
+    applies the Modality LUT, the VOI and the inversions as the disc's JPEGs do."""
+    if not pnm_bin().exists():
+        unavailable(f"{pnm_bin()} is missing (cargo build --release --workspace --examples)")
+    jobs = []
+    for f in sample_corpus():
+        if f.transfer_syntax not in (ELE, ILE):
+            continue
+        ds = pydicom.dcmread(f.path, stop_before_pixels=True)
+        if str(ds.get("PhotometricInterpretation", "")).startswith("MONOCHROME") and ds.get("Rows"):
+            jobs.append({"path": str(f.path), "render": True})
+    compared = 0
+    for job, r in zip(jobs, read(jobs)):
+        if not r["ok"]:
+            assert r["refused"], r
+            continue
+        out = tmp_path / "frame.pgm"
+        p = subprocess.run([str(pnm_bin()), job["path"], str(out), "0", "first"], capture_output=True,
+                           timeout=120)
+        if p.returncode != 0:
+            continue  # the renderer refuses it too (its own tests say why)
+        pgm = out.read_bytes()
+        # "P5\n<w> <h>\n255\n" then the bytes.
+        header_end = pgm.index(b"\n", pgm.index(b"\n", pgm.index(b"\n") + 1) + 1) + 1
+        ours = base64.b64decode(r["gray"])
+        theirs = pgm[header_end:]
+        assert len(ours) == len(theirs), job["path"]
+        differ = sum(a != b for a, b in zip(ours, theirs))
+        assert differ == 0, f"{job['path']}: {differ} of {len(ours)} pixels differ"
+        compared += 1
+    assert compared >= 10, compared
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:

@@ -20,11 +20,20 @@ for (const job of jobs) {
     out.gray = img.gray;
     out.values = (job.points || []).map(([f, x, y]) => img.valueAt(f, x, y));
     if (job.draw) {
-      // Every frame drawn at its automatic window: the whole pixel path runs.
+      // Every frame drawn at its default and its automatic window: the whole pixel path runs.
       for (let f = 0; f < img.frames; f++) {
         const data = { data: new Uint8ClampedArray(img.rows * img.columns * 4) };
         img.draw(f, img.gray ? img.minMax(f) : {}, data);
+        img.draw(f, img.gray ? img.voi(f, 0) : {}, data);
       }
+    }
+    if (job.render && img.gray) {
+      // Frame 1 at the default window, one byte a pixel (the drawn gray), as base64.
+      const data = { data: new Uint8ClampedArray(img.rows * img.columns * 4) };
+      img.draw(0, img.voi(0, 0), data);
+      const gray = Buffer.alloc(img.rows * img.columns);
+      for (let i = 0; i < gray.length; i++) gray[i] = data.data[i * 4];
+      out.gray = gray.toString('base64');
     }
     out.ok = true;
   } catch (e) {

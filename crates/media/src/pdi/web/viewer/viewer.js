@@ -210,34 +210,59 @@
     return v && v.items ? v.items.map(function (m) { return new Values(view, m); }) : [];
   };
 
-  // A LUT (PS3.3 C.11.1.1): descriptor (entries, first mapped value, bits) and data.
+  // A LUT (PS3.3 C.11.1.1): descriptor (entries, first mapped value, bits) and data, read
+  // by the rules dcmdisc's renderer uses (crates/render lut.rs), so both give the same
+  // values: 8-bit entries in words or in bytes, a first value signed when the VR or the
+  // context says so. Null when there is no such LUT; a refusal when it does not parse.
   function readLut(vals, descKey, dataKey, signedContext) {
-    var d = vals.words(descKey, false);
-    if (d.length < 3) return null;
-    var entries = d[0] === 0 ? 65536 : d[0];
-    var first = signedContext || vals.map[descKey].vr === 'SS' ? (d[1] << 16) >> 16 : d[1];
-    var bits = d[2];
+    var desc = vals.map[descKey];
     var v = vals.map[dataKey];
-    if (!v || v.items) return null;
+    if (!desc || desc.items || !v || v.items) return null;
+    var d = vals.words(descKey, false);
+    if (d.length < 3) throw new DicomError('a LUT descriptor has ' + d.length + ' values');
+    var n = d[0] === 0 ? 65536 : d[0];
+    var first = signedContext || desc.vr === 'SS' ? (d[1] << 16) >> 16 : d[1];
+    var bits = d[2];
     var data = [];
-    if (bits <= 8 && v.length >= entries && v.length < 2 * entries) {
-      for (var i = 0; i < entries; i++) data.push(vals.view.getUint8(v.offset + i));
+    var i;
+    if (v.length === n * 2) {
+      data = vals.words(dataKey, false);
+      if (bits === 8 && data.some(function (w) { return w > 255; })) {
+        data = data.map(function (w) { return w >> 8; });
+      }
+    } else if (v.length === n || (v.length === n + 1 && n % 2 === 1)) {
+      bits = Math.min(bits, 8);
+      for (i = 0; i < n; i++) data.push(vals.view.getUint8(v.offset + i));
     } else {
-      data = vals.words(dataKey, false).slice(0, entries);
+      throw new DicomError('a LUT has ' + n + ' entries in its descriptor and ' + v.length + ' bytes of data');
     }
-    if (data.length < entries) return null;
-    var max = Math.pow(2, bits > 16 ? 16 : bits) - 1;
+    if (bits < 1 || bits > 16) throw new DicomError('a LUT of ' + bits + ' bits per entry');
     return {
       first: first,
       data: data,
-      max: max,
+      max: Math.pow(2, bits) - 1,
       lookup: function (x) {
-        var i = Math.round(x) - first;
-        if (i < 0) i = 0;
-        if (i >= data.length) i = data.length - 1;
-        return data[i];
+        var k = Math.round(x) - first;
+        if (k < 0) k = 0;
+        if (k > data.length - 1) k = data.length - 1;
+        return data[k];
       }
     };
+  }
+
+  // The Window Center / Width pairs of `vals` (C.11.2.1.2: alternatives, the first the
+  // default), a pair whose width its function does not allow left out.
+  function windowsOf(vals) {
+    if (!vals || !vals.has('00281050') || !vals.has('00281051')) return [];
+    var fn = vals.text('00281056');
+    if (fn !== 'LINEAR_EXACT' && fn !== 'SIGMOID') fn = 'LINEAR';
+    var c = vals.numbers('00281050'), w = vals.numbers('00281051');
+    var out = [];
+    for (var i = 0; i < Math.min(c.length, w.length); i++) {
+      var ok = isFinite(c[i]) && isFinite(w[i]) && (fn === 'LINEAR' ? w[i] >= 1 : w[i] > 0);
+      if (ok) out.push({ center: c[i], width: w[i], fn: fn });
+    }
+    return out;
   }
 
   var PHOTOMETRICS = { MONOCHROME1: 1, MONOCHROME2: 1, RGB: 1, PALETTE_COLOR: 1, YBR_FULL: 1, YBR_FULL_422: 1 };
@@ -313,9 +338,20 @@
       return s === null && i === null ? null : { slope: s === null ? 1 : s, intercept: i === null ? 0 : i };
     });
     var negative = this.signed || this.intercept < 0 || this.slope < 0;
-    this.voiLuts = v.items('00283010').map(function (it) {
-      return readLut(it, '00283002', '00283006', negative);
+    var luts = v.items('00283010').map(function (it) {
+      var l = readLut(it, '00283002', '00283006', negative);
+      return l ? { lut: l } : null;
     }).filter(function (l) { return l; });
+    // The alternative views, in dcmdisc's order (so a preset's index means the same as in
+    // SERIES.TXT): the windows, else the shared Frame VOI LUT's, then the VOI LUTs; a
+    // frame's own Frame VOI LUT replaces them for that frame.
+    var top = windowsOf(v);
+    var sharedVoi = shared ? shared.item('00289132') : null;
+    this.presetList = this.gray ? (top.length ? top : windowsOf(sharedVoi)).concat(luts) : [];
+    this.framePresets = v.items('52009230').map(function (g) {
+      var own = windowsOf(g.item('00289132'));
+      return own.length ? own : null;
+    });
     this.invert = this.gray && (this.photometric === 'MONOCHROME1' || v.text('20500020') === 'INVERSE');
     var padValue = v.has('00280120') ? v.words('00280120', this.signed || v.map['00280120'].vr === 'SS')[0] : null;
     var padLimit = v.has('00280121') ? v.words('00280121', this.signed || v.map['00280121'].vr === 'SS')[0] : padValue;
@@ -352,6 +388,16 @@
     if (own) return stored * own.slope + own.intercept;
     if (this.modalityLut) return this.modalityLut.lookup(stored);
     return stored * this.slope + this.intercept;
+  };
+
+  // The presets of `frame` (windows {center, width, fn} or LUTs {lut}).
+  DicomImage.prototype.presets = function (frame) {
+    return this.framePresets[frame || 0] || this.presetList;
+  };
+
+  // The VOI of preset `n` of `frame`, else (no such preset) the automatic window.
+  DicomImage.prototype.voi = function (frame, n) {
+    return this.presets(frame)[n || 0] || this.minMax(frame);
   };
 
   DicomImage.prototype.isPadding = function (stored) {
@@ -427,8 +473,9 @@
           var f;
           if (voi.lut) f = voi.lut.lookup(m) / voi.lut.max;
           else f = applyWindow(m, voi.center, voi.width, voi.fn);
-          if (this.invert) f = 1 - f;
+          // Rounded, then inverted: as dcmdisc's renderer, to the same byte.
           g = clamp8(f * 255);
+          if (this.invert) g = 255 - g;
           cache[s] = g;
         }
         o = i * 4;
@@ -965,13 +1012,12 @@
     return p;
   };
 
-  // The VOI of the current frame in exact mode: what the user dragged to, else the preset.
+  // The VOI of the current frame in exact mode: what the user dragged to, else the
+  // chosen preset as the file itself gives it, else the automatic window.
   Viewer.prototype.currentVoi = function () {
     if (this.exactVoi) return this.exactVoi;
-    var fr = this.frames[this.frame];
-    var p = (fr.entry.presets || [])[this.preset];
-    if (p && !p.lut) return { center: p.center, width: p.width, fn: p.function || 'LINEAR' };
-    return null;
+    var img = this.current;
+    return img && img.gray ? img.voi(this.frames[this.frame].index, this.preset) : null;
   };
 
   Viewer.prototype.drawExact = function () {
@@ -980,14 +1026,7 @@
     var token = this.drawn = {};
     this.decodedFor(fr.entry).then(function (img) {
       if (self.drawn !== token || self.mode !== 'exact') return;
-      var voi = self.currentVoi();
-      if (!voi) {
-        var p = (fr.entry.presets || [])[self.preset];
-        // A VOI LUT preset: its place among the LUTs after the windows.
-        var windows = (fr.entry.presets || []).filter(function (x) { return !x.lut; }).length;
-        var lut = p && p.lut ? img.voiLuts[self.preset - windows] : null;
-        voi = lut ? { lut: lut } : img.minMax(fr.index);
-      }
+      var voi = self.exactVoi || (img.gray ? img.voi(fr.index, self.preset) : {});
       var c = self.canvas;
       if (c.width !== img.columns || c.height !== img.rows) {
         c.width = img.columns;
@@ -1113,7 +1152,7 @@
   // Outside a browser (the tests run the file reader under Node.js): the reader only.
   if (typeof document === 'undefined') {
     if (typeof module !== 'undefined') {
-      module.exports = { DicomImage: DicomImage, DicomError: DicomError, applyWindow: applyWindow };
+      module.exports = { DicomImage: DicomImage, DicomError: DicomError };
     }
     return;
   }
