@@ -365,6 +365,33 @@ def test_the_wheel_and_keys_move_through_the_stack(browser, disc):
     assert all(u.startswith(("file:///", "data:")) for u in seen["requests"]), seen["requests"]
 
 
+def test_the_other_keys_and_the_slider(browser, disc):
+    """docs/viewer.md's keys: ArrowDown/ArrowUp and PageDown/PageUp move through the stack,
+    2 chooses the second preset (A… JPEG) and 1 the first again; a click at the right end of
+    input#dv-slider goes to the last frame, at its left end to the first."""
+    open_viewer(browser, disc.ct)
+    for key, want in (("ArrowDown", 1), ("ArrowDown", 2), ("ArrowUp", 1), ("PageDown", None), ("PageUp", None)):
+        before = state(browser)["frame"]
+        browser("key", key=key)
+        cond = f"v.frame === {want}" if want is not None else f"v.frame !== {before}"
+        st = wait_state(browser, cond)
+        assert st["src"] == shown(disc.ct, "F", st["frame"]), (key, st)
+    browser("key", key="2")
+    st = wait_state(browser, "v.preset === 1")
+    assert st["src"] == shown(disc.ct, "A", st["frame"]) and st["pressed"] == ["1"], st
+    browser("key", key="1")
+    st = wait_state(browser, "v.preset === 0")
+    assert st["src"] == shown(disc.ct, "F", st["frame"]) and st["pressed"] == ["0"], st
+    r = rect(browser, "#dv-slider")
+    browser("click", x=int(r["left"] + r["width"] - 2), y=int(r["top"] + r["height"] / 2))
+    st = wait_state(browser, f"v.frame === {SLICES - 1}")
+    assert browser.eval("document.getElementById('dv-slider').value") == str(SLICES), st
+    browser("click", x=int(r["left"] + 2), y=int(r["top"] + r["height"] / 2))
+    st = wait_state(browser, "v.frame === 0")
+    assert st["src"] == shown(disc.ct, "F", 0), st
+    assert not browser("events")["problems"]
+
+
 def test_a_preset_button_shows_its_own_rendering(browser, disc):
     """Clicking the second button.dv-preset shows A0000001.JPG (a file on the disc, other
     bytes than F0000001.JPG), presses that button only, sets preset 1, and changes the pixels
@@ -414,7 +441,7 @@ def test_the_frame_and_preset_survive_a_reload(browser, disc):
 def test_cine_plays_the_multiframe_instance(browser, disc):
     """On the 8-frame instance's page, button#dv-cine starts playing (the frame advances
     within 10 s, and again after that, each shown as its own F… JPEG) and a second click
-    stops it (the frame stays put)."""
+    stops it (the frame stays put for a second); Space does the same."""
     st = open_viewer(browser, disc.cine)
     assert (st["frame"], st["frames"]) == (0, MF_FRAMES), st
     x, y = centre(rect(browser, "#dv-cine"))
@@ -429,6 +456,17 @@ def test_cine_plays_the_multiframe_instance(browser, disc):
     stopped = state(browser)["frame"]
     browser.eval("new Promise(r => setTimeout(r, 1000))")
     assert state(browser)["frame"] == stopped, "cine did not stop"
+    # Space plays and stops as the button does; focus first off the button (a click on the
+    # annotation), where Space would press the button itself.
+    x, y = centre(rect(browser, "#dv-annot"))
+    browser("click", x=x, y=y)
+    browser("key", key=" ")
+    st = wait_state(browser, f"v.frame !== {stopped}")
+    browser("key", key=" ")
+    settle(browser)
+    stopped = state(browser)["frame"]
+    browser.eval("new Promise(r => setTimeout(r, 1000))")
+    assert state(browser)["frame"] == stopped, "Space did not stop cine"
     assert not browser("events")["problems"]
 
 
@@ -468,6 +506,50 @@ def dcmdisc_pixel(path: Path, x: int, y: int, frame: int) -> float:
     return float(r.stdout.split()[0])
 
 
+def pick_disc(browser, disc):
+    """The disc's DICOM folder picked on input#dv-pick; #dv-mode "exact" within 30 s."""
+    browser("folder", selector="#dv-pick", folder=str(disc.root / "DICOM"))
+    try:
+        browser.wait("(e => e && e.textContent.trim() === 'exact')(document.getElementById('dv-mode'))",
+                     timeout=30)
+    except RuntimeError:
+        raise AssertionError(f"no exact mode within 30 s: {state(browser)}, "
+                             f"{browser('events')['problems']}") from None
+    assert state(browser)["mode"] == "exact"
+
+
+def shown_element(browser) -> str:
+    return "#dv-canvas" if rect(browser, "#dv-canvas")["visible"] else "#dv-image"
+
+
+def go_to(browser, frame: int):
+    """Frame `frame` (0-based) by wheel notches from the first."""
+    x, y = centre(rect(browser, shown_element(browser)))
+    for n in range(1, frame + 1):
+        browser("wheel", x=x, y=y, dy=100)
+        try:
+            browser.wait(f"window.dcmdiscViewer.frame === {n}", timeout=10)
+        except RuntimeError:
+            raise AssertionError(f"the wheel did not reach frame {n}: {state(browser)}") from None
+
+
+def value_under_mouse(browser, entry: dict, px: int, py: int) -> list:
+    """#dv-value's [data-x, data-y, data-value, text] with the mouse over image pixel (px, py)."""
+    r = rect(browser, shown_element(browser))
+    vx, vy = image_point(r, entry["columns"], entry["rows"], px, py)
+    browser("move", x=vx, y=vy)
+    value = ("(e => e && [e.getAttribute('data-x'), e.getAttribute('data-y'), e.getAttribute('data-value'),"
+             " e.textContent])(document.getElementById('dv-value'))")
+    try:
+        browser.wait(f"(v => v && v[0] === '{px}' && v[1] === '{py}' && v[2] !== null)({value})", timeout=5)
+    except RuntimeError:
+        pass  # the assertion below says what it shows instead
+    got = browser.eval(value)
+    assert got and got[:2] == [str(px), str(py)], \
+        f"the mouse over image pixel ({px}, {py}) at ({vx}, {vy}) in {r}: #dv-value is {got}"
+    return got
+
+
 def test_exact_mode_shows_the_stored_value(browser, disc):
     """The disc's DICOM folder picked on input#dv-pick: #dv-mode says "exact" (within 30 s),
     and with the mouse over image pixels of frame 3, #dv-value's data-x/data-y are those
@@ -475,40 +557,37 @@ def test_exact_mode_shows_the_stored_value(browser, disc):
     in Rust from that slice's DICOM file (found through the DICOMDIR by its SOP Instance
     UID), and the Hounsfield value the test wrote."""
     open_viewer(browser, disc.ct)
-    browser("folder", selector="#dv-pick", folder=str(disc.root / "DICOM"))
-    st = browser.wait("(e => e && e.textContent.trim() === 'exact')(document.getElementById('dv-mode'))",
-                      timeout=30)
-    assert st
-    assert state(browser)["mode"] == "exact"
-    x, y = centre(rect(browser, "#dv-canvas" if rect(browser, "#dv-canvas")["visible"] else "#dv-image"))
-    for n in (1, 2):
-        browser("wheel", x=x, y=y, dy=100)
-        browser.wait(f"window.dcmdiscViewer.frame === {n}", timeout=10)
+    pick_disc(browser, disc)
     frame = 2
+    go_to(browser, frame)
     entry, within = disc.ct.instance_of(frame)
     dicom = disc.files[entry["uid"]]
-    ds = pydicom.dcmread(dicom)
-    s = round((float(ds.SliceLocation) + 50) / 5)
-    shown_el = "#dv-canvas" if rect(browser, "#dv-canvas")["visible"] else "#dv-image"
-    r = rect(browser, shown_el)
+    s = round((float(pydicom.dcmread(dicom).SliceLocation) + 50) / 5)
     at = 6 + 7 * s
-    # A gradient pixel, and one in the slice's square.
+    # A gradient pixel, one in the slice's square, a corner.
     for px, py in ((20, 37), (at + 3, at + 5), (SIDE - 1, 0)):
-        vx, vy = image_point(r, entry["columns"], entry["rows"], px, py)
-        browser("move", x=vx, y=vy)
-        value = ("(e => e && [e.getAttribute('data-x'), e.getAttribute('data-y'), e.getAttribute('data-value'),"
-                 " e.textContent])(document.getElementById('dv-value'))")
-        try:
-            browser.wait(f"(v => v && v[0] === '{px}' && v[1] === '{py}' && v[2] !== null)({value})", timeout=5)
-        except RuntimeError:
-            pass  # the assertion below says what it shows instead
-        got = browser.eval(value)
-        assert got and got[:2] == [str(px), str(py)], \
-            f"the mouse over image pixel ({px}, {py}) at ({vx}, {vy}) in {r}: #dv-value is {got}"
+        got = value_under_mouse(browser, entry, px, py)
         rust = dcmdisc_pixel(dicom, px, py, within + 1)
         assert float(got[2]) == rust, (px, py, got, rust)
         assert rust == float(hu(s)[py, px]), (px, py, rust, int(hu(s)[py, px]))
     shot(browser, "exact")
+    assert not browser("events")["problems"]
+
+
+def test_exact_mode_reads_the_right_frame_of_a_multiframe_instance(browser, disc):
+    """Exact mode on the 8-frame instance's page, at frame 4: on the bar (4000) and beside it
+    (the ramp), data-value equals `dcmdisc pixel --frame 4` and the value the test wrote."""
+    open_viewer(browser, disc.cine)
+    pick_disc(browser, disc)
+    frame = 3
+    go_to(browser, frame)
+    entry, within = disc.cine.instance_of(frame)
+    dicom = disc.files[entry["uid"]]
+    for px, py in ((6 * frame + 2, 10), (6 * frame + 6, 10), (1, SIDE - 2)):
+        got = value_under_mouse(browser, entry, px, py)
+        rust = dcmdisc_pixel(dicom, px, py, within + 1)
+        assert float(got[2]) == rust, (px, py, got, rust)
+        assert rust == float(mf_frame(frame)[py, px]), (px, py, rust, int(mf_frame(frame)[py, px]))
     assert not browser("events")["problems"]
 
 
