@@ -206,7 +206,6 @@ def session(browser: str, js: bool = True):
 def browser(request):
     """One browser for the module's tests in it; each test opens its page afresh."""
     s = session(request.param)
-    s.name = request.param
     yield s
     s.close()
 
@@ -626,7 +625,6 @@ def test_without_javascript_the_static_page_stays(disc, which):
             seen = s("events")
             assert not seen["problems"], seen["problems"]
             assert all(u.startswith(("file:///", "data:")) for u in seen["requests"]), seen["requests"]
-        s.name = which
         s("open", url=disc.ct.page.as_uri())
         shot(s, "no-js")
     finally:

@@ -440,6 +440,7 @@ class Session:
         import queue
         import threading
 
+        self.name = browser
         args = [unshare, "-n", sys.executable, str(Path(__file__).resolve()), browser]
         if not js:
             args.append("--no-js")
