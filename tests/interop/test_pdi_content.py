@@ -156,7 +156,7 @@ def check_names_and_tree(iso: Path, root: Path):
         assert re.fullmatch(pattern, p.name), rel
     top = {p.name for p in root.iterdir()}
     # `[media] web_content` is on by default: the IHE_PDI folder (test_web_content.py).
-    assert top == OWN_FILES | {"DICOMDIR", "DICOM", "IHE_PDI"}, top
+    assert top == OWN_FILES | {"DICOMDIR", "DICOM", "IHE_PDI", "VIEWER"}, top
 
 
 def check_no_executable(root: Path):

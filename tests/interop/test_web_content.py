@@ -31,6 +31,8 @@ from test_pdi_content import dicomdir_hierarchy, extract, files_of, person_name,
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent.parent / "target" / "web-content-screenshots"
 XHTML = "{http://www.w3.org/1999/xhtml}"
+SERIES_SCRIPTS = ('<script type="text/javascript" src="SERIES.TXT"></script>\r\n'
+                  '<script type="text/javascript" src="../../../VIEWER/VIEWER.TXT"></script>\r\n')
 NAME_83 = r"[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?"
 
 # (Specific Character Set, Patient Name, a sentence of the report): each on its own patient.
@@ -149,6 +151,11 @@ def check_pages(root: Path):
     assert r.returncode == 0, f"not valid XHTML 1.0 Strict:\n{r.stderr[-3000:]}"
     for page in pages:
         text = page.read_text("utf-8")
+        if re.fullmatch(r"IHE_PDI/ST\d{6}/SE\d{6}/INDEX\.HTM", page.relative_to(root).as_posix()):
+            # A series page names exactly two classic scripts, its data and the viewer, and
+            # holds no script of its own (docs/viewer.md); the rest of it is like every page.
+            assert text.count("<script") == 2 and SERIES_SCRIPTS in text, page
+            text = text.replace(SERIES_SCRIPTS, "")
         for banned in ("<style", "style=", "<link", "<script", "<iframe", "<frame", "javascript:"):
             assert banned not in text.lower(), (page, banned)
         body = text.split(">", 1)[1].replace('xmlns="http://www.w3.org/1999/xhtml"', "")
@@ -194,8 +201,12 @@ def test_every_volume_has_its_web_content(exported):
         web = {p for p in files_of(root) if p.relative_to(root).parts[0] == "IHE_PDI"}
         assert web <= reached, sorted(str(p.relative_to(root)) for p in web - reached)[:5]
         for f in web:
-            assert f.suffix in (".HTM", ".JPG", ".PDF", ".SVG"), f
+            assert f.suffix in (".HTM", ".JPG", ".PDF", ".SVG") or f.name == "SERIES.TXT", f
             assert f.read_bytes()[128:132] != b"DICM", f
+        # The viewer: the same two files on every volume, reached from every series page.
+        viewer = {p for p in files_of(root) if p.relative_to(root).parts[0] == "VIEWER"}
+        assert {p.name for p in viewer} == {"VIEWER.TXT", "HELP.HTM"}, viewer
+        assert viewer <= reached
         index = (root / "INDEX.HTM").read_text("utf-8")
         assert "Content: DICOM PLUS WEB." in index and 'href="IHE_PDI/INDEX.HTM"' in index
         readme = (root / "README.TXT").read_bytes().decode("ascii")
@@ -212,6 +223,8 @@ def test_every_volume_has_its_web_content(exported):
         # Each instance: as many JPEGs on its series page as it has frames, or "Not shown".
         for series_page in root.glob("IHE_PDI/ST*/SE*/INDEX.HTM"):
             text = series_page.read_text("utf-8")
+            data = (series_page.parent / "SERIES.TXT").read_text("utf-8")
+            assert data.count("DCMDISC_SERIES.push(") == text.count("<h2>Instance "), series_page
             jpegs = sorted(series_page.parent.glob("F*.JPG"))
             assert len(re.findall(r"<img src=\"F\d{7}\.JPG\"", text)) == len(jpegs)
             for n, j in enumerate(jpegs, 1):

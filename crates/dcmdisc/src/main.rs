@@ -15,6 +15,7 @@ mod man;
 mod notify;
 mod patient;
 mod patients;
+mod pixel;
 mod remote;
 mod render;
 mod retention;
@@ -64,6 +65,8 @@ enum Command {
     Convert(convert::Args),
     /// Render DICOM files to JPEG, one per frame at the default window.
     Render(render::Args),
+    /// Print the modality value (HU for CT) of one stored pixel of a DICOM file.
+    Pixel(pixel::Args),
     /// Show the extended store log, newest last.
     Log(log::Args),
     /// One disc job: create, show, cancel, retry.
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&cfg, args),
         Command::Convert(args) => convert::run(&cfg, args),
         Command::Render(args) => render::run(args),
+        Command::Pixel(args) => pixel::run(args),
         Command::Log(args) => log::run(&cfg, args),
         Command::Job(cmd) => job::run(&cfg, cmd),
         Command::Jobs(args) => jobs::run(&cfg, args),

@@ -20,7 +20,9 @@ use crate::record_keys::record_keys;
 use crate::records;
 use crate::volume::{write_volume, Placed, VolumeContext};
 
-pub use crate::pdi::web::{NoRenderer, Rendered, WebRenderer};
+pub use crate::pdi::web::{
+    ImageFacts, NoRenderer, PresetFacts, Rendered, Rendering, ViewWindow, WebRenderer,
+};
 pub use crate::pdi::PdiOptions;
 
 pub use crate::left_out::{Excluded, ExcludedKind, LeftOut};
@@ -490,7 +492,7 @@ fn export_inner(
     let reserve = budget::reserve(&opts.pdi, profile.name());
     // The web content is rendered before planning and its real bytes planned with
     // (`pdi/web/mod.rs` says why).
-    let web_plan = match opts.pdi.web_content {
+    let mut web_plan = match opts.pdi.web_content {
         true => {
             let sources: Vec<&SourceFile> = placed.iter().map(|p| &p.src).collect();
             let prepared =
@@ -503,21 +505,7 @@ fn export_inner(
         }
         false => None,
     };
-    let items: Vec<PlanItem> = placed
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let leaf_len = dicomdir::encoded_record_len(&p.leaf)? as u64;
-            let web = web_plan
-                .as_ref()
-                .map_or(0, |w| web::budget::instance_cost(&w.prepared[i]));
-            Ok(PlanItem {
-                study: p.study.clone(),
-                series: p.series.clone(),
-                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance + web,
-            })
-        })
-        .collect::<Result<_, ExportError>>()?;
+    let items = plan_items(&placed, web_plan.as_ref(), &reserve)?;
     let capacity = opts.capacity.unwrap_or_else(|| profile.capacity());
     let web_reserve = web_plan.as_ref().map(|w| w.reserve).unwrap_or_default();
     let per_volume = 64 * SECTOR + reserve.per_volume + web_reserve.per_volume;
@@ -536,7 +524,35 @@ fn export_inner(
             });
         }
     }
-    let volumes = plan::plan(&items, capacity, per_volume, per_group)?;
+    let mut volumes = plan::plan(&items, capacity, per_volume, per_group);
+    // The other window presets' renderings go before a volume is split (issue 12 item 9):
+    // when the export would take more volumes with them (or not fit), they are left out of
+    // every volume and the viewer offers those presets in its exact mode only.
+    if let Some(w) = web_plan.as_mut() {
+        let split = volumes.as_ref().map_or(true, |v| v.len() > 1);
+        if split && w.prepared.iter().any(|p| p.has_extra_presets()) {
+            let kept: Vec<_> = w.prepared.iter_mut().map(|p| p.take_extra()).collect();
+            let lean = plan::plan(
+                &plan_items(&placed, Some(w), &reserve)?,
+                capacity,
+                per_volume,
+                per_group,
+            );
+            let better = match (&volumes, &lean) {
+                (Err(_), Ok(_)) => true,
+                (Ok(a), Ok(b)) => b.len() < a.len(),
+                _ => false,
+            };
+            if better {
+                volumes = lean;
+            } else {
+                for (p, extra) in w.prepared.iter_mut().zip(kept) {
+                    p.put_extra(extra);
+                }
+            }
+        }
+    }
+    let volumes = volumes?;
     let count = volumes.len();
     let mut summaries = Vec::with_capacity(count);
     let cx = VolumeContext {
@@ -564,4 +580,26 @@ fn export_inner(
     }
     let _ = progress("done", count as u64, count as u64);
     Ok(summaries)
+}
+
+/// What the planner places: each instance with its cost on a volume (its data in whole
+/// sectors, its directory and DICOMDIR records, its MANIFEST line and its web content).
+fn plan_items(
+    placed: &[Placed],
+    web: Option<&WebPlan<'_>>,
+    reserve: &budget::Reserve,
+) -> Result<Vec<PlanItem>, ExportError> {
+    placed
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let leaf_len = dicomdir::encoded_record_len(&p.leaf)? as u64;
+            let web = web.map_or(0, |w| web::budget::instance_cost(&w.prepared[i]));
+            Ok(PlanItem {
+                study: p.study.clone(),
+                series: p.series.clone(),
+                cost: plan::item_cost(p.src.size, leaf_len + 8) + reserve.per_instance + web,
+            })
+        })
+        .collect()
 }

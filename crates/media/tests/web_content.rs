@@ -14,25 +14,44 @@ use std::time::{Duration, SystemTime};
 
 use common::{ct_files, options, Scratch};
 use dcmdisc_media::export::{
-    export_patient_with, NoConverter, Rendered, SourceFile, VolumeSummary, WebRenderer, SECTOR,
+    export_patient_with, ImageFacts, NoConverter, PresetFacts, Rendered, Rendering, SourceFile,
+    VolumeSummary, WebRenderer, SECTOR,
 };
 
-/// Renders every instance as one "JPEG" of `size` bytes derived from its file.
+/// Renders every instance as one "JPEG" of `size` bytes derived from its file, and as
+/// many more for each of `extra` other presets.
 struct Stand {
     size: usize,
+    extra: usize,
 }
 
 impl WebRenderer for Stand {
-    fn frames(&self, path: &Path) -> Result<Vec<Rendered>, String> {
+    fn render(&self, path: &Path) -> Result<Rendering, String> {
         let b = fs::read(path).map_err(|e| e.to_string())?;
         let seed = b
             .iter()
             .fold(0u8, |a, x| a.wrapping_mul(31).wrapping_add(*x));
-        Ok(vec![Rendered {
-            jpeg: (0..self.size).map(|i| seed.wrapping_add(i as u8)).collect(),
+        let one = |k: u8| Rendered {
+            jpeg: (0..self.size)
+                .map(|i| seed.wrapping_add(i as u8).wrapping_add(k))
+                .collect(),
             width: 4,
             height: 4,
-        }])
+        };
+        let preset = |label: &str| PresetFacts {
+            label: label.into(),
+            window: None,
+        };
+        Ok(Rendering {
+            frames: vec![one(0)],
+            extra: (1..=self.extra).map(|k| vec![one(k as u8)]).collect(),
+            facts: ImageFacts {
+                rows: 4,
+                columns: 4,
+                presets: (0..=self.extra).map(|k| preset(&format!("W{k}"))).collect(),
+                ..ImageFacts::default()
+            },
+        })
     }
     fn thumbnail(&self, _: &Path) -> Result<Vec<u8>, String> {
         Ok(vec![7; 300])
@@ -46,6 +65,17 @@ fn export(
     size: usize,
     web: bool,
 ) -> Vec<VolumeSummary> {
+    export_presets(files, out, capacity, size, web, 0)
+}
+
+fn export_presets(
+    files: &[PathBuf],
+    out: &Path,
+    capacity: Option<u64>,
+    size: usize,
+    web: bool,
+    extra: usize,
+) -> Vec<VolumeSummary> {
     let sources = files
         .iter()
         .map(|p| SourceFile::read(p).unwrap())
@@ -58,16 +88,16 @@ fn export(
         sources,
         &opts,
         &NoConverter,
-        &Stand { size },
+        &Stand { size, extra },
         &mut |_, _, _| std::ops::ControlFlow::Continue(()),
     )
     .unwrap()
 }
 
-/// Every file under `root/IHE_PDI`, by path, with its bytes.
+/// Every file under `root/IHE_PDI` and `root/VIEWER`, by path, with its bytes.
 fn web_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.join("IHE_PDI")];
+    let mut stack = vec![root.join("IHE_PDI"), root.join("VIEWER")];
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
@@ -153,4 +183,66 @@ fn the_same_input_and_clock_give_the_same_web_content() {
     assert!(wa.len() >= 5 + 4, "{:?}", wa.keys().collect::<Vec<_>>());
     assert_eq!(wa, wb);
     assert_eq!(a[0].sha256, b[0].sha256);
+}
+
+#[test]
+fn other_presets_go_before_a_volume_is_split() {
+    let tmp = Scratch::new("web-presets");
+    let files = ct_files(&tmp.path().join("src"), 6);
+    let size = 30 * SECTOR as usize;
+    let a_files = |v: &[VolumeSummary]| -> usize {
+        v.iter()
+            .map(|v| {
+                web_files(v.tree.as_ref().unwrap())
+                    .keys()
+                    .filter(|k| k.rsplit('/').next().is_some_and(|n| n.starts_with('A')))
+                    .count()
+            })
+            .sum()
+    };
+    // Room for everything: each instance's second preset is on the disc and in its data.
+    let roomy = export_presets(&files, &tmp.path().join("roomy"), None, size, true, 2);
+    assert_eq!(roomy.len(), 1);
+    assert_eq!(a_files(&roomy), 6);
+    let root = roomy[0].tree.as_ref().unwrap();
+    let data = fs::read_to_string(root.join("IHE_PDI/ST000001/SE000001/SERIES.TXT")).unwrap();
+    assert_eq!(data.matches("DCMDISC_SERIES.push(").count(), 6, "{data}");
+    assert!(
+        data.contains("\"jpeg\":\"A\"") && data.contains("\"jpeg\":\"B\""),
+        "{data}"
+    );
+    // The smallest capacity (in steps of 16 sectors) on which the instances with their
+    // default renderings only make one volume; with the other presets they would not fit.
+    let one = export(&files, &tmp.path().join("one"), None, size, true);
+    let capacity = (0..400)
+        .map(|k| one[0].bytes + k * 16 * SECTOR)
+        .find(|&c| {
+            let out = tmp.path().join(format!("probe{c}"));
+            export(&files, &out, Some(c), size, true).len() == 1
+        })
+        .unwrap();
+    assert!(roomy[0].bytes > capacity, "the presets would have fitted");
+    let lean = export_presets(
+        &files,
+        &tmp.path().join("lean"),
+        Some(capacity),
+        size,
+        true,
+        2,
+    );
+    assert_eq!(lean.len(), 1, "split instead of leaving the presets out");
+    assert_eq!(a_files(&lean), 0);
+    let root = lean[0].tree.as_ref().unwrap();
+    let data = fs::read_to_string(root.join("IHE_PDI/ST000001/SE000001/SERIES.TXT")).unwrap();
+    assert!(
+        data.contains("\"label\":\"W1\",\"lut\":true,\"jpeg\":null"),
+        "{data}"
+    );
+    let page = fs::read_to_string(root.join("IHE_PDI/ST000001/SE000001/INDEX.HTM")).unwrap();
+    assert!(!page.contains("Other windows"), "{page}");
+    // The viewer is on the volume, and the series page names it and its data.
+    assert!(root.join("VIEWER/VIEWER.TXT").is_file() && root.join("VIEWER/HELP.HTM").is_file());
+    assert!(
+        page.contains("src=\"SERIES.TXT\"") && page.contains("src=\"../../../VIEWER/VIEWER.TXT\"")
+    );
 }

@@ -3,7 +3,8 @@
 //!
 //! Kept: the Image Pixel, Modality LUT, VOI LUT and palette attributes (group 0028 and its
 //! sequences), the functional groups of enhanced objects, Presentation LUT Shape, the overlay
-//! groups 60xx, Pixel Data, and Specific Character Set (for the explanations).
+//! groups 60xx, Pixel Data, Specific Character Set (for the explanations), and the place of
+//! the pixels (`place.rs`: Slice Location, Image Position (Patient), Modality).
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,9 @@ fn wanted(tag: u32) -> bool {
             PIXEL_DATA
                 | SPECIFIC_CHARACTER_SET
                 | PRESENTATION_LUT_SHAPE
+                | crate::place::SLICE_LOCATION
+                | crate::place::IMAGE_POSITION_PATIENT
+                | crate::place::MODALITY
                 | SHARED_FUNCTIONAL_GROUPS
                 | PER_FRAME_FUNCTIONAL_GROUPS
         )

@@ -18,6 +18,7 @@ use crate::items;
 use crate::lut::Lut;
 use crate::overlay::{self, OverlayPlane};
 use crate::parse::{self, FrameGroups, Geometry, Modality, Photometric};
+use crate::place::{self, Place};
 use crate::voi::Preset;
 
 /// One instance, ready to render: its pixel module read, its Pixel Data native.
@@ -37,6 +38,7 @@ pub struct Instance {
     pub(crate) overlays: Vec<OverlayPlane>,
     /// ICC Profile (0028,2000) of a colour image.
     pub(crate) icc: Option<Vec<u8>>,
+    pub(crate) place: Place,
     transfer_syntax: String,
 }
 
@@ -127,18 +129,25 @@ impl Instance {
         }
         let charset = parse::charset(&kept);
         let gray = geometry.photometric.is_gray();
-        let shared = group_items(&kept, SHARED_FUNCTIONAL_GROUPS, explicit)
+        let shared_item = group_items(&kept, SHARED_FUNCTIONAL_GROUPS, explicit)
             .and_then(|v| v.into_iter().next());
-        let shared = shared
+        let per_frame_items =
+            group_items(&kept, PER_FRAME_FUNCTIONAL_GROUPS, explicit).unwrap_or_default();
+        let place = place::place(
+            &kept,
+            shared_item.as_deref(),
+            &per_frame_items,
+            geometry.frames,
+            explicit,
+        );
+        let shared = shared_item
             .map(|it| parse::frame_groups(&it, explicit, &charset))
             .unwrap_or_default();
-        let per_frame: Vec<FrameGroups> = group_items(&kept, PER_FRAME_FUNCTIONAL_GROUPS, explicit)
-            .map(|v| {
-                v.iter()
-                    .map(|it| parse::frame_groups(it, explicit, &charset))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let per_frame: Vec<FrameGroups> = per_frame_items
+            .iter()
+            .map(|it| parse::frame_groups(it, explicit, &charset))
+            .collect();
+        drop(per_frame_items);
         let modality = if gray {
             match parse::modality(&kept, explicit, geometry.signed)? {
                 Some(m) => m,
@@ -198,6 +207,7 @@ impl Instance {
             palette,
             overlays,
             icc,
+            place,
             transfer_syntax,
         })
     }
@@ -256,6 +266,21 @@ impl Instance {
             .and_then(|g| g.windows.as_deref())
             .filter(|w| !w.is_empty() && self.geometry.photometric.is_gray())
             .unwrap_or(&self.presets)
+    }
+
+    /// Pixel Spacing (row, column) in mm, when the instance gives a usable one.
+    pub fn pixel_spacing(&self) -> Option<(f64, f64)> {
+        self.place.spacing
+    }
+
+    /// Where frame `frame` lies along its stack, in mm (`place.rs`).
+    pub fn position(&self, frame: usize) -> Option<f64> {
+        self.place.positions.get(frame).copied().flatten()
+    }
+
+    /// Modality (0008,0060), e.g. "CT".
+    pub fn modality_name(&self) -> Option<&str> {
+        self.place.modality.as_deref()
     }
 
     pub fn overlay_planes(&self) -> &[OverlayPlane] {

@@ -37,6 +37,7 @@ mod lut;
 mod overlay;
 mod parse;
 mod pixels;
+mod place;
 mod render;
 mod segmented;
 mod voi;

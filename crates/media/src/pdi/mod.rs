@@ -104,6 +104,13 @@ pub(crate) fn entries(options: &PdiOptions) -> Vec<Entry> {
                 what: "the images and reports as web pages, for any browser",
             },
         );
+        all.insert(
+            2,
+            Entry {
+                name: "VIEWER/HELP.HTM",
+                what: "how to use the image viewer of those pages",
+            },
+        );
     }
     if options.viewers.is_some() {
         all.push(Entry {

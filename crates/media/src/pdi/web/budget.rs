@@ -1,7 +1,8 @@
 //! What the web content may take on a volume, known before instances are placed (issue 12
-//! item 9): each instance's own files and page block exactly (it was rendered first,
-//! `mod.rs`), the pages of the index, of a study and of a series and the thumbnails bounded
-//! from worst-case values as `pdi/budget.rs` bounds the root files. Every file is counted
+//! item 9): each instance's own files, page block and SERIES.TXT line exactly (it was
+//! rendered first, `mod.rs`), the viewer's files exactly (the same on every volume), the
+//! pages of the index, of a study and of a series and the thumbnails bounded from
+//! worst-case values as `pdi/budget.rs` bounds the root files. Every file is counted
 //! in whole sectors with its directory records (primary and Joliet) and its MANIFEST.TXT
 //! line; every folder with its extents.
 
@@ -46,6 +47,11 @@ pub fn reserve(options: &PdiOptions, profile: &'static str) -> WebReserve {
     let patient = &disc.patients[0];
     let (study, series) = (worst_study(), worst_series());
     let per_volume = page(pages::web_head(&disc).len() + pages::LIST_END.len() + pages::TAIL.len())
+        + FOLDER_COST
+        + super::viewer::files()
+            .iter()
+            .map(|f| file(f.bytes.len() as u64))
+            .sum::<u64>()
         + FOLDER_COST;
     let study_part = page(
         pages::study_head(patient, usize::MAX, &study).len()
@@ -53,23 +59,31 @@ pub fn reserve(options: &PdiOptions, profile: &'static str) -> WebReserve {
             + pages::TAIL.len(),
     ) + FOLDER_COST
         + pages::web_study_row(usize::MAX, &study, usize::MAX).len() as u64;
-    let series_part =
-        page(pages::series_head(patient, &study, usize::MAX, &series).len() + pages::TAIL.len())
-            + file(THUMB_MAX_BYTES)
-            + FOLDER_COST
-            + pages::study_series_row(usize::MAX, &series, true).len() as u64;
+    let series_part = page(
+        pages::series_head(patient, &study, usize::MAX, &series).len()
+            + pages::SERIES_SCRIPTS.len()
+            + pages::TAIL.len(),
+    ) + page(pages::SERIES_DATA_HEAD.len())
+        + file(THUMB_MAX_BYTES)
+        + FOLDER_COST
+        + pages::study_series_row(usize::MAX, &series, true).len() as u64;
     WebReserve {
         per_volume,
         per_group: study_part.max(series_part),
     }
 }
 
-/// The bytes an instance adds to its volume's web content: its files and its block on the
-/// series page (exact: names are fixed-width).
+/// The bytes an instance adds to its volume's web content: its files, its block on the
+/// series page and its line in SERIES.TXT (exact: names are fixed-width).
 pub(crate) fn instance_cost(p: &Prepared) -> u64 {
-    let block = pages::instance_block(p, 1, 1).len() as u64;
+    let block = (pages::instance_block(p, 1, 1).len() + pages::series_entry(p).len()) as u64;
     let files: u64 = match &p.content {
-        Content::Frames(f) => f.iter().map(|r| file(r.jpeg.len() as u64)).sum(),
+        Content::Frames(r) => r
+            .frames
+            .iter()
+            .chain(r.extra.iter().flatten())
+            .map(|f| file(f.jpeg.len() as u64))
+            .sum(),
         Content::Sr { page, .. } => file(page.len() as u64),
         Content::Pdf { document, .. } => file(document.len() as u64),
         Content::Svg { svg, .. } => file(svg.len() as u64),
@@ -92,7 +106,9 @@ pub(crate) fn used(files: &[WebFile]) -> u64 {
             p = parent;
         }
     }
-    debug_assert!(folders.iter().all(|d| d.starts_with(FOLDER)));
+    debug_assert!(folders
+        .iter()
+        .all(|d| d.starts_with(FOLDER) || *d == super::viewer::FOLDER));
     total + folders.len() as u64 * FOLDER_COST
 }
 

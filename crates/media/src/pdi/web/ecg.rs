@@ -143,6 +143,96 @@ fn channels(
         .collect())
 }
 
+/// Waveform Bits Allocated with Waveform Sample Interpretation (PS3.3 C.10.9.1.5): the
+/// sample encodings drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SampleKind {
+    Signed8,
+    Unsigned8,
+    /// 8-bit µ-law and A-law (ITU-T G.711), decoded to 16-bit linear values.
+    MuLaw,
+    ALaw,
+    Signed16,
+    Unsigned16,
+    Signed32,
+    Unsigned32,
+}
+
+impl SampleKind {
+    fn of(bits: u16, interpretation: &str) -> Option<SampleKind> {
+        Some(match (bits, interpretation) {
+            (8, "SB") => SampleKind::Signed8,
+            (8, "UB") => SampleKind::Unsigned8,
+            (8, "MB") => SampleKind::MuLaw,
+            (8, "AB") => SampleKind::ALaw,
+            (16, "SS") => SampleKind::Signed16,
+            (16, "US") => SampleKind::Unsigned16,
+            (32, "SL") => SampleKind::Signed32,
+            (32, "UL") => SampleKind::Unsigned32,
+            _ => return None,
+        })
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            SampleKind::Signed8 | SampleKind::Unsigned8 | SampleKind::MuLaw | SampleKind::ALaw => 1,
+            SampleKind::Signed16 | SampleKind::Unsigned16 => 2,
+            SampleKind::Signed32 | SampleKind::Unsigned32 => 4,
+        }
+    }
+
+    /// Sample `i` of the interleaved data (the caller checked the length).
+    fn read(self, data: &[u8], i: usize) -> f64 {
+        let at = i * self.bytes();
+        let word = |n: usize| {
+            let mut b = [0u8; 4];
+            b[..n].copy_from_slice(&data[at..at + n]);
+            b
+        };
+        match self {
+            SampleKind::Signed8 => f64::from(data[at] as i8),
+            SampleKind::Unsigned8 => f64::from(data[at]),
+            SampleKind::MuLaw => f64::from(mu_law(data[at])),
+            SampleKind::ALaw => f64::from(a_law(data[at])),
+            SampleKind::Signed16 => f64::from(i16::from_le_bytes([data[at], data[at + 1]])),
+            SampleKind::Unsigned16 => f64::from(u16::from_le_bytes([data[at], data[at + 1]])),
+            SampleKind::Signed32 => f64::from(i32::from_le_bytes(word(4))),
+            SampleKind::Unsigned32 => f64::from(u32::from_le_bytes(word(4))),
+        }
+    }
+}
+
+/// G.711 µ-law to linear (the 14-bit range scaled as the reference decoder does).
+fn mu_law(b: u8) -> i16 {
+    let b = !b;
+    let sign = b & 0x80;
+    let exponent = (b >> 4) & 0x07;
+    let mantissa = i16::from(b & 0x0f);
+    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    if sign != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// G.711 A-law to linear.
+fn a_law(b: u8) -> i16 {
+    let b = b ^ 0x55;
+    let sign = b & 0x80;
+    let exponent = (b >> 4) & 0x07;
+    let mantissa = i16::from(b & 0x0f);
+    let magnitude = match exponent {
+        0 => (mantissa << 4) + 8,
+        e => ((mantissa << 4) + 0x108) << (e - 1),
+    };
+    if sign != 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
+
 fn draw(group: &Item<'_>, explicit: bool, charset: &str) -> Result<(String, String), String> {
     let n = usize::from(u16_of(group, tag::NUMBER_OF_WAVEFORM_CHANNELS).ok_or("no channel count")?);
     let samples = u32_of(group, tag::NUMBER_OF_WAVEFORM_SAMPLES).ok_or("no sample count")? as usize;
@@ -154,13 +244,10 @@ fn draw(group: &Item<'_>, explicit: bool, charset: &str) -> Result<(String, Stri
     if n == 0 || n > MAX_CHANNELS {
         return Err(format!("{n} channels"));
     }
-    let signed = match (bits, interpretation.as_str()) {
-        (16, "SS") => true,
-        (16, "US") => false,
-        _ => return Err(format!("{bits}-bit {interpretation} samples are not drawn")),
-    };
+    let kind = SampleKind::of(bits, &interpretation)
+        .ok_or_else(|| format!("{bits}-bit {interpretation} samples are not drawn"))?;
     let data = group.value(tag::WAVEFORM_DATA).ok_or("no Waveform Data")?;
-    if data.len() < samples * n * 2 {
+    if data.len() < samples * n * kind.bytes() {
         return Err("the Waveform Data is shorter than its channels and samples".into());
     }
     let chans = channels(group, explicit, charset, n)?;
@@ -208,13 +295,7 @@ fn draw(group: &Item<'_>, explicit: bool, charset: &str) -> Result<(String, Stri
         );
         let mut d = String::new();
         for (k, s) in (0..shown).step_by(step).enumerate() {
-            let at = (s * n + c) * 2;
-            let raw = [data[at], data[at + 1]];
-            let v = if signed {
-                f64::from(i16::from_le_bytes(raw))
-            } else {
-                f64::from(u16::from_le_bytes(raw))
-            };
+            let v = kind.read(data, s * n + c);
             let mv = v * ch.scale + ch.offset;
             let x = LABEL_MM + s as f64 / fs * MM_PER_SECOND;
             // Clipped to its own row, as a paper print is.
@@ -235,4 +316,47 @@ fn draw(group: &Item<'_>, explicit: bool, charset: &str) -> Result<(String, Stri
         units.join("/")
     );
     Ok((t, what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_kind_reads_its_values() {
+        let k = SampleKind::of(8, "SB").unwrap();
+        assert_eq!(k.read(&[0x80, 0x7f], 0), -128.0);
+        assert_eq!(k.read(&[0x80, 0x7f], 1), 127.0);
+        assert_eq!(SampleKind::of(8, "UB").unwrap().read(&[0xff], 0), 255.0);
+        let s32 = SampleKind::of(32, "SL").unwrap();
+        assert_eq!(s32.read(&(-70_000i32).to_le_bytes(), 0), -70_000.0);
+        assert_eq!(
+            SampleKind::of(32, "UL")
+                .unwrap()
+                .read(&u32::MAX.to_le_bytes(), 0),
+            f64::from(u32::MAX)
+        );
+        assert_eq!(
+            SampleKind::of(16, "SS")
+                .unwrap()
+                .read(&[0, 0, 0xff, 0xff], 1),
+            -1.0
+        );
+        assert_eq!(SampleKind::of(16, "OB"), None);
+        assert_eq!(SampleKind::of(64, "SV"), None);
+    }
+
+    #[test]
+    fn g711_decodes_as_the_reference_tables() {
+        // ITU-T G.711 µ-law: 0xFF and 0x7F are the two zeros, 0x00 and 0x80 the extremes.
+        assert_eq!(mu_law(0xff), 0);
+        assert_eq!(mu_law(0x7f), 0);
+        assert_eq!(mu_law(0x00), -32124);
+        assert_eq!(mu_law(0x80), 32124);
+        // A-law: 0xD5 and 0x55 are the smallest magnitudes, 0xAA and 0x2A the largest.
+        assert_eq!(a_law(0xd5), 8);
+        assert_eq!(a_law(0x55), -8);
+        assert_eq!(a_law(0xaa), 32256);
+        assert_eq!(a_law(0x2a), -32256);
+    }
 }

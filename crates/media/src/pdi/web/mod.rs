@@ -1,17 +1,25 @@
-//! The IHE_PDI web content of a volume (issue 12 item 3): XHTML pages and JPEG renderings
-//! derived from the instances on *that* volume, for any browser, from the disc, with no
-//! script, no CSS and no network reference.
+//! The IHE_PDI web content of a volume (issue 12 items 3 and 4): XHTML pages and JPEG
+//! renderings derived from the instances on *that* volume, for any browser, from the disc,
+//! with no CSS and no network reference; the series pages work with no script and upgrade
+//! into the stack viewer (`VIEWER/`, `viewer.rs`, docs/viewer.md) when scripts run.
 //!
 //! ```text
 //! IHE_PDI/INDEX.HTM                    the studies of the volume (linked from the root INDEX.HTM)
 //! IHE_PDI/ST000001/INDEX.HTM           a study: its series, a thumbnail each
 //! IHE_PDI/ST000001/SE000001/INDEX.HTM  a series: its instances, every frame in order
+//! IHE_PDI/ST000001/SE000001/SERIES.TXT the series' data for the viewer (a classic script)
 //! IHE_PDI/ST000001/SE000001/THUMB.JPG  the series' thumbnail (its middle image on this volume)
 //! IHE_PDI/ST000001/SE000001/F0000001.JPG  one JPEG per frame at the default window
+//! IHE_PDI/ST000001/SE000001/A0000001.JPG  … at the 2nd preset (B…, C…: 3rd, 4th), room allowing
 //! IHE_PDI/ST000001/SE000001/I0000001.HTM  an SR's content tree as XHTML
 //! IHE_PDI/ST000001/SE000001/I0000001.PDF  an Encapsulated PDF's document
 //! IHE_PDI/ST000001/SE000001/I0000001.SVG  a waveform (ECG) as on paper
+//! VIEWER/VIEWER.TXT                    the viewer, and VIEWER/HELP.HTM its help
 //! ```
+//!
+//! Scripts are stored as `.TXT`: Windows runs a `.JS` file that is double-clicked (Windows
+//! Script Host), and nothing but `VIEWERS/` may hold a program (issue 12 item 6); browsers
+//! run a classic script whatever its name (checked in both from `file://`).
 //!
 //! Every name is 8.3 upper case and every link is written exactly as the name is recorded.
 //! Numbers are fixed-width, so a page's size does not depend on where an instance lands.
@@ -32,6 +40,7 @@ pub(crate) mod budget;
 mod ecg;
 mod object;
 mod pages;
+mod viewer;
 mod volume;
 
 use std::ops::ControlFlow;
@@ -51,7 +60,7 @@ pub const THUMB_MAX_BYTES: u64 = 48 * 1024;
 /// Thumbnails fit in this many pixels square.
 pub const THUMB_PIXELS: usize = 128;
 
-/// One frame rendered at its default window.
+/// One frame rendered at one window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub jpeg: Vec<u8>,
@@ -59,11 +68,58 @@ pub struct Rendered {
     pub height: usize,
 }
 
+/// The most window presets rendered besides the default one (their JPEGs are named
+/// `A…`, `B…`, `C…`: docs/viewer.md). A preset beyond them is still offered by the
+/// viewer's exact mode.
+pub const EXTRA_PRESETS: usize = 3;
+/// The most presets an instance's viewer data lists.
+pub const LISTED_PRESETS: usize = 8;
+
+/// A window of a preset, for the viewer's exact mode (PS3.3 C.11.2.1.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewWindow {
+    pub center: f64,
+    pub width: f64,
+    /// VOI LUT Function: LINEAR, LINEAR_EXACT or SIGMOID.
+    pub function: &'static str,
+}
+
+/// One of an instance's window presets, as the viewer offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresetFacts {
+    pub label: String,
+    /// `None` for a VOI LUT (exact mode then reads the LUT from the file).
+    pub window: Option<ViewWindow>,
+}
+
+/// What the viewer needs of an image instance besides its JPEGs (SERIES.TXT).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageFacts {
+    pub rows: usize,
+    pub columns: usize,
+    /// Pixel Spacing (row, column) in mm.
+    pub spacing: Option<(f64, f64)>,
+    /// Each frame's place along its stack in mm.
+    pub positions: Vec<Option<f64>>,
+    pub presets: Vec<PresetFacts>,
+    pub modality: String,
+}
+
+/// Every frame of an image instance at its default window, and at its other presets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendering {
+    pub frames: Vec<Rendered>,
+    /// Per extra preset (the instance's 2nd, 3rd… up to [`EXTRA_PRESETS`]), every frame.
+    pub extra: Vec<Vec<Rendered>>,
+    pub facts: ImageFacts,
+}
+
 /// Renders images for the web content; provided by the binary (crates/render).
 pub trait WebRenderer: Sync {
     /// Every frame of the instance at `path`, in frame order, as baseline JPEG at the
-    /// instance's default window. The same file gives the same bytes.
-    fn frames(&self, path: &Path) -> Result<Vec<Rendered>, String>;
+    /// instance's default window, and at up to [`EXTRA_PRESETS`] of its other presets. The
+    /// same file gives the same bytes.
+    fn render(&self, path: &Path) -> Result<Rendering, String>;
     /// Frame 1 fitted into [`THUMB_PIXELS`] square, as JPEG.
     fn thumbnail(&self, path: &Path) -> Result<Vec<u8>, String>;
 }
@@ -72,7 +128,7 @@ pub trait WebRenderer: Sync {
 pub struct NoRenderer;
 
 impl WebRenderer for NoRenderer {
-    fn frames(&self, _: &Path) -> Result<Vec<Rendered>, String> {
+    fn render(&self, _: &Path) -> Result<Rendering, String> {
         Err("no renderer available".into())
     }
     fn thumbnail(&self, _: &Path) -> Result<Vec<u8>, String> {
@@ -92,7 +148,7 @@ pub(crate) struct WebPlan<'a> {
 /// What the web content shows of one instance, made before planning.
 #[derive(Debug, Clone)]
 pub(crate) enum Content {
-    Frames(Vec<Rendered>),
+    Frames(Box<Rendering>),
     /// The whole SR page (it names nothing that depends on the instance's place).
     Sr {
         title: String,
@@ -116,6 +172,37 @@ pub(crate) struct Prepared {
     pub content: Content,
     /// Instance Number as recorded (may be empty).
     pub number: String,
+    /// SOP Instance UID (the viewer's exact mode finds the instance's file by it).
+    pub uid: String,
+}
+
+impl Prepared {
+    fn not_shown(why: &str) -> Prepared {
+        Prepared {
+            content: Content::NotShown(why.into()),
+            number: String::new(),
+            uid: String::new(),
+        }
+    }
+
+    /// Takes out the renderings of the other presets (the planner's first economy).
+    pub(crate) fn take_extra(&mut self) -> Vec<Vec<Rendered>> {
+        match &mut self.content {
+            Content::Frames(r) => std::mem::take(&mut r.extra),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Puts back what [`Prepared::take_extra`] took.
+    pub(crate) fn put_extra(&mut self, extra: Vec<Vec<Rendered>>) {
+        if let Content::Frames(r) = &mut self.content {
+            r.extra = extra;
+        }
+    }
+
+    pub(crate) fn has_extra_presets(&self) -> bool {
+        matches!(&self.content, Content::Frames(r) if !r.extra.is_empty())
+    }
 }
 
 /// The web content of one instance.
@@ -125,8 +212,8 @@ fn prepare_one(src: &SourceFile, renderer: &dyn WebRenderer) -> Prepared {
         .string(dcmdisc_dicom::tag::INSTANCE_NUMBER)
         .unwrap_or_default();
     let content = match object::kind(&src.sop_class()) {
-        object::Kind::Image => match renderer.frames(&src.path) {
-            Ok(f) if !f.is_empty() => Content::Frames(f),
+        object::Kind::Image => match renderer.render(&src.path) {
+            Ok(r) if !r.frames.is_empty() => Content::Frames(Box::new(r)),
             Ok(_) => Content::NotShown("the instance has no frames".into()),
             Err(e) => Content::NotShown(format!("the image could not be rendered: {e}")),
         },
@@ -152,7 +239,11 @@ fn prepare_one(src: &SourceFile, renderer: &dyn WebRenderer) -> Prepared {
             Err(e) => Content::NotShown(format!("a waveform that could not be drawn: {e}")),
         },
     };
-    Prepared { content, number }
+    Prepared {
+        content,
+        number,
+        uid: src.sop_instance(),
+    }
 }
 
 /// The web content of every instance in `sources`, in their order, on every core. `progress`
@@ -183,10 +274,7 @@ pub(crate) fn prepare(
                 let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     prepare_one(sources[i], renderer)
                 }))
-                .unwrap_or_else(|_| Prepared {
-                    content: Content::NotShown("rendering failed".into()),
-                    number: String::new(),
-                });
+                .unwrap_or_else(|_| Prepared::not_shown("rendering failed"));
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(p);
                 }
@@ -212,10 +300,7 @@ pub(crate) fn prepare(
             .into_iter()
             .map(|p| {
                 // A worker that panicked left its instance out: say so on the page.
-                p.unwrap_or(Prepared {
-                    content: Content::NotShown("rendering failed".into()),
-                    number: String::new(),
-                })
+                p.unwrap_or_else(|| Prepared::not_shown("rendering failed"))
             })
             .collect(),
     )

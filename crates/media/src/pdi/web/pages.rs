@@ -1,6 +1,8 @@
 //! The XHTML pages of the web content. Like the root INDEX.HTM: XHTML 1.0 Strict in UTF-8,
-//! presentational attributes only (no CSS, DRG 3.2.1.10), no script, no network reference,
-//! every link a relative name exactly as recorded. Every value shown is cut to a fixed
+//! presentational attributes only (no CSS, DRG 3.2.1.10), no network reference, every link a
+//! relative name exactly as recorded. Series pages name two classic scripts (their
+//! SERIES.TXT and the viewer) and work fully without them (DRG 3.2.1.10: a failing script
+//! must not make the page unusable); the other pages have none. Every value shown is cut to a fixed
 //! length and escaped (`text.rs`), so `budget.rs` can bound each block from a worst case;
 //! the names in a block are fixed-width, so an instance's block has the same length wherever
 //! it is placed.
@@ -14,7 +16,7 @@ use super::super::catalog::{Disc, PatientEntry, SeriesEntry, StudyEntry};
 use super::super::index::{NAME_CHARS, SHORT_CHARS, VALUE_CHARS};
 use super::super::text::{date, person_name, xhtml};
 use super::object::SrNode;
-use super::{Content, Prepared, Rendered};
+use super::{Content, Prepared, Rendered, Rendering};
 use crate::source::SourceFile;
 
 /// Longest reason shown for an instance that is not shown.
@@ -89,6 +91,20 @@ pub(crate) fn frame_name(n: usize) -> String {
 pub(crate) fn object_name(n: usize, ext: &str) -> String {
     format!("I{n:07}.{ext}")
 }
+/// The letters of the extra presets' JPEGs (`A0000001.JPG` is frame 1 at the 2nd preset).
+pub(crate) const PRESET_LETTERS: [char; super::EXTRA_PRESETS] = ['A', 'B', 'C'];
+pub(crate) fn preset_frame_name(extra: usize, n: usize) -> String {
+    format!("{}{n:07}.JPG", PRESET_LETTERS[extra])
+}
+
+/// The series' data for the viewer, and the scripts a series page names (docs/viewer.md).
+pub(crate) const SERIES_DATA: &str = "SERIES.TXT";
+pub(crate) const SERIES_DATA_HEAD: &str = "// This series' data for the disc's viewer \
+     (VIEWER/VIEWER.TXT, a script the series page runs): one line an instance, in the \
+     page's order.\r\nvar DCMDISC_SERIES = [];\r\n";
+pub(crate) const SERIES_SCRIPTS: &str =
+    "<script type=\"text/javascript\" src=\"SERIES.TXT\"></script>\r\n\
+     <script type=\"text/javascript\" src=\"../../../VIEWER/VIEWER.TXT\"></script>\r\n";
 
 /// IHE_PDI/INDEX.HTM before its study rows.
 pub(crate) fn web_head(disc: &Disc) -> String {
@@ -192,17 +208,37 @@ pub(crate) fn instance_block(p: &Prepared, first_frame: usize, index: usize) -> 
     let number = xhtml(&or(&p.number, "-"), SHORT_CHARS);
     let mut t = format!("<h2>Instance {number}</h2>\r\n");
     match &p.content {
-        Content::Frames(frames) => {
-            let n = frames.len();
-            for (k, f) in frames.iter().enumerate() {
+        Content::Frames(r) => {
+            let n = r.frames.len();
+            let others: Vec<String> = (0..r.extra.len())
+                .map(|i| {
+                    r.facts
+                        .presets
+                        .get(i + 1)
+                        .map_or_else(|| format!("window {}", i + 2), |p| p.label.clone())
+                })
+                .collect();
+            for (k, f) in r.frames.iter().enumerate() {
                 let name = frame_name(first_frame + k);
                 let (w, h) = shown(f);
                 let _ = write!(
                     t,
                     "<p><a href=\"{name}\"><img src=\"{name}\" width=\"{w}\" height=\"{h}\" \
-                     alt=\"Instance {number}, frame {} of {n}\" /></a></p>\r\n",
+                     alt=\"Instance {number}, frame {} of {n}\" /></a>",
                     k + 1
                 );
+                if !others.is_empty() {
+                    t.push_str("<br />\r\nOther windows:");
+                    for (i, label) in others.iter().enumerate() {
+                        let _ = write!(
+                            t,
+                            " <a href=\"{}\">{}</a>",
+                            preset_frame_name(i, first_frame + k),
+                            xhtml(label, VALUE_CHARS)
+                        );
+                    }
+                }
+                t.push_str("</p>\r\n");
             }
         }
         Content::Sr { title, .. } => {
@@ -305,4 +341,99 @@ fn sr_list(t: &mut String, nodes: &[SrNode]) {
         t.push_str("</li>\r\n");
     }
     t.push_str("</ul>\r\n");
+}
+
+/// A JavaScript string literal of `v` cut to `max` characters. U+2028 and U+2029 are escaped
+/// too: before ES2019 they end a line inside a string.
+fn js_string(v: &str, max: usize) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.trim().chars().take(max) {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A number as JSON: finite, else `null`.
+fn js_number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".into()
+    }
+}
+
+/// An image's data for the viewer (docs/viewer.md).
+fn image_facts(t: &mut String, r: &Rendering) {
+    let f = &r.facts;
+    let (width, height) = r.frames.first().map_or((0, 0), |x| (x.width, x.height));
+    let spacing = f.spacing.map_or_else(
+        || "null".to_string(),
+        |(a, b)| format!("[{},{}]", js_number(a), js_number(b)),
+    );
+    let positions: Vec<String> = f
+        .positions
+        .iter()
+        .take(r.frames.len())
+        .map(|p| p.map_or_else(|| "null".into(), js_number))
+        .collect();
+    let _ = write!(
+        t,
+        ",\"rows\":{},\"columns\":{},\"width\":{width},\"height\":{height},\"spacing\":{spacing},\
+         \"positions\":[{}],\"modality\":{},\"presets\":[",
+        f.rows,
+        f.columns,
+        positions.join(","),
+        js_string(&f.modality, SHORT_CHARS),
+    );
+    for (i, p) in f.presets.iter().take(super::LISTED_PRESETS).enumerate() {
+        let jpeg = match i {
+            0 => "\"F\"".to_string(),
+            i if i <= r.extra.len() => format!("\"{}\"", PRESET_LETTERS[i - 1]),
+            _ => "null".into(),
+        };
+        let window = match &p.window {
+            Some(w) => format!(
+                "\"center\":{},\"width\":{},\"function\":\"{}\"",
+                js_number(w.center),
+                js_number(w.width),
+                w.function
+            ),
+            None => "\"lut\":true".into(),
+        };
+        let _ = write!(
+            t,
+            "{}{{\"label\":{},{window},\"jpeg\":{jpeg}}}",
+            if i == 0 { "" } else { "," },
+            js_string(&p.label, VALUE_CHARS)
+        );
+    }
+    t.push(']');
+}
+
+/// An instance's line in its series' SERIES.TXT. Like its page block, the same wherever the
+/// instance is placed (frames are numbered by the viewer from the lines' order).
+pub(crate) fn series_entry(p: &Prepared) -> String {
+    let mut t = format!(
+        "DCMDISC_SERIES.push({{\"uid\":{},\"number\":{}",
+        js_string(&p.uid, 64),
+        js_string(&p.number, SHORT_CHARS)
+    );
+    match &p.content {
+        Content::Frames(r) => {
+            let _ = write!(t, ",\"frames\":{}", r.frames.len());
+            image_facts(&mut t, r);
+        }
+        _ => t.push_str(",\"frames\":0"),
+    }
+    t.push_str("});\r\n");
+    t
 }

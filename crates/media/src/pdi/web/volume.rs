@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::super::catalog::{Disc, PatientEntry, StudyEntry};
-use super::pages::{self, frame_name, object_name, series_dir, study_dir};
+use super::pages::{self, frame_name, object_name, preset_frame_name, series_dir, study_dir};
 use super::{Content, Prepared, WebRenderer, ENTRY, FOLDER, THUMB_MAX_BYTES};
 
 /// One file of the web content: its path on the volume and its bytes.
@@ -44,19 +44,29 @@ pub(crate) fn volume_files(
             let se_no = se_no + 1;
             let dir = format!("{st_dir}/{}", series_dir(se_no));
             let mut page = pages::series_head(patient, study, st_no, series);
+            let mut data = pages::SERIES_DATA_HEAD.to_string();
             let mut frame = 1;
             for (k, &m) in members.iter().enumerate() {
                 let p = &prepared[m];
                 page.push_str(&pages::instance_block(p, frame, k + 1));
+                data.push_str(&pages::series_entry(p));
                 match &p.content {
-                    Content::Frames(frames) => {
-                        for f in frames {
+                    Content::Frames(r) => {
+                        for (i, f) in r.frames.iter().enumerate() {
                             out.push(WebFile {
-                                path: format!("{dir}/{}", frame_name(frame)),
+                                path: format!("{dir}/{}", frame_name(frame + i)),
                                 bytes: f.jpeg.clone(),
                             });
-                            frame += 1;
                         }
+                        for (e, set) in r.extra.iter().enumerate() {
+                            for (i, f) in set.iter().enumerate() {
+                                out.push(WebFile {
+                                    path: format!("{dir}/{}", preset_frame_name(e, frame + i)),
+                                    bytes: f.jpeg.clone(),
+                                });
+                            }
+                        }
+                        frame += r.frames.len();
                     }
                     Content::Sr { page, .. } => out.push(WebFile {
                         path: format!("{dir}/{}", object_name(k + 1, "HTM")),
@@ -73,10 +83,15 @@ pub(crate) fn volume_files(
                     Content::NotShown(_) => {}
                 }
             }
+            page.push_str(pages::SERIES_SCRIPTS);
             page.push_str(pages::TAIL);
             out.push(WebFile {
                 path: format!("{dir}/INDEX.HTM"),
                 bytes: page.into_bytes(),
+            });
+            out.push(WebFile {
+                path: format!("{dir}/{}", pages::SERIES_DATA),
+                bytes: data.into_bytes(),
             });
             let thumb = thumbnail(members, prepared, paths, renderer);
             study_page.push_str(&pages::study_series_row(se_no, series, thumb.is_some()));
@@ -100,6 +115,7 @@ pub(crate) fn volume_files(
         path: ENTRY.to_string(),
         bytes: index.into_bytes(),
     });
+    out.extend(super::viewer::files());
     out
 }
 
