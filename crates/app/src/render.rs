@@ -170,6 +170,14 @@ pub fn render_files(
     Ok(report)
 }
 
+/// The modality value (Hounsfield units for CT) of stored pixel (`x`, `y`) of frame `frame`
+/// (0-based) of the file at `path`, as the disc's renderer computes it; `None` for padding.
+/// The viewer's exact mode shows the same number (tests/interop/test_viewer.py).
+pub fn pixel_value(path: &Path, frame: usize, x: usize, y: usize) -> Result<Option<f64>, String> {
+    let inst = Instance::open_path(path).map_err(|e| e.to_string())?;
+    inst.modality_value(frame, x, y).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -246,12 +254,4 @@ mod tests {
         ));
         assert!(!dir.join("out2").exists());
     }
-}
-
-/// The modality value (Hounsfield units for CT) of stored pixel (`x`, `y`) of frame `frame`
-/// (0-based) of the file at `path`, as the disc's renderer computes it; `None` for padding.
-/// The viewer's exact mode shows the same number (tests/interop/test_viewer.py).
-pub fn pixel_value(path: &Path, frame: usize, x: usize, y: usize) -> Result<Option<f64>, String> {
-    let inst = Instance::open_path(path).map_err(|e| e.to_string())?;
-    inst.modality_value(frame, x, y).map_err(|e| e.to_string())
 }
