@@ -5,8 +5,8 @@ namespace of their own, driven with real wheel, key, mouse and folder-pick input
 
 The disc is made here: a CT series of six 64x64 slices (signed, Rescale Intercept -1024,
 Pixel Spacing 0.5\\0.5, two windows SOFT 40/400 and LUNG -600/1500, a gradient and a bright
-square that moves with the slice) and an 8-frame Multi-frame Grayscale Word SC instance,
-exported with `dcmdisc export --from-folder` and extracted with xorriso. The value exact mode
+square that moves with the slice), an 8-frame Multi-frame Grayscale Word SC instance and a
+Structured Report (a series with no image), exported with `dcmdisc export --from-folder` and extracted with xorriso. The value exact mode
 shows under the cursor is compared with `dcmdisc pixel` (Rust) and with the value the test
 wrote. Screenshots land in target/viewer-screenshots/.
 """
@@ -28,6 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from helpers import dcmdisc_bin, unavailable
 from test_pdi_content import extract
+from test_web_content import sr
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent.parent / "target" / "viewer-screenshots"
@@ -155,6 +156,7 @@ class Disc:
     ct: Series
     cine: Series
     files: dict[str, Path]  # SOP Instance UID -> the DICOM file, through the DICOMDIR
+    report: Path  # the series page of the SR (no image)
 
 
 @pytest.fixture(scope="module")
@@ -168,22 +170,29 @@ def disc(tmp_path_factory) -> Disc:
     for s in reversed(range(SLICES)):
         ct_slice(src / f"ct{s}.dcm", study, series, frame_of_reference, s)
     multiframe(src / "mf.dcm", study)
+    # A report: a series with no image, whose page the viewer leaves static.
+    sr(src / "sr.dcm", "VIEW-SR", "ISO_IR 192", "REPORT^ONLY", "No image here.")
     out = tmp / "out"
     r = subprocess.run([str(dcmdisc_bin()), "export", "--from-folder", str(src), "--out", str(out)],
                        capture_output=True, text=True, errors="replace", timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    [iso] = sorted(out.rglob("VOL*.iso"))
-    root = extract(iso, tmp)
-    dd = pydicom.dcmread(root / "DICOMDIR")
-    files = {str(rec.ReferencedSOPInstanceUIDInFile): root.joinpath(*rec.ReferencedFileID)
-             for rec in dd.DirectoryRecordSequence if "ReferencedSOPInstanceUIDInFile" in rec}
-    found = [Series(js.parent / "INDEX.HTM", series_js(js.parent))
-             for js in sorted(root.glob("IHE_PDI/ST*/SE*/SERIES.TXT"))]
-    ct = [s for s in found if s.entries and s.entries[0]["modality"] == "CT"]
-    cine = [s for s in found if len(s.entries) == 1 and s.entries[0]["frames"] == MF_FRAMES]
-    assert len(ct) == 1 and len(cine) == 1, [(s.page, s.entries) for s in found]
+    found, files, reports = [], {}, []
+    for iso in sorted(out.rglob("VOL*.iso")):
+        root = extract(iso, tmp)
+        dd = pydicom.dcmread(root / "DICOMDIR")
+        files.update({str(rec.ReferencedSOPInstanceUIDInFile): root.joinpath(*rec.ReferencedFileID)
+                      for rec in dd.DirectoryRecordSequence if "ReferencedSOPInstanceUIDInFile" in rec})
+        for page in sorted(root.glob("IHE_PDI/ST*/SE*/INDEX.HTM")):
+            entries = series_js(page.parent) if (page.parent / "SERIES.TXT").exists() else []
+            found.append(Series(page, entries))
+            if not any(e.get("frames") for e in entries):
+                reports.append(page)
+    ct = [s for s in found if s.entries and s.entries[0].get("modality") == "CT"]
+    cine = [s for s in found if len(s.entries) == 1 and s.entries[0].get("frames") == MF_FRAMES]
+    assert len(ct) == 1 and len(cine) == 1 and len(reports) == 1, [(s.page, s.entries) for s in found]
     assert ct[0].frames == SLICES, ct[0].entries
-    return Disc(root, ct[0], cine[0], files)
+    assert ct[0].page.parents[3] == cine[0].page.parents[3], "the stack and the cine on two volumes"
+    return Disc(ct[0].page.parents[3], ct[0], cine[0], files, reports[0])
 
 
 def need_browser(browser: str):
@@ -346,6 +355,10 @@ def test_the_wheel_and_keys_move_through_the_stack(browser, disc):
     st = wait_state(browser, "v.frame !== 0")
     assert st["frame"] == 1 and st["src"] == shown(disc.ct, "F", 1), st
     assert re.fullmatch(r"2\s*/\s*6", st["counter"] or ""), st["counter"]
+    # The annotation follows the frame: its position (SERIES.TXT) and "Not for diagnosis".
+    entry, within = disc.ct.instance_of(1)
+    annot = browser.eval("document.getElementById('dv-annot').textContent")
+    assert f"{entry['positions'][within]:g}" in annot and "Not for diagnosis" in annot, (annot, entry)
     # At most one notch per frame left, and three past the end.
     for n in range(SLICES + 2):
         before = state(browser)["frame"]
@@ -506,6 +519,97 @@ def test_measure_gives_millimetres(browser, disc):
     want = (((b[0] - a[0]) * sx * col_mm) ** 2 + ((b[1] - a[1]) * sy * row_mm) ** 2) ** 0.5
     assert abs(want - 25.0) < 0.5, want  # the clicks are where the test meant them
     assert abs(float(m.group(1)) - want) <= 0.06, (text, want)
+
+
+def stage_shot(browser, name: str, r: dict) -> bytes:
+    """A screenshot of the box r (the stage), as PNG bytes."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{browser.name}-{name}.png"
+    browser("shot", path=str(path), clip={"x": r["left"], "y": r["top"], "width": r["width"],
+                                          "height": r["height"]})
+    return path.read_bytes()
+
+
+# The image's box relative to the stage's (#dv-stage, else the viewer), in one evaluation:
+# no scroll between the two.
+IN_STAGE = """(() => {
+  const st = (document.getElementById('dv-stage') || document.getElementById('dv-viewer'));
+  st.scrollIntoView({block: 'nearest', inline: 'nearest'});
+  const s = st.getBoundingClientRect(), r = document.getElementById('dv-image').getBoundingClientRect();
+  return {left: r.left - s.left, top: r.top - s.top, width: r.width, height: r.height,
+          stage: {left: s.left, top: s.top, width: s.width, height: s.height},
+          naturalWidth: document.getElementById('dv-image').naturalWidth};
+})()"""
+
+
+def test_zoom_pan_contrast_and_reset(browser, disc):
+    """"+" zooms (the image's box grows 1.25 times), a left drag pans (the box moves with the
+    mouse), a right drag changes brightness/contrast (the box stays, the pixels on the screen
+    change), #dv-reset brings the box and the pixels back to the start; a measure on the
+    zoomed image still gives millimetres of the patient."""
+    open_viewer(browser, disc.ct)
+    r0 = browser.eval(IN_STAGE)
+    start = stage_shot(browser, "reset-0", r0["stage"])
+    browser("key", key="+")
+    browser.wait(f"document.getElementById('dv-image').getBoundingClientRect().width > {r0['width'] * 1.2}",
+                 timeout=5)
+    r1 = browser.eval(IN_STAGE)
+    assert abs(r1["width"] / r0["width"] - 1.25) < 0.01, (r0, r1)
+    x, y = int(r1["stage"]["left"] + r1["stage"]["width"] / 2), int(r1["stage"]["top"] + r1["stage"]["height"] / 2)
+    # Small enough to keep the image in the stage, where the viewer may stop a pan.
+    browser("drag", x=x, y=y, x2=x + 20, y2=y + 30, button="left")
+    r2 = browser.eval(IN_STAGE)
+    assert abs(r2["left"] - r1["left"] - 20) <= 1 and abs(r2["top"] - r1["top"] - 30) <= 1, (r1, r2)
+    panned = stage_shot(browser, "reset-1", r2["stage"])
+    browser("drag", x=x, y=y, x2=x + 80, y2=y + 50, button="right")
+    settle(browser)
+    r3 = browser.eval(IN_STAGE)
+    assert (r3["left"], r3["top"], r3["width"]) == (r2["left"], r2["top"], r2["width"]), (r2, r3)
+    assert stage_shot(browser, "reset-2", r3["stage"]) != panned, "a right drag changed nothing on the screen"
+    x, y = centre(rect(browser, "#dv-reset"))
+    browser("click", x=x, y=y)
+    settle(browser)
+    r4 = browser.eval(IN_STAGE)
+    assert all(abs(r4[k] - r0[k]) < 0.5 for k in ("left", "top", "width", "height")), (r0, r4)
+    assert stage_shot(browser, "reset-3", r4["stage"]) == start, "#dv-reset did not bring the picture back"
+    # Measure while zoomed twice: 15 by 20 image pixels are still 12.5 mm.
+    for _ in range(2):
+        browser("key", key="+")
+    browser.wait(f"document.getElementById('dv-image').getBoundingClientRect().width > {r0['width'] * 1.5}",
+                 timeout=5)
+    x, y = centre(rect(browser, "#dv-measure"))
+    browser("click", x=x, y=y)
+    r = browser.eval(IN_STAGE)
+    st = r["stage"]
+    scale = r["width"] / r["naturalWidth"]
+    # Two points inside the image, the stage and the window.
+    a = (int(st["left"] + max(r["left"], 0) + 20), int(st["top"] + max(r["top"], 0) + 20))
+    b = (int(a[0] + 15 * scale), int(a[1] + 20 * scale))
+    assert b[0] < st["left"] + min(r["left"] + r["width"], st["width"]) and \
+        b[1] < min(st["top"] + min(r["top"] + r["height"], st["height"]), 1000), (r, b)
+    for px, py in (a, b):
+        browser("click", x=px, y=py)
+    text = browser.wait("(e => e && /\\d/.test(e.textContent) && e.textContent.trim())"
+                        "(document.getElementById('dv-distance'))", timeout=5)
+    want = (((b[0] - a[0]) / scale * SPACING) ** 2 + ((b[1] - a[1]) / scale * SPACING) ** 2) ** 0.5
+    assert abs(want - 12.5) < 0.5, want
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*mm", text)
+    assert m and abs(float(m.group(1)) - want) <= 0.06, (text, want)
+    assert not browser("events")["problems"]
+
+
+def test_a_series_without_images_keeps_its_static_page(browser, disc):
+    """The report's series page (no image): data-viewer="static", no #dv-viewer, the report's
+    page linked as before, and no console error."""
+    browser("open", url=disc.report.as_uri())
+    viewer = browser.wait("document.documentElement.getAttribute('data-viewer')", timeout=15)
+    assert viewer == "static", viewer
+    assert browser.eval("!!document.getElementById('dv-viewer')") is False
+    assert browser.eval("Array.from(document.links).some(a => /I0000001\\.HTM$/.test(a.href))"), \
+        browser.eval("document.body.innerHTML.slice(0, 2000)")
+    seen = browser("events")
+    assert not seen["problems"], seen["problems"]
+    assert all(u.startswith(("file:///", "data:")) for u in seen["requests"]), seen["requests"]
 
 
 def dcmdisc_pixel(path: Path, x: int, y: int, frame: int) -> float:

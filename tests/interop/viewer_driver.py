@@ -20,6 +20,7 @@ stdout, `{"ok": true, "value": ...}` or `{"ok": false, "error": "..."}`:
     {"op": "key", "key": K}                "End", "Home", "ArrowDown", "PageUp", " ", "1" ...
     {"op": "move", "x": X, "y": Y}
     {"op": "click", "x": X, "y": Y}
+    {"op": "drag", "x": X, "y": Y, "x2": X2, "y2": Y2, "button": "left" | "right"}
     {"op": "files", "selector": S, "files": [absolute paths]}   input.files of S
     {"op": "folder", "selector": S, "folder": absolute path}    a folder picked on S
     {"op": "shot", "path": P, "clip": {"x", "y", "width", "height"} | null}   PNG
@@ -175,6 +176,18 @@ class Chromium:
                                                    "buttons": 1 if kind == "mousePressed" else 0,
                                                    "clickCount": 1})
 
+    def drag(self, x, y, x2, y2, button):
+        name, mask = {"left": ("left", 1), "right": ("right", 2)}[button]
+        self.move(x, y)
+        self.call("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "button": name,
+                                               "buttons": mask, "clickCount": 1})
+        # In steps, as a hand moves: a viewer may act on each move.
+        for k in range(1, 6):
+            self.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x + (x2 - x) * k / 5,
+                                                   "y": y + (y2 - y) * k / 5, "button": name, "buttons": mask})
+        self.call("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x2, "y": y2, "button": name,
+                                               "buttons": 0, "clickCount": 1})
+
     def files(self, selector, files):
         r = self.call("Runtime.evaluate", {"expression": f"document.querySelector({json.dumps(selector)})"})
         oid = r["result"].get("objectId")
@@ -325,6 +338,16 @@ class Firefox:
             {"type": "pointerMove", "x": int(x), "y": int(y), "origin": "viewport"},
             {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]})
 
+    def drag(self, x, y, x2, y2, button):
+        b = {"left": 0, "right": 2}[button]
+        self.actions({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "x": int(x), "y": int(y), "origin": "viewport"},
+            {"type": "pointerDown", "button": b},
+            # In steps, as a hand moves: a viewer may act on each move.
+            *({"type": "pointerMove", "x": int(x + (x2 - x) * k / 5), "y": int(y + (y2 - y) * k / 5),
+               "origin": "viewport"} for k in range(1, 6)),
+            {"type": "pointerUp", "button": b}]})
+
     def files(self, selector, files):
         r = self.evaluate(f"document.querySelector({json.dumps(selector)})", ownership="root")
         if r.get("type") != "node":
@@ -393,6 +416,8 @@ def run(b, cmd: dict):
         return b.move(cmd["x"], cmd["y"])
     if op == "click":
         return b.click(cmd["x"], cmd["y"])
+    if op == "drag":
+        return b.drag(cmd["x"], cmd["y"], cmd["x2"], cmd["y2"], cmd.get("button", "left"))
     if op == "files":
         return b.files(cmd["selector"], cmd["files"])
     if op == "folder":
