@@ -13,6 +13,7 @@ wrote. Screenshots land in target/viewer-screenshots/.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -310,10 +311,10 @@ def shot(s, name: str) -> Path:
     return path
 
 
-def image_point(r: dict, width: int, height: int, x: float, y: float) -> tuple[int, int]:
-    """Viewport pixel (whole CSS pixels) over the centre of image pixel (x, y) of an element
-    showing a width x height image in rect r."""
-    return (int(r["left"] + (x + 0.5) * r["width"] / width), int(r["top"] + (y + 0.5) * r["height"] / height))
+def image_point(r: dict, width: int, height: int, x: float, y: float, at: float = 0.5) -> tuple[int, int]:
+    """Viewport pixel (whole CSS pixels) over image pixel (x, y) of an element showing a
+    width x height image in rect r: `at` of the way into it (0.5: its centre)."""
+    return (round(r["left"] + (x + at) * r["width"] / width), round(r["top"] + (y + at) * r["height"] / height))
 
 
 # ----------------------------------------------------------------------------- tests
@@ -646,10 +647,11 @@ def go_to(browser, frame: int):
             raise AssertionError(f"the wheel did not reach frame {n}: {state(browser)}") from None
 
 
-def value_under_mouse(browser, entry: dict, px: int, py: int) -> list:
-    """#dv-value's [data-x, data-y, data-value, text] with the mouse over image pixel (px, py)."""
+def value_under_mouse(browser, entry: dict, px: int, py: int, at: float) -> list:
+    """#dv-value's [data-x, data-y, data-value, text] with the mouse over image pixel (px, py),
+    `at` of the way into it from its top left corner."""
     r = rect(browser, shown_element(browser))
-    vx, vy = image_point(r, entry["columns"], entry["rows"], px, py)
+    vx, vy = image_point(r, entry["columns"], entry["rows"], px, py, at)
     browser("move", x=vx, y=vy)
     value = ("(e => e && [e.getAttribute('data-x'), e.getAttribute('data-y'), e.getAttribute('data-value'),"
              " e.textContent])(document.getElementById('dv-value'))")
@@ -678,8 +680,10 @@ def test_exact_mode_shows_the_stored_value(browser, disc):
     s = round((float(pydicom.dcmread(dicom).SliceLocation) + 50) / 5)
     at = 6 + 7 * s
     # A gradient pixel, one in the slice's square, a corner.
-    for px, py in ((20, 37), (at + 3, at + 5), (SIDE - 1, 0)):
-        got = value_under_mouse(browser, entry, px, py)
+    # Near both corners of each pixel: the value is the pixel's the cursor is in, not its
+    # neighbour's (a half-pixel slip reads the next one).
+    for (px, py), near in itertools.product(((20, 37), (at + 3, at + 5), (SIDE - 1, 0)), (0.2, 0.8)):
+        got = value_under_mouse(browser, entry, px, py, near)
         rust = dcmdisc_pixel(dicom, px, py, within + 1)
         assert float(got[2]) == rust, (px, py, got, rust)
         assert rust == float(hu(s)[py, px]), (px, py, rust, int(hu(s)[py, px]))
@@ -696,8 +700,8 @@ def test_exact_mode_reads_the_right_frame_of_a_multiframe_instance(browser, disc
     go_to(browser, frame)
     entry, within = disc.cine.instance_of(frame)
     dicom = disc.files[entry["uid"]]
-    for px, py in ((6 * frame + 2, 10), (6 * frame + 6, 10), (1, SIDE - 2)):
-        got = value_under_mouse(browser, entry, px, py)
+    for (px, py), near in itertools.product(((6 * frame + 2, 10), (6 * frame + 6, 10), (1, SIDE - 2)), (0.2, 0.8)):
+        got = value_under_mouse(browser, entry, px, py, near)
         rust = dcmdisc_pixel(dicom, px, py, within + 1)
         assert float(got[2]) == rust, (px, py, got, rust)
         assert rust == float(mf_frame(frame)[py, px]), (px, py, rust, int(mf_frame(frame)[py, px]))
