@@ -204,7 +204,9 @@ class Chromium:
     def shot(self, path, clip):
         params = {"format": "png"}
         if clip:
-            params["clip"] = {**clip, "scale": 1}
+            # CDP's clip is in the document's coordinates, the caller's in the viewport's.
+            view = self.call("Page.getLayoutMetrics")["cssVisualViewport"]
+            params["clip"] = {**clip, "x": clip["x"] + view["pageX"], "y": clip["y"] + view["pageY"], "scale": 1}
         Path(path).write_bytes(base64.b64decode(self.call("Page.captureScreenshot", params)["data"]))
 
     def seen(self) -> dict:
