@@ -6,9 +6,12 @@ namespace of their own, driven with real wheel, key, mouse and folder-pick input
 The disc is made here: a CT series of six 64x64 slices (signed, Rescale Intercept -1024,
 Pixel Spacing 0.5\\0.5, two windows SOFT 40/400 and LUNG -600/1500, a gradient and a bright
 square that moves with the slice), an 8-frame Multi-frame Grayscale Word SC instance and a
-Structured Report (a series with no image), exported with `dcmdisc export --from-folder` and extracted with xorriso. The value exact mode
-shows under the cursor is compared with `dcmdisc pixel` (Rust) and with the value the test
-wrote. Screenshots land in target/viewer-screenshots/.
+Structured Report (a series with no image), exported with `dcmdisc export --from-folder` and
+extracted with xorriso. The value exact mode shows under the cursor is compared with
+`dcmdisc pixel` (Rust) and with the value the test wrote. Screenshots land in
+target/viewer-screenshots/.
+
+Run: DCMDISC_BIN=target/release/dcmdisc python3 -m pytest tests/interop/test_viewer.py
 """
 
 from __future__ import annotations
@@ -269,9 +272,9 @@ def centre(r: dict) -> tuple[int, int]:
     return int(r["left"] + r["width"] / 2), int(r["top"] + r["height"] / 2)
 
 
-def open_viewer(s, series: Series, fragment: str = "") -> dict:
+def open_viewer(s, series: Series) -> dict:
     """Open a series page and wait (bounded) for the viewer to be built and its image decoded."""
-    s("open", url=series.page.as_uri() + fragment)
+    s("open", url=series.page.as_uri())
     return wait_viewer(s)
 
 
