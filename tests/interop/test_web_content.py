@@ -1,5 +1,5 @@
 """The IHE_PDI web content (issue 12 items 3, 9, 10) on the sample corpus (pydicom's files,
-corpus.py) and generated Structured Reports in ISO 2022 IR 87, GB18030 and UTF-8, exported as ISO images and extracted with xorriso (a case-sensitive copy), checked by
+corpus.py) and generated Structured Reports in ISO 2022 IR 87, ISO 2022 IR 149, GB18030 and UTF-8, exported as ISO images and extracted with xorriso (a case-sensitive copy), checked by
 tools that are not ours: xmllint on every page, the extracted tree's exact names for every
 link, pydicom for what the pages must show, and Debian's chromium and
 firefox-esr, headless, in a network namespace of their own (browsers.py), for every image
@@ -38,6 +38,7 @@ NAME_83 = r"[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?"
 # (Specific Character Set, Patient Name, a sentence of the report): each on its own patient.
 SR_CHARSETS = {
     "SRIR87": (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎=やまだ^たろう", "所見: 腫瘤 3 cm を認める"),
+    "SRIR149": (["", "ISO 2022 IR 149"], "Hong^Gildong=洪^吉洞=홍^길동", "소견: 종괴 3 cm 관찰됨"),
     "SRGB": ("GB18030", "Wang^XiaoDong=王^小东", "发现：肿块直径 3 厘米"),
     "SRUTF8": ("ISO_IR 192", "Müller^Jürgen=王^小東", "Befund: Raumforderung, Größe 3 cm – 王小東"),
 }
@@ -412,3 +413,35 @@ def test_web_content_off_gives_a_dicom_only_disc(tmp_path):
     svg = iso.with_suffix(".svg")
     if svg.exists():
         assert "DICOM ONLY" in svg.read_text("utf-8") and "DICOM PLUS WEB" not in svg.read_text("utf-8")
+
+
+@pytest.mark.parametrize("browser", ["chromium", "firefox"])
+def test_a_failing_script_leaves_the_static_series_page(exported, browser, tmp_path):
+    """DRG 3.2.1.10: a script that fails must not make the page unusable. A CT series page
+    whose SERIES.TXT does not parse, and one whose data make the viewer throw while it
+    builds: both still show every frame of the static page (naturalWidth > 0), and the
+    viewer is not left half-built. The same page untouched does turn into the viewer."""
+    root, page = next((root, s) for _, root in exported
+                      for s in sorted(root.glob("IHE_PDI/ST*/SE*/INDEX.HTM"))
+                      if len(list(s.parent.glob("F*.JPG"))) >= 2)
+    frames = len(list(page.parent.glob("F*.JPG")))
+    cases = {}
+    for name, data in (("unparsable", "DCMDISC_SERIES.push({ this is not a script"),
+                       ("throwing", 'var DCMDISC_SERIES = [];\r\nDCMDISC_SERIES.push({"uid":"1","frames":1,'
+                                    '"presets":5});\r\n')):
+        copy = tmp_path / name
+        shutil.copytree(root, copy)
+        target = copy / page.relative_to(root)
+        (target.parent / "SERIES.TXT").write_text(data, "utf-8")
+        cases[name] = target
+    cases["untouched"] = page
+    results = {r["name"]: r for r in browse(browser, cases)}
+    for name in ("unparsable", "throwing"):
+        r = results[name]
+        shown = [w for src, w in r["images"] if re.fullmatch(r"F\d{7}\.JPG", src or "")]
+        assert len(shown) == frames and all(w > 0 for w in shown), (name, r["images"])
+        assert "Show every frame as a list" not in r["text"], (name, r["text"][:2000])
+    # Only the unparsable data may leave an error in the console (the browser's own report).
+    assert not results["throwing"]["problems"], results["throwing"]["problems"]
+    assert "Show every frame as a list" in results["untouched"]["text"]
+    assert not results["untouched"]["problems"], results["untouched"]["problems"]

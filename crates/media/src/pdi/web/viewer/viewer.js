@@ -11,7 +11,7 @@
 (function () {
   'use strict';
 
-  var root = document.documentElement;
+  var root = typeof document === 'undefined' ? null : document.documentElement;
   var FRAME_NAME = /^[A-Z]\d{7}\.JPG$/;
   var CINE_FPS = 10;
   var PRELOAD = 10;
@@ -109,6 +109,7 @@
       } else if (explicit) {
         vr = String.fromCharCode(view.getUint8(pos + 4), view.getUint8(pos + 5));
         if (LONG_VRS[vr]) {
+          if (pos + 12 > end) throw new DicomError('an element runs past the end of the file');
           length = view.getUint32(pos + 8, true);
           header = 12;
         } else {
@@ -127,6 +128,9 @@
         throw new DicomError('the pixel data are compressed');
       }
       if (isSeq) {
+        if (length !== UNDEFINED && valueAt + length > end) {
+          throw new DicomError('a sequence runs past the end of its data');
+        }
         var seq = readItems(view, valueAt, length === UNDEFINED ? end : valueAt + length,
           length === UNDEFINED, explicit && vr !== 'UN', depth + 1);
         out[key] = { vr: 'SQ', items: seq.items };
@@ -268,6 +272,15 @@
     if (this.bitsAllocated !== 8 && this.bitsAllocated !== 16) {
       throw new DicomError(this.bitsAllocated + '-bit pixels are not drawn here');
     }
+    var colour = !(this.photometric === 'MONOCHROME1' || this.photometric === 'MONOCHROME2' ||
+      this.photometric === 'PALETTE_COLOR');
+    if (this.samples !== (colour ? 3 : 1)) {
+      throw new DicomError(this.samples + ' samples per pixel do not fit ' + this.photometric);
+    }
+    if (!(this.bitsStored >= 1 && this.bitsStored <= this.bitsAllocated &&
+          this.highBit >= this.bitsStored - 1 && this.highBit < this.bitsAllocated)) {
+      throw new DicomError('Bits Stored and High Bit do not fit Bits Allocated');
+    }
     var px = v.map['7fe00010'];
     if (!px || px.items) throw new DicomError('no pixel data');
     this.pixels = px.offset;
@@ -291,6 +304,14 @@
     this.intercept = intercept === null ? 0 : intercept;
     this.hasRescale = slope !== null || intercept !== null;
     this.modalityLut = modLut ? readLut(modLut, '00283002', '00283006', this.signed) : null;
+    // Enhanced objects: a frame's own Pixel Value Transformation overrides (as dcmdisc's
+    // renderer reads them).
+    this.frameRescale = v.items('52009230').map(function (g) {
+      var t = g.item('00289145');
+      if (!t) return null;
+      var s = t.number('00281053'), i = t.number('00281052');
+      return s === null && i === null ? null : { slope: s === null ? 1 : s, intercept: i === null ? 0 : i };
+    });
     var negative = this.signed || this.intercept < 0 || this.slope < 0;
     this.voiLuts = v.items('00283010').map(function (it) {
       return readLut(it, '00283002', '00283006', negative);
@@ -326,7 +347,9 @@
     return value;
   };
 
-  DicomImage.prototype.modality = function (stored) {
+  DicomImage.prototype.modality = function (stored, frame) {
+    var own = this.frameRescale[frame || 0];
+    if (own) return stored * own.slope + own.intercept;
     if (this.modalityLut) return this.modalityLut.lookup(stored);
     return stored * this.slope + this.intercept;
   };
@@ -338,7 +361,7 @@
   // The modality value at (x, y), or null for padding (as dcmdisc's renderer says it).
   DicomImage.prototype.valueAt = function (frame, x, y) {
     var s = this.stored(frame, x, y);
-    return this.isPadding(s) ? null : this.modality(s);
+    return this.isPadding(s) ? null : this.modality(s, frame);
   };
 
   // The automatic window: the frame's modality range, padding left out (as the JPEGs).
@@ -355,11 +378,11 @@
       }
     }
     if (lo > hi) { lo = alo; hi = ahi; }
-    var a = this.modality(lo), b = this.modality(hi);
-    if (this.modalityLut) {
+    var a = this.modality(lo, frame), b = this.modality(hi, frame);
+    if (this.modalityLut && !this.frameRescale[frame]) {
       a = Infinity; b = -Infinity;
       for (var k = lo; k <= hi; k++) {
-        var m = this.modality(k);
+        var m = this.modality(k, frame);
         if (m < a) a = m;
         if (m > b) b = m;
       }
@@ -400,7 +423,7 @@
         var s = this.stored(frame, x, y);
         var g = cache[s];
         if (g === undefined) {
-          var m = this.modality(s);
+          var m = this.modality(s, frame);
           var f;
           if (voi.lut) f = voi.lut.lookup(m) / voi.lut.max;
           else f = applyWindow(m, voi.center, voi.width, voi.fn);
@@ -1087,6 +1110,13 @@
     }
   }
 
+  // Outside a browser (the tests run the file reader under Node.js): the reader only.
+  if (typeof document === 'undefined') {
+    if (typeof module !== 'undefined') {
+      module.exports = { DicomImage: DicomImage, DicomError: DicomError, applyWindow: applyWindow };
+    }
+    return;
+  }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', begin);
   else begin();
 })();
