@@ -607,6 +607,7 @@
     styled(help, { color: '#9cf', marginLeft: '12px' });
     bar.appendChild(help);
     box.appendChild(bar);
+    this.bar = bar;
 
     var size = this.stageSize();
     this.stage = styled(el('div', { id: 'dv-stage', tabindex: '0' }), {
@@ -659,10 +660,24 @@
     this.listen();
   };
 
+  // The stage: as wide as the page allows, and as high as the window leaves below the
+  // viewer's top for the stage, the slider and the line under it, so the whole image, its
+  // counter and the slider are in view once the viewer is at the top of the window.
   Viewer.prototype.stageSize = function () {
     var w = Math.min(Math.max(320, (document.body.clientWidth || 800) - 40), 1080);
-    var h = Math.min(w, Math.max(320, (window.innerHeight || 800) - 190));
+    var bar = this.bar ? this.bar.offsetHeight : 60;
+    var h = Math.min(w, Math.max(240, (window.innerHeight || 800) - bar - 90));
     return { w: Math.round(w), h: Math.round(h) };
+  };
+
+  Viewer.prototype.fit = function () {
+    var size = this.stageSize();
+    this.stage.style.width = size.w + 'px';
+    this.stage.style.height = size.h + 'px';
+    this.slider.style.width = size.w + 'px';
+    this.marksCanvas.width = size.w;
+    this.marksCanvas.height = size.h;
+    this.layout();
   };
 
   // The size in image pixels of the current frame (the DICOM file's, not the JPEG's).
@@ -920,15 +935,7 @@
       else handled = false;
       if (handled) ev.preventDefault();
     });
-    window.addEventListener('resize', function () {
-      var size = self.stageSize();
-      self.stage.style.width = size.w + 'px';
-      self.stage.style.height = size.h + 'px';
-      self.slider.style.width = size.w + 'px';
-      self.marksCanvas.width = size.w;
-      self.marksCanvas.height = size.h;
-      self.layout();
-    });
+    window.addEventListener('resize', function () { self.fit(); });
     window.addEventListener('hashchange', function () { self.restoreState(); });
   };
 
@@ -1130,8 +1137,13 @@
     toggle.addEventListener('click', function () { setList(!listShown); });
     v.box.appendChild(toggle);
     setList(false);
+    v.fit();
     v.restoreState();
     v.show();
+    // The page's heading is repeated on the image: bring the viewer to the top of the window.
+    if (v.box.scrollIntoView && window.innerHeight < v.box.getBoundingClientRect().bottom) {
+      v.box.scrollIntoView();
+    }
     root.setAttribute('data-viewer', 'ready');
   }
 
