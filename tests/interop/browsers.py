@@ -71,24 +71,31 @@ def wait_line(proc, pattern: str) -> str:
     raise RuntimeError(f"the browser did not say {pattern!r}: {''.join(seen)[-3000:]}")
 
 
-class Chromium:
-    def __init__(self, profile: Path):
+class CdpBrowser:
+    """Debian's chromium, headless, driven over the DevTools protocol: launched with its strict
+    default file:// policy (never --allow-file-access-from-files), one page target attached.
+    `flags`: more command-line switches; `domains`: the CDP domains whose events are kept."""
+
+    def __init__(self, profile: Path, flags=(), domains=("Page", "Runtime", "Network", "Log")):
         self.proc = subprocess.Popen(
             ["/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", f"--user-data-dir={profile}", f"--remote-debugging-port={PORT}",
-             "--window-size=1280,1000", "about:blank"],
+             "--window-size=1280,1000", *flags, "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         url = wait_line(self.proc, r"DevTools listening on (ws://\S+)")
         self.ws = connect(url, open_timeout=STEP, max_size=None)
         self.n = 0
-        self.events = []
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            self.call(f"{domain}.enable", session=True)
+        self.events: list[dict] = []
+        target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                 session=False)["sessionId"]
+        for domain in domains:
+            self.call(f"{domain}.enable")
 
-    def call(self, method, params=None, session=False):
+    def call(self, method, params=None, session=True):
+        """One command (to the page's session unless `session` is false), its result; events
+        that arrive meanwhile are kept in `events`."""
         self.n += 1
         msg = {"id": self.n, "method": method, "params": params or {}}
         if session:
@@ -104,56 +111,51 @@ class Chromium:
             self.events.append(m)
         raise RuntimeError(f"{method}: no answer")
 
-    def open(self, url: str, shot: Path) -> dict:
-        self.events = []
-        self.call("Page.navigate", {"url": url}, session=True)
-        deadline = time.monotonic() + STEP
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not load")
-            self.events.append(json.loads(self.ws.recv(timeout=STEP)))
-        r = self.call("Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, session=True)
-        out = json.loads(r["result"]["value"])
-        out.update(self.seen(url))
-        r = self.call("Runtime.evaluate", {"expression": CANARY, "awaitPromise": True,
-                                           "returnByValue": True}, session=True)
-        out["canary"] = r["result"]["value"]
-        size = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]
-        png = self.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": min(size["width"], 1600),
-                     "height": min(size["height"], 4000), "scale": 1}}, session=True)["data"]
-        shot.write_bytes(base64.b64decode(png))
-        return out
+    def drain(self):
+        """Events that arrived while nobody asked (an image's load, a late error)."""
+        while True:
+            try:
+                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
+            except TimeoutError:
+                return
 
-    def seen(self, url: str) -> dict:
+    def seen(self) -> dict:
+        """What a person would see break since `events` was last cleared: exceptions, console
+        errors, failed loads; and every request made."""
         problems, requests = [], []
         for e in self.events:
             m, p = e.get("method"), e.get("params", {})
             if m == "Network.requestWillBeSent":
                 requests.append(p["request"]["url"])
             elif m == "Runtime.exceptionThrown":
-                problems.append(f"exception: {p['exceptionDetails'].get('text')}")
-            elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
-                problems.append(f"console: {p.get('args')}")
+                d = p["exceptionDetails"]
+                problems.append(f"exception: {d.get('text')} {d.get('exception', {}).get('description', '')}")
+            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                problems.append(f"console: {[a.get('value', a.get('description')) for a in p.get('args', [])]}")
             elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
                 problems.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
         return {"problems": problems, "requests": requests}
 
     def close(self):
-        self.ws.close()
-        self.proc.kill()
-        self.proc.wait(timeout=STEP)
+        try:
+            self.ws.close()
+        finally:
+            self.proc.kill()
+            self.proc.wait(timeout=STEP)
 
 
-class Firefox:
-    def __init__(self, profile: Path):
+class BidiBrowser:
+    """Debian's firefox-esr, headless, driven over WebDriver BiDi (no geckodriver), with the
+    strict file:// policy a WebDriver client would otherwise relax (module docstring).
+    `prefs`: more user.js lines."""
+
+    def __init__(self, profile: Path, prefs: str = ""):
         (profile / "user.js").write_text(
             'user_pref("remote.prefs.recommended", false);\n'
             'user_pref("security.fileuri.strict_origin_policy", true);\n'
             'user_pref("browser.shell.checkDefaultBrowser", false);\n'
             'user_pref("datareporting.policy.dataSubmissionEnabled", false);\n'
-            'user_pref("app.update.enabled", false);\n')
+            'user_pref("app.update.enabled", false);\n' + prefs)
         self.proc = subprocess.Popen(
             ["/usr/bin/firefox-esr", "--headless", "--no-remote", "--profile", str(profile),
              f"--remote-debugging-port={PORT}", "--width=1280", "--height=1000"],
@@ -162,7 +164,7 @@ class Firefox:
         url = wait_line(self.proc, r"WebDriver BiDi listening on (ws://\S+)")
         self.ws = connect(url.rstrip("/") + "/session", open_timeout=STEP, max_size=None)
         self.n = 0
-        self.events = []
+        self.events: list[dict] = []
         self.call("session.new", {"capabilities": {}})
         self.call("session.subscribe", {"events": ["log.entryAdded", "network.beforeRequestSent"]})
         self.context = self.call("browsingContext.getTree", {})["contexts"][0]["context"]
@@ -180,18 +182,62 @@ class Firefox:
             self.events.append(m)
         raise RuntimeError(f"{method}: no answer")
 
-    def open(self, url: str, shot: Path) -> dict:
-        self.events = []
-        self.call("browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"})
-        out = json.loads(self.evaluate(url, PROBE))
+    def drain(self):
+        while True:
+            try:
+                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
+            except TimeoutError:
+                return
+
+    def seen(self) -> dict:
+        """As CdpBrowser.seen (Firefox reports no file:// request over BiDi)."""
         problems, requests = [], []
         for e in self.events:
             m, p = e.get("method"), e.get("params", {})
             if m == "network.beforeRequestSent":
                 requests.append(p["request"]["url"])
             elif m == "log.entryAdded" and p.get("level") == "error":
-                problems.append(f"log: {p.get('text')}")
-        out.update(problems=problems, requests=requests)
+                problems.append(f"log: {p.get('type')}: {p.get('text')}")
+        return {"problems": problems, "requests": requests}
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.proc.kill()
+            self.proc.wait(timeout=STEP)
+
+
+class Chromium(CdpBrowser):
+    def open(self, url: str, shot: Path) -> dict:
+        self.events = []
+        self.call("Page.navigate", {"url": url})
+        deadline = time.monotonic() + STEP
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not load")
+            self.events.append(json.loads(self.ws.recv(timeout=STEP)))
+        r = self.call("Runtime.evaluate", {"expression": PROBE, "returnByValue": True})
+        out = json.loads(r["result"]["value"])
+        out.update(self.seen())
+        r = self.call("Runtime.evaluate", {"expression": CANARY, "awaitPromise": True,
+                                           "returnByValue": True})
+        out["canary"] = r["result"]["value"]
+        size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+        png = self.call("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": min(size["width"], 1600),
+                     "height": min(size["height"], 4000), "scale": 1}})["data"]
+        shot.write_bytes(base64.b64decode(png))
+        return out
+
+
+class Firefox(BidiBrowser):
+    def open(self, url: str, shot: Path) -> dict:
+        self.events = []
+        self.call("browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"})
+        out = json.loads(self.evaluate(url, PROBE))
+        out.update(self.seen())
         out["canary"] = self.evaluate(url, CANARY)
         png = self.call("browsingContext.captureScreenshot", {"context": self.context, "origin": "document"})
         shot.write_bytes(base64.b64decode(png["data"]))
@@ -203,13 +249,6 @@ class Firefox:
         if r.get("type") == "exception":
             raise RuntimeError(f"script failed on {url}: {r}")
         return r["result"]["value"]
-
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.kill()
-            self.proc.wait(timeout=STEP)
 
 
 def main():

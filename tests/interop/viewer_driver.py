@@ -53,7 +53,7 @@ from pathlib import Path
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from browsers import PORT, STEP, wait_line
+from browsers import STEP, BidiBrowser, CdpBrowser
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -76,51 +76,13 @@ def is_file_url(u: str) -> bool:
     return u.startswith(("file:///", "data:"))
 
 
-class Chromium:
+class Chromium(CdpBrowser):
     def __init__(self, profile: Path, js: bool):
-        flags = [] if js else ["--blink-settings=scriptEnabled=false"]
-        self.proc = subprocess.Popen(
-            ["/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", f"--remote-debugging-port={PORT}",
-             "--window-size=1280,1000", "--hide-scrollbars", *flags, "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        url = wait_line(self.proc, r"DevTools listening on (ws://\S+)")
-        self.ws = connect(url, open_timeout=STEP, max_size=None)
-        self.n = 0
-        self.events: list[dict] = []
-        target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                 session=False)["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log", "DOM"):
-            self.call(f"{domain}.enable")
+        flags = ["--hide-scrollbars"] + ([] if js else ["--blink-settings=scriptEnabled=false"])
+        super().__init__(profile, flags, ("Page", "Runtime", "Network", "Log", "DOM"))
         # The viewport the screenshots and coordinates are in, whatever the window decoration.
         self.call("Emulation.setDeviceMetricsOverride",
                   {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
-
-    def call(self, method, params=None, session=True):
-        self.n += 1
-        msg = {"id": self.n, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = self.session
-        self.ws.send(json.dumps(msg))
-        deadline = time.monotonic() + STEP
-        while time.monotonic() < deadline:
-            m = json.loads(self.ws.recv(timeout=STEP))
-            if m.get("id") == self.n:
-                if "error" in m:
-                    raise RuntimeError(f"{method}: {m['error']}")
-                return m.get("result", {})
-            self.events.append(m)
-        raise RuntimeError(f"{method}: no answer")
-
-    def drain(self):
-        """Events that arrived while nobody asked (a wheel's image load, a late error)."""
-        while True:
-            try:
-                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
-            except TimeoutError:
-                return
 
     def wait_load(self, what: str):
         deadline = time.monotonic() + STEP
@@ -211,37 +173,15 @@ class Chromium:
 
     def seen(self) -> dict:
         self.drain()
-        problems, requests = [], []
-        for e in self.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "Network.requestWillBeSent":
-                requests.append(p["request"]["url"])
-            elif m == "Runtime.exceptionThrown":
-                d = p["exceptionDetails"]
-                problems.append(f"exception: {d.get('text')} {d.get('exception', {}).get('description', '')}")
-            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                problems.append(f"console: {[a.get('value', a.get('description')) for a in p.get('args', [])]}")
-            elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
-                problems.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+        out = super().seen()
         self.events = []
-        return {"problems": problems, "requests": requests}
-
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.kill()
-            self.proc.wait(timeout=STEP)
+        return out
 
 
-class Firefox:
+class Firefox(BidiBrowser):
     def __init__(self, profile: Path, js: bool):
-        (profile / "user.js").write_text(
-            'user_pref("remote.prefs.recommended", false);\n'
-            'user_pref("security.fileuri.strict_origin_policy", true);\n'
-            'user_pref("browser.shell.checkDefaultBrowser", false);\n'
-            'user_pref("datareporting.policy.dataSubmissionEnabled", false);\n'
-            'user_pref("app.update.enabled", false);\n'
+        super().__init__(
+            profile,
             # Smooth scrolling would spread one wheel notch over several frames of events.
             'user_pref("general.smoothScroll", false);\n'
             # No first-run page: it would ask the network for its metrics (and log that it could not).
@@ -250,40 +190,8 @@ class Firefox:
             'user_pref("browser.startup.homepage_override.mstone", "ignore");\n'
             'user_pref("startup.homepage_welcome_url", "");\n'
             + ('' if js else 'user_pref("javascript.enabled", false);\n'))
-        self.proc = subprocess.Popen(
-            ["/usr/bin/firefox-esr", "--headless", "--no-remote", "--profile", str(profile),
-             f"--remote-debugging-port={PORT}", "--width=1280", "--height=1000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "MOZ_HEADLESS": "1"})
-        url = wait_line(self.proc, r"WebDriver BiDi listening on (ws://\S+)")
-        self.ws = connect(url.rstrip("/") + "/session", open_timeout=STEP, max_size=None)
-        self.n = 0
-        self.events: list[dict] = []
-        self.call("session.new", {"capabilities": {}})
-        self.call("session.subscribe", {"events": ["log.entryAdded", "network.beforeRequestSent"]})
-        self.context = self.call("browsingContext.getTree", {})["contexts"][0]["context"]
         self.call("browsingContext.setViewport", {"context": self.context,
                                                   "viewport": {"width": 1280, "height": 1000}})
-
-    def call(self, method, params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        deadline = time.monotonic() + STEP
-        while time.monotonic() < deadline:
-            m = json.loads(self.ws.recv(timeout=STEP))
-            if m.get("id") == self.n:
-                if m.get("type") == "error":
-                    raise RuntimeError(f"{method}: {m.get('error')}: {m.get('message')}")
-                return m.get("result", {})
-            self.events.append(m)
-        raise RuntimeError(f"{method}: no answer")
-
-    def drain(self):
-        while True:
-            try:
-                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
-            except TimeoutError:
-                return
 
     def settle(self):
         # Right after a load, Firefox loses a wheel now and then (3 of 4 first wheels in a
@@ -370,22 +278,9 @@ class Firefox:
 
     def seen(self) -> dict:
         self.drain()
-        problems, requests = [], []
-        for e in self.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "network.beforeRequestSent":
-                requests.append(p["request"]["url"])
-            elif m == "log.entryAdded" and p.get("level") == "error":
-                problems.append(f"log: {p.get('type')}: {p.get('text')}")
+        out = super().seen()
         self.events = []
-        return {"problems": problems, "requests": requests}
-
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.kill()
-            self.proc.wait(timeout=STEP)
+        return out
 
 
 def wait(b, js: str, timeout: float):
