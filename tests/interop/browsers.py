@@ -71,7 +71,45 @@ def wait_line(proc, pattern: str) -> str:
     raise RuntimeError(f"the browser did not say {pattern!r}: {''.join(seen)[-3000:]}")
 
 
-class CdpBrowser:
+class Connection:
+    """A browser process and its remote-protocol websocket: one command at a time, its answer
+    awaited (bounded), events arriving meanwhile kept in `events`."""
+
+    proc: subprocess.Popen
+    ws = None
+    n = 0
+
+    def request(self, method: str, msg: dict, failed) -> dict:
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, **msg}))
+        deadline = time.monotonic() + STEP
+        while time.monotonic() < deadline:
+            m = json.loads(self.ws.recv(timeout=STEP))
+            if m.get("id") == self.n:
+                why = failed(m)
+                if why:
+                    raise RuntimeError(f"{method}: {why}")
+                return m.get("result", {})
+            self.events.append(m)
+        raise RuntimeError(f"{method}: no answer")
+
+    def drain(self):
+        """Events that arrived while nobody asked (an image's load, a late error)."""
+        while True:
+            try:
+                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
+            except TimeoutError:
+                return
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.proc.kill()
+            self.proc.wait(timeout=STEP)
+
+
+class CdpBrowser(Connection):
     """Debian's chromium, headless, driven over the DevTools protocol: launched with its strict
     default file:// policy (never --allow-file-access-from-files), one page target attached.
     `flags`: more command-line switches; `domains`: the CDP domains whose events are kept."""
@@ -96,28 +134,10 @@ class CdpBrowser:
     def call(self, method, params=None, session=True):
         """One command (to the page's session unless `session` is false), its result; events
         that arrive meanwhile are kept in `events`."""
-        self.n += 1
-        msg = {"id": self.n, "method": method, "params": params or {}}
+        msg = {"method": method, "params": params or {}}
         if session:
             msg["sessionId"] = self.session
-        self.ws.send(json.dumps(msg))
-        deadline = time.monotonic() + STEP
-        while time.monotonic() < deadline:
-            m = json.loads(self.ws.recv(timeout=STEP))
-            if m.get("id") == self.n:
-                if "error" in m:
-                    raise RuntimeError(f"{method}: {m['error']}")
-                return m.get("result", {})
-            self.events.append(m)
-        raise RuntimeError(f"{method}: no answer")
-
-    def drain(self):
-        """Events that arrived while nobody asked (an image's load, a late error)."""
-        while True:
-            try:
-                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
-            except TimeoutError:
-                return
+        return self.request(method, msg, lambda m: m.get("error"))
 
     def seen(self) -> dict:
         """What a person would see break since `events` was last cleared: exceptions, console
@@ -136,15 +156,7 @@ class CdpBrowser:
                 problems.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
         return {"problems": problems, "requests": requests}
 
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.kill()
-            self.proc.wait(timeout=STEP)
-
-
-class BidiBrowser:
+class BidiBrowser(Connection):
     """Debian's firefox-esr, headless, driven over WebDriver BiDi (no geckodriver), with the
     strict file:// policy a WebDriver client would otherwise relax (module docstring).
     `prefs`: more user.js lines."""
@@ -170,24 +182,8 @@ class BidiBrowser:
         self.context = self.call("browsingContext.getTree", {})["contexts"][0]["context"]
 
     def call(self, method, params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        deadline = time.monotonic() + STEP
-        while time.monotonic() < deadline:
-            m = json.loads(self.ws.recv(timeout=STEP))
-            if m.get("id") == self.n:
-                if m.get("type") == "error":
-                    raise RuntimeError(f"{method}: {m.get('error')}: {m.get('message')}")
-                return m.get("result", {})
-            self.events.append(m)
-        raise RuntimeError(f"{method}: no answer")
-
-    def drain(self):
-        while True:
-            try:
-                self.events.append(json.loads(self.ws.recv(timeout=0.05)))
-            except TimeoutError:
-                return
+        failed = lambda m: m.get("type") == "error" and f"{m.get('error')}: {m.get('message')}"
+        return self.request(method, {"method": method, "params": params}, failed)
 
     def seen(self) -> dict:
         """As CdpBrowser.seen (Firefox reports no file:// request over BiDi)."""
@@ -199,13 +195,6 @@ class BidiBrowser:
             elif m == "log.entryAdded" and p.get("level") == "error":
                 problems.append(f"log: {p.get('type')}: {p.get('text')}")
         return {"problems": problems, "requests": requests}
-
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.kill()
-            self.proc.wait(timeout=STEP)
 
 
 class Chromium(CdpBrowser):

@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from helpers import dcmdisc_bin, unavailable
 from test_pdi_content import extract
-from test_web_content import sr
+from test_web_content import base, sr
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent.parent / "target" / "viewer-screenshots"
@@ -70,19 +69,10 @@ def mf_frame(f: int) -> np.ndarray:
 
 
 def header(ds_class: str, study: str, series: str, number: int, modality: str) -> pydicom.Dataset:
-    ds = pydicom.Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ds_class
-    ds.SOPInstanceUID = generate_uid()
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = ds_class
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = PATIENT, "VIEW-1", "19700101", "O"
+    ds = base("VIEW-1", ds_class, modality, name=PATIENT)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20260401", "093000", "1", "V1"
-    ds.StudyDescription = "Viewer test"
-    ds.Modality, ds.InstanceNumber = modality, number
-    ds.Manufacturer = "test"
+    ds.StudyDate, ds.StudyTime, ds.AccessionNumber = "20260401", "093000", "V1"
+    ds.StudyDescription, ds.InstanceNumber = "Viewer test", number
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.Rows = ds.Columns = SIDE
     return ds
