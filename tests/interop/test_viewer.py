@@ -338,6 +338,19 @@ def test_the_series_page_becomes_the_viewer(browser, disc):
     assert browser.eval(CANARY) == "blocked"
 
 
+ORIENT = "['left', 'right', 'top', 'bottom'].map(k => (document.getElementById('dv-orient-' + k) || {}).textContent)"
+
+
+def test_the_edges_say_the_patient_directions(browser, disc):
+    """The axial CT (Image Orientation (Patient) 1\\0\\0\\0\\1\\0: rows run to the patient's
+    left, columns to posterior) has R at its left edge, L at its right, A at the top and P at
+    the bottom; the multi-frame Secondary Capture, which has no orientation, has none."""
+    open_viewer(browser, disc.ct)
+    assert browser.eval(ORIENT) == ["R", "L", "A", "P"]
+    open_viewer(browser, disc.cine)
+    assert browser.eval(ORIENT) == ["", "", "", ""]
+
+
 def test_the_wheel_and_keys_move_through_the_stack(browser, disc):
     """A wheel notch down over the image moves to the next frame (frame 1, F0000002.JPG,
     "2 / 6"); more notches reach the last frame and stop there; Home goes to the first and

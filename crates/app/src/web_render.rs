@@ -43,6 +43,7 @@ fn facts(inst: &Instance) -> ImageFacts {
         columns: inst.columns(),
         spacing: inst.pixel_spacing(),
         positions: (0..inst.frames()).map(|f| inst.position(f)).collect(),
+        orientation: inst.orientation(),
         presets: inst
             .presets()
             .iter()

@@ -59,6 +59,7 @@ fn wanted(tag: u32) -> bool {
                 | PRESENTATION_LUT_SHAPE
                 | crate::place::SLICE_LOCATION
                 | crate::place::IMAGE_POSITION_PATIENT
+                | crate::place::IMAGE_ORIENTATION_PATIENT
                 | crate::place::MODALITY
                 | SHARED_FUNCTIONAL_GROUPS
                 | PER_FRAME_FUNCTIONAL_GROUPS

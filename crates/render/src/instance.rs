@@ -278,6 +278,11 @@ impl Instance {
         self.place.positions.get(frame).copied().flatten()
     }
 
+    /// Image Orientation (Patient): row then column direction cosines.
+    pub fn orientation(&self) -> Option<[f64; 6]> {
+        self.place.orientation
+    }
+
     /// Modality (0008,0060), e.g. "CT".
     pub fn modality_name(&self) -> Option<&str> {
         self.place.modality.as_deref()

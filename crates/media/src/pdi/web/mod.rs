@@ -101,6 +101,8 @@ pub struct ImageFacts {
     pub spacing: Option<(f64, f64)>,
     /// Each frame's place along its stack in mm.
     pub positions: Vec<Option<f64>>,
+    /// Image Orientation (Patient): the row and column direction cosines.
+    pub orientation: Option<[f64; 6]>,
     pub presets: Vec<PresetFacts>,
     pub modality: String,
 }

@@ -385,10 +385,14 @@ fn image_facts(t: &mut String, r: &Rendering) {
         .take(r.frames.len())
         .map(|p| p.map_or_else(|| "null".into(), js_number))
         .collect();
+    let orientation = f.orientation.map_or_else(
+        || "null".to_string(),
+        |o| format!("[{}]", o.map(js_number).join(",")),
+    );
     let _ = write!(
         t,
         ",\"rows\":{},\"columns\":{},\"width\":{width},\"height\":{height},\"spacing\":{spacing},\
-         \"positions\":[{}],\"modality\":{},\"presets\":[",
+         \"positions\":[{}],\"orientation\":{orientation},\"modality\":{},\"presets\":[",
         f.rows,
         f.columns,
         positions.join(","),

@@ -34,6 +34,7 @@ fn frames_with(n: usize, extra: bool) -> Prepared {
                 columns: 2048,
                 spacing: Some((0.5, 0.25)),
                 positions: (0..n).map(|i| Some(i as f64 * 2.5 - 10.0)).collect(),
+                orientation: Some([1.0, 0.0, 0.0, 0.0, 0.0, -1.0]),
                 presets: vec![
                     preset("SOFT \"x\"", 40.0, 400.0),
                     preset("LUNG", -600.0, 1500.0),
@@ -83,7 +84,7 @@ fn the_viewer_data_say_what_the_viewer_needs() {
     for part in [
         "\"rows\":1400,\"columns\":2048,\"width\":1024,\"height\":700",
         "\"spacing\":[0.5,0.25]",
-        "\"positions\":[-10,-7.5]",
+        "\"positions\":[-10,-7.5],\"orientation\":[1,0,0,0,0,-1]",
         "\"modality\":\"CT\"",
         // Quotes escaped; the default preset is the F rendering, the second the A one.
         "{\"label\":\"SOFT \\\"x\\\"\",\"center\":40,\"width\":400,\"function\":\"LINEAR\",\"jpeg\":\"F\"}",

@@ -41,6 +41,30 @@
     return Math.abs(v - Math.round(v)) < 1e-9 ? String(Math.round(v)) : v.toFixed(2).replace(/\.?0+$/, '');
   }
 
+  // The patient directions a direction cosine vector points to (PS3.3 C.7.6.1.1.1: x to the
+  // patient's left, y to posterior, z to head), the main one first, up to three for an
+  // oblique image: "L", "AF", …
+  function directionOf(x, y, z) {
+    var parts = [[x, 'L', 'R'], [y, 'P', 'A'], [z, 'H', 'F']];
+    parts.sort(function (a, b) { return Math.abs(b[0]) - Math.abs(a[0]); });
+    var out = '';
+    parts.forEach(function (p) {
+      if (Math.abs(p[0]) > 0.25) out += p[0] > 0 ? p[1] : p[2];
+    });
+    return out;
+  }
+
+  // The letters at the four edges of an image of orientation `o` (row, column cosines).
+  function edgeLetters(o) {
+    if (!o || o.length !== 6) return null;
+    return {
+      right: directionOf(o[0], o[1], o[2]),
+      left: directionOf(-o[0], -o[1], -o[2]),
+      bottom: directionOf(o[3], o[4], o[5]),
+      top: directionOf(-o[3], -o[4], -o[5])
+    };
+  }
+
   // ------------------------------------------------------------------ the series' frames
 
   function framesOf(series) {
@@ -646,6 +670,21 @@
     this.stage.appendChild(this.marksCanvas);
     this.stage.appendChild(this.annot);
     this.stage.appendChild(this.corner);
+    // The orientation letters, at the middle of each edge.
+    var edgeCss = {
+      left: { left: '6px', top: '50%' }, right: { right: '6px', top: '50%' },
+      top: { top: '4px', left: '50%' }, bottom: { bottom: '4px', left: '50%' }
+    };
+    this.edges = {};
+    Object.keys(edgeCss).forEach(function (k) {
+      var e = styled(el('div', { id: 'dv-orient-' + k }), {
+        position: 'absolute', pointerEvents: 'none', textShadow: shadow, fontWeight: 'bold',
+        color: '#ff9'
+      });
+      styled(e, edgeCss[k]);
+      self.edges[k] = e;
+      self.stage.appendChild(e);
+    });
     box.appendChild(this.stage);
 
     this.slider = styled(el('input', {
@@ -751,6 +790,10 @@
     if (this.zoom !== 1) lines.push('Zoom ' + Math.round(this.zoom * 100) + ' %');
     lines.push('Not for diagnosis');
     this.annot.textContent = lines.join('\n');
+    var letters = edgeLetters(e.orientation);
+    Object.keys(this.edges).forEach(function (k) {
+      this.edges[k].textContent = letters ? letters[k] : '';
+    }, this);
   };
 
   Viewer.prototype.preload = function () {
