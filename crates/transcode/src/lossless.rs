@@ -374,6 +374,11 @@ pub(crate) fn decode(data: &[u8], spec: &FrameSpec, out: &mut [u8]) -> Result<()
                 if seg.len() < 6 {
                     return Err("short SOF3 segment".into());
                 }
+                // One frame, one frame header (ITU-T T.81 B.2): a second one would add
+                // components beyond those the scans are counted against.
+                if !comps.is_empty() {
+                    return Err("a second frame header (SOF3) in one frame".into());
+                }
                 precision = seg[0] as u32;
                 let (h, w, nf) = (
                     u16::from_be_bytes([seg[1], seg[2]]) as usize,
