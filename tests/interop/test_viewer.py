@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from pydicom.uid import generate_uid
 
 from helpers import dcmdisc_bin, unavailable
 from test_pdi_content import extract
-from test_web_content import base, sr
+from test_web_content import base, need_browser, sr
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent.parent / "target" / "viewer-screenshots"
@@ -187,15 +186,6 @@ def disc(tmp_path_factory) -> Disc:
     assert ct[0].frames == SLICES, ct[0].entries
     assert ct[0].page.parents[3] == cine[0].page.parents[3], "the stack and the cine on two volumes"
     return Disc(ct[0].page.parents[3], ct[0], cine[0], files, reports[0])
-
-
-def need_browser(browser: str):
-    exe = {"chromium": "/usr/bin/chromium", "firefox": "/usr/bin/firefox-esr"}[browser]
-    if not Path(exe).exists():
-        unavailable(f"{exe} is missing (scripts/test.sh installs it)")
-    unshare = shutil.which("unshare")
-    if not unshare or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode != 0:
-        unavailable("cannot make a network namespace (unshare -n) to run the browser offline")
 
 
 def session(browser: str, js: bool = True):

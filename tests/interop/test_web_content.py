@@ -308,13 +308,20 @@ def test_sr_pages_show_the_report_in_its_character_set(exported):
     assert seen == set(SR_CHARSETS)
 
 
-def browse(browser: str, pages: dict[str, Path]) -> list[dict]:
+def need_browser(browser: str) -> str:
+    """The browser is installed and a network namespace can be made to run it offline: the
+    path of `unshare`."""
     exe = {"chromium": "/usr/bin/chromium", "firefox": "/usr/bin/firefox-esr"}[browser]
     if not Path(exe).exists():
         unavailable(f"{exe} is missing (scripts/test.sh installs it)")
     unshare = shutil.which("unshare")
     if not unshare or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode != 0:
         unavailable("cannot make a network namespace (unshare -n) to run the browser offline")
+    return unshare
+
+
+def browse(browser: str, pages: dict[str, Path]) -> list[dict]:
+    unshare = need_browser(browser)
     r = subprocess.run([unshare, "-n", "python3", str(HERE / "browsers.py"), browser, str(SHOTS),
                         *(f"{k}={v.as_uri()}" for k, v in pages.items())],
                        capture_output=True, text=True, timeout=600)

@@ -171,12 +171,6 @@ class Chromium(CdpBrowser):
             params["clip"] = {**clip, "x": clip["x"] + view["pageX"], "y": clip["y"] + view["pageY"], "scale": 1}
         Path(path).write_bytes(base64.b64decode(self.call("Page.captureScreenshot", params)["data"]))
 
-    def seen(self) -> dict:
-        self.drain()
-        out = super().seen()
-        self.events = []
-        return out
-
 
 class Firefox(BidiBrowser):
     def __init__(self, profile: Path, js: bool):
@@ -276,11 +270,13 @@ class Firefox(BidiBrowser):
             params["clip"] = {"type": "box", **clip}
         Path(path).write_bytes(base64.b64decode(self.call("browsingContext.captureScreenshot", params)["data"]))
 
-    def seen(self) -> dict:
-        self.drain()
-        out = super().seen()
-        self.events = []
-        return out
+
+def taken(b) -> dict:
+    """What the page showed break and asked for since the last call (then forgotten)."""
+    b.drain()
+    out = b.seen()
+    b.events = []
+    return out
 
 
 def wait(b, js: str, timeout: float):
@@ -322,7 +318,7 @@ def run(b, cmd: dict):
     if op == "shot":
         return b.shot(cmd["path"], cmd.get("clip"))
     if op == "events":
-        return b.seen()
+        return taken(b)
     raise ValueError(f"unknown op {op!r}")
 
 
