@@ -90,7 +90,7 @@ impl Control {
     /// notification follows every pause, whoever made it.
     pub fn pause_burner(&self, name: &str, reason: &str) -> Result<(), ArchiveError> {
         let conn = lock(&self.conn);
-        let tx = conn.unchecked_transaction()?;
+        let tx = crate::db::write_tx(&conn)?;
         set_paused(&tx, name, reason)?;
         crate::events::record(
             &tx,

@@ -56,7 +56,7 @@ fn event(conn: &Connection, state: &str, reason: &str) -> Result<(), ArchiveErro
 
 /// Keeps a report (its `id` is ignored); answers its id.
 pub fn add(conn: &Connection, r: &PendingReport, now_ms: i64) -> Result<i64, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     tx.execute(
         "INSERT INTO commitment_report (transaction_uid, calling_ae, called_ae, peer,
             created_ms, next_ms, deadline_ms, attempts, last_error)
@@ -154,7 +154,7 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>, ArchiveError> {
 }
 
 fn remove(conn: &Connection, id: i64, state: &str, reason: &str) -> Result<bool, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     tx.execute(
         "DELETE FROM commitment_report_ref WHERE report = ?1",
         params![id],
@@ -179,7 +179,7 @@ pub fn give_up(conn: &Connection, id: i64, reason: &str) -> Result<bool, Archive
 
 /// An attempt failed: the next one at `next_ms`.
 pub fn retry(conn: &Connection, id: i64, next_ms: i64, error: &str) -> Result<(), ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let changed = tx.execute(
         "UPDATE commitment_report SET attempts = attempts + 1, next_ms = ?2, last_error = ?3
          WHERE id = ?1",

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::ArchiveError;
@@ -22,6 +22,18 @@ pub fn open(path: &Path, durable: bool) -> Result<Connection, ArchiveError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     crate::schema::migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+///
+/// Every transaction here reads and then writes. A deferred one reads from a WAL snapshot
+/// and upgrades to the write lock at its first write; when another connection (the
+/// service, the CLI, the web API) committed in between, SQLite answers SQLITE_BUSY at once
+/// without calling the busy handler, so `busy_timeout` never waits and the caller sees
+/// "database is locked" (seen in CI: `job cancel` while the worker moved the job). Taking
+/// the lock first lets the busy timeout wait its turn instead.
+pub fn write_tx(conn: &Connection) -> Result<Transaction<'_>, rusqlite::Error> {
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
 }
 
 pub use dcmdisc_dicom::datetime::{dicom_date_time, now_rfc3339};

@@ -114,7 +114,7 @@ pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
 }
 
 pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let id = insert_queued(&tx, job)?;
     tx.commit()?;
     Ok(id)
@@ -161,7 +161,7 @@ pub fn set_job_state(
     error: Option<&str>,
     next_action: Option<&str>,
 ) -> Result<bool, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let moved = move_job(
         &tx,
         id,
@@ -240,7 +240,7 @@ pub fn begin_disc(
     copy: u32,
     burner: &str,
 ) -> Result<i64, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     tx.execute(
         "INSERT INTO job_disc (job, volume, copy, burner, outcome, time)
          VALUES (?1, ?2, ?3, ?4, 'burning', ?5)",
@@ -297,7 +297,7 @@ pub fn finish_disc(
     sha256: &str,
     image: &str,
 ) -> Result<(), ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let changed = tx.execute(
         "UPDATE job_disc SET outcome = ?2, reason = ?3, sha256 = ?4, image = ?5, time = ?6
          WHERE id = ?1",
@@ -370,7 +370,7 @@ pub fn burning_discs(conn: &Connection) -> Result<Vec<(DiscRow, usize)>, Archive
 /// Every disc still `burning` (a crash interrupted it) becomes rejected with `reason`;
 /// answers how many.
 pub fn reject_interrupted(conn: &Connection, reason: &str) -> Result<usize, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let ids: Vec<i64> = {
         let mut stmt =
             tx.prepare("SELECT id FROM job_disc WHERE outcome = 'burning' ORDER BY id")?;

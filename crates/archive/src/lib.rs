@@ -565,7 +565,7 @@ impl InstanceWriter {
         let rel = self.rel.as_str();
         let received = db::now_rfc3339();
         let inc = &self.incoming;
-        let mut conn = lock(&self.archive.index);
+        let conn = lock(&self.archive.index);
         let db_fail = |e: rusqlite::Error| {
             let full = matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull));
             Failure::new(
@@ -577,7 +577,7 @@ impl InstanceWriter {
                 },
             )
         };
-        let tx = conn.transaction().map_err(db_fail)?;
+        let tx = crate::db::write_tx(&conn).map_err(db_fail)?;
         let replaced = index::upsert_instance(
             &tx,
             &index::NewInstance {

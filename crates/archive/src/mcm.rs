@@ -45,7 +45,7 @@ pub struct McmRequest {
 /// Stores a new request; `false` when one with its SOP Instance UID exists (nothing is
 /// written then).
 pub fn create_request(conn: &Connection, r: &McmRequest) -> Result<bool, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let added = tx.execute(
         "INSERT OR IGNORE INTO mcm_request
             (instance_uid, calling_ae, copies, priority, label_text, fileset_id, state, created)
@@ -134,7 +134,7 @@ pub fn initiate(
     instance_uid: &str,
     jobs: &[(NewJob, Vec<String>)],
 ) -> Result<Option<Vec<i64>>, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let moved = tx.execute(
         "UPDATE mcm_request SET state = 'initiated' WHERE instance_uid = ?1 AND state = 'created'",
         params![instance_uid],

@@ -178,7 +178,7 @@ fn reindex(
             return Ok(false);
         }
     }
-    let tx = conn.transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let replaced = index::upsert_instance(
         &tx,
         &index::NewInstance {

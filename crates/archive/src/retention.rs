@@ -220,7 +220,7 @@ pub fn guard(f: &CollectionFacts) -> Option<String> {
 /// its instance set and what it supplements (so a late arrival during the copy's burning is
 /// judged against what the discs really hold, `triggers.rs`).
 pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     tx.execute(
         "UPDATE job SET
             composing_started = (SELECT composing_started FROM job WHERE id = ?2),

@@ -37,7 +37,7 @@ pub struct StoredInstance {
 pub fn create_rule_job(conn: &Connection, new: &NewRuleJob) -> Result<i64, ArchiveError> {
     let now = now_rfc3339();
     let job = &new.job;
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     tx.execute(
         "INSERT INTO job (collection, state, priority, copies, profile, burner, capacity_mb,
                           created, updated, start_mode, starts_at_ms, rule, supplement_of)
@@ -110,7 +110,7 @@ pub fn release_fallback(conn: &Connection, at_ms: i64) -> Result<usize, ArchiveE
 
 /// Waiting jobs due at `now_ms` become queued; answers how many.
 pub fn queue_due(conn: &Connection, now_ms: i64) -> Result<usize, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let due: Vec<i64> = tx
         .prepare_cached(
             "SELECT id FROM job
@@ -145,7 +145,7 @@ pub fn holds(conn: &Connection, job: i64, sop_instance_uid: &str) -> Result<bool
 /// it was in one of those states. One statement, so it cannot cross the worker's move to
 /// burning ([`set_job_state_at_plan`]).
 pub fn replan(conn: &Connection, id: i64) -> Result<bool, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let moved = move_job(
         &tx,
         id,
@@ -168,7 +168,7 @@ pub fn set_job_state_at_plan(
     state: &str,
     replans: u32,
 ) -> Result<bool, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let moved = move_job(
         &tx,
         id,
@@ -193,7 +193,7 @@ pub fn begin_compose(
     id: i64,
     from: &[&str],
 ) -> Result<Option<(u32, Vec<String>)>, ArchiveError> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = crate::db::write_tx(conn)?;
     let collection: Option<i64> = tx
         .query_row(
             "SELECT collection FROM job WHERE id = ?1",

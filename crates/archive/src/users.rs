@@ -82,8 +82,8 @@ impl Control {
 
     /// Removes a user and their sessions; `false` when there was none.
     pub fn remove_user(&self, name: &str) -> Result<bool, ArchiveError> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let conn = lock(&self.conn);
+        let tx = crate::db::write_tx(&conn)?;
         tx.execute("DELETE FROM web_session WHERE user = ?1", [name])?;
         let n = tx.execute("DELETE FROM web_user WHERE name = ?1", [name])?;
         tx.commit()?;
@@ -92,8 +92,8 @@ impl Control {
 
     /// Sets a user's password hash and ends their sessions; `false` when there is no user.
     pub fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, ArchiveError> {
-        let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let conn = lock(&self.conn);
+        let tx = crate::db::write_tx(&conn)?;
         let n = tx.execute(
             "UPDATE web_user SET password_hash = ?2, updated = ?3 WHERE name = ?1",
             params![name, password_hash, now_rfc3339()],

@@ -97,3 +97,54 @@ fn data_version_tells_another_connections_commit() {
     worker.add_remote("SELF", "127.0.0.1", Some(104)).unwrap();
     assert_eq!(worker.data_version().unwrap(), after);
 }
+
+/// A job moved (cancelled by the CLI) while another connection (the worker) commits a write
+/// in the middle: the move waits its turn instead of failing with "database is locked".
+/// A deferred transaction that read before the other commit could not upgrade to a write
+/// and SQLite refuses it at once, without the busy timeout (seen in CI on `job cancel`).
+#[test]
+fn a_job_move_waits_for_another_connections_write_instead_of_failing() {
+    let scratch = Scratch::new("control-busy");
+    let dir = scratch.path().to_path_buf();
+    let cli = Control::open(&dir).unwrap();
+    let id = cli
+        .create_job(&dcmdisc_archive::NewJob {
+            collection: 1,
+            priority: "normal".into(),
+            copies: 1,
+            profile: None,
+            burner: None,
+            capacity_mb: None,
+        })
+        .unwrap();
+    for round in 0..5 {
+        let worker = rusqlite::Connection::open(dir.join("control.sqlite")).unwrap();
+        worker
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        worker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        worker
+            .execute(
+                "UPDATE job SET priority = ?1 WHERE id = ?2",
+                rusqlite::params![if round % 2 == 0 { "high" } else { "normal" }, id],
+            )
+            .unwrap();
+        let (from, to) = if round % 2 == 0 {
+            ("queued", "held")
+        } else {
+            ("held", "queued")
+        };
+        let mover = {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let cli = Control::open(&dir).unwrap();
+                cli.set_job_state(id, &[from], to, None, None)
+            })
+        };
+        // Long enough for the mover to be inside its transaction, waiting on the lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        worker.execute_batch("COMMIT").unwrap();
+        let moved = mover.join().unwrap();
+        assert!(matches!(moved, Ok(true)), "round {round}: {moved:?}");
+    }
+}
