@@ -84,7 +84,7 @@ def test_transfer_cut_short_leaves_nothing(dcmdisc_factory, how):
             aborted, closed, _ = client.wait_for_abort(8)
             assert aborted or closed, \
                 "the association was neither aborted nor closed 8 s into a 2 s DIMSE timeout"
-    assert wait_until(lambda: server.archive_files() == before, timeout=5), \
+    assert wait_until(lambda: server.archive_files() == before, timeout=20), \
         f"files left: {sorted(set(server.archive_files()) - set(before))}"
     assert uid not in server.instances_by_uid()
     assert echo_ok(server)
