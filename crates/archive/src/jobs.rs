@@ -120,6 +120,34 @@ pub fn create_job(conn: &Connection, job: &NewJob) -> Result<i64, ArchiveError> 
     Ok(id)
 }
 
+/// A new job that burns done job `from`'s images again: created, given `volumes` volumes and
+/// `from`'s composing facts, and moved to `burning` in one transaction, so the worker never
+/// sees it `queued` (it would compose it anew: other bytes, another creation time).
+/// `prepare(id)` runs inside the transaction (the caller writes the new job's manifest
+/// there); its error rolls the job back. A crash after `prepare` leaves at most a job folder
+/// without a job, which a later job of the same id clears when it composes.
+pub fn create_copy_job<E: From<ArchiveError>>(
+    conn: &Connection,
+    job: &NewJob,
+    from: i64,
+    volumes: u32,
+    prepare: impl FnOnce(i64) -> Result<(), E>,
+) -> Result<i64, E> {
+    let tx = crate::db::write_tx(conn).map_err(ArchiveError::from)?;
+    let id = insert_queued(&tx, job)?;
+    prepare(id)?;
+    tx.execute(
+        "UPDATE job SET volumes = ?2 WHERE id = ?1",
+        params![id, volumes],
+    )
+    .map_err(ArchiveError::from)?;
+    crate::retention::inherit_composing_in(&tx, id, from)?;
+    // Just inserted `queued` in this transaction: the move cannot be refused.
+    move_job(&tx, id, &["queued"], "burning", &Move::default())?;
+    tx.commit().map_err(ArchiveError::from)?;
+    Ok(id)
+}
+
 pub fn job(conn: &Connection, id: i64) -> Result<Option<JobRow>, ArchiveError> {
     Ok(conn
         .query_row(

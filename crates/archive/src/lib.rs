@@ -726,6 +726,17 @@ impl Control {
         jobs::create_job(&lock(&self.conn), job)
     }
 
+    /// See `jobs::create_copy_job`.
+    pub fn create_copy_job<E: From<ArchiveError>>(
+        &self,
+        job: &NewJob,
+        from: i64,
+        volumes: u32,
+        prepare: impl FnOnce(i64) -> Result<(), E>,
+    ) -> Result<i64, E> {
+        jobs::create_copy_job(&lock(&self.conn), job, from, volumes, prepare)
+    }
+
     pub fn job(&self, id: i64) -> Result<Option<JobRow>, ArchiveError> {
         jobs::job(&lock(&self.conn), id)
     }

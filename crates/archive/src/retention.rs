@@ -221,6 +221,17 @@ pub fn guard(f: &CollectionFacts) -> Option<String> {
 /// judged against what the discs really hold, `triggers.rs`).
 pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
     let tx = crate::db::write_tx(conn)?;
+    inherit_composing_in(&tx, job, from)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// `inherit_composing` inside the caller's transaction.
+pub(crate) fn inherit_composing_in(
+    tx: &Connection,
+    job: i64,
+    from: i64,
+) -> Result<(), ArchiveError> {
     tx.execute(
         "UPDATE job SET
             composing_started = (SELECT composing_started FROM job WHERE id = ?2),
@@ -233,7 +244,6 @@ pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), A
          SELECT ?1, sop_instance_uid FROM job_instance WHERE job = ?2",
         params![job, from],
     )?;
-    tx.commit()?;
     Ok(())
 }
 

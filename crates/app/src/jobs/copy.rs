@@ -49,23 +49,26 @@ pub fn copy(cfg: &Config, db: &ControlDb, id: i64, copies: u32) -> Result<JobCop
     let data_dir = &cfg.archive.data_dir;
     match reusable_images(data_dir, id) {
         Ok(volumes) => {
-            let new_id = control.create_job(&new)?;
-            // The new job's manifest names the done job's images. Should the worker take the
-            // job before it is moved to `burning`, it composes it anew: the same discs.
-            let dir = job_dir(data_dir, new_id);
-            write_manifest(&dir, &volumes).map_err(|source| AppError::JobFiles {
-                id: new_id,
-                what: "writing volumes.tsv".into(),
-                source,
+            // One transaction: the worker never sees the new job queued (it would compose it
+            // anew, into other bytes), and the manifest naming the done job's images is
+            // written before the job is visible in `burning`.
+            let new_id = control.create_copy_job(&new, id, volumes.len() as u32, |new_id| {
+                let dir = job_dir(data_dir, new_id);
+                write_manifest(&dir, &volumes).map_err(|source| {
+                    // Nothing half-made stays for the next job of this id.
+                    let _ = std::fs::remove_dir_all(&dir);
+                    AppError::JobFiles {
+                        id: new_id,
+                        what: "writing volumes.tsv".into(),
+                        source,
+                    }
+                })
             })?;
-            control.set_job_volumes(new_id, volumes.len() as u32)?;
-            control.inherit_composing(new_id, id)?;
-            let moved = control.set_job_state(new_id, &["queued"], "burning", None, None)?;
-            info!(job = new_id, from = id, reused = moved, "job copied");
+            info!(job = new_id, from = id, "job copied from its images");
             Ok(JobCopy {
                 id: new_id,
                 from: id,
-                reused_images: moved,
+                reused_images: true,
             })
         }
         Err(why) => {

@@ -81,6 +81,34 @@ fn a_copy_burns_the_done_jobs_checked_images_again() {
     assert_eq!(facts[0].covering_job.as_ref().map(|c| c.0), Some(got.id));
 }
 
+/// The copy is created, given its manifest and moved to `burning` in one step: when its
+/// manifest cannot be written there is no job at all — never one left `queued` for the worker
+/// to compose anew into other bytes (seen in CI: the worker took the copy between its
+/// creation and its move, and its discs differed from the done job's).
+#[test]
+fn a_copy_whose_manifest_cannot_be_written_leaves_no_job() {
+    let tmp = TempDir::new("copy-atomic");
+    let (cfg, db) = two_collections(&tmp, 2);
+    let first = done_job(&cfg, &db);
+    // The next job's folder is taken by a file: its manifest cannot be written.
+    let blocked = job_dir(&cfg.archive.data_dir, first + 1);
+    std::fs::write(&blocked, b"not a folder").unwrap();
+    let err = copy(&cfg, &db, first, 1).unwrap_err();
+    assert!(err.to_string().contains("volumes.tsv"), "{err}");
+    let ids: Vec<i64> = jobs::list(&cfg, &db)
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(ids, vec![first]);
+    assert_eq!(std::fs::read(&blocked).unwrap(), b"not a folder");
+    // Once the way is clear the copy burns the done job's images.
+    std::fs::remove_file(&blocked).unwrap();
+    let got = copy(&cfg, &db, first, 1).unwrap();
+    assert!(got.reused_images);
+    assert_eq!(jobs::show(&cfg, &db, got.id).unwrap().state, "burning");
+}
+
 #[test]
 fn an_image_that_changed_is_not_reused_the_copy_composes_anew() {
     let tmp = TempDir::new("copy-changed");
