@@ -136,12 +136,8 @@ pub fn create_copy_job<E: From<ArchiveError>>(
     let tx = crate::db::write_tx(conn).map_err(ArchiveError::from)?;
     let id = insert_queued(&tx, job)?;
     prepare(id)?;
-    tx.execute(
-        "UPDATE job SET volumes = ?2 WHERE id = ?1",
-        params![id, volumes],
-    )
-    .map_err(ArchiveError::from)?;
-    crate::retention::inherit_composing_in(&tx, id, from)?;
+    set_job_volumes(&tx, id, volumes)?;
+    crate::retention::inherit_composing(&tx, id, from)?;
     // Just inserted `queued` in this transaction: the move cannot be refused.
     move_job(&tx, id, &["queued"], "burning", &Move::default())?;
     tx.commit().map_err(ArchiveError::from)?;

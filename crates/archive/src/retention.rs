@@ -219,19 +219,8 @@ pub fn guard(f: &CollectionFacts) -> Option<String> {
 /// A copy of job `from` made from its images holds what `from` composed: it gets its date,
 /// its instance set and what it supplements (so a late arrival during the copy's burning is
 /// judged against what the discs really hold, `triggers.rs`).
-pub fn inherit_composing(conn: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
-    let tx = crate::db::write_tx(conn)?;
-    inherit_composing_in(&tx, job, from)?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// `inherit_composing` inside the caller's transaction.
-pub(crate) fn inherit_composing_in(
-    tx: &Connection,
-    job: i64,
-    from: i64,
-) -> Result<(), ArchiveError> {
+/// Runs inside the caller's transaction (`jobs::create_copy_job`).
+pub(crate) fn inherit_composing(tx: &Connection, job: i64, from: i64) -> Result<(), ArchiveError> {
     tx.execute(
         "UPDATE job SET
             composing_started = (SELECT composing_started FROM job WHERE id = ?2),
@@ -563,12 +552,6 @@ impl crate::Control {
     /// Finishes removals a crash interrupted; answers how many.
     pub fn finish_removals(&self) -> Result<usize, ArchiveError> {
         finish_pending(&mut lock(&self.conn), &self.data_dir)
-    }
-
-    /// Job `job` holds the images job `from` composed (another copy): it gets `from`'s
-    /// composing date, which retention's rule reads.
-    pub fn inherit_composing(&self, job: i64, from: i64) -> Result<(), ArchiveError> {
-        inherit_composing(&lock(&self.conn), job, from)
     }
 
     pub fn set_pinned(&self, collection: i64, pinned: bool) -> Result<bool, ArchiveError> {

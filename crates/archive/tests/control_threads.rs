@@ -107,16 +107,7 @@ fn a_job_move_waits_for_another_connections_write_instead_of_failing() {
     let scratch = Scratch::new("control-busy");
     let dir = scratch.path().to_path_buf();
     let cli = Control::open(&dir).unwrap();
-    let id = cli
-        .create_job(&dcmdisc_archive::NewJob {
-            collection: 1,
-            priority: "normal".into(),
-            copies: 1,
-            profile: None,
-            burner: None,
-            capacity_mb: None,
-        })
-        .unwrap();
+    let id = cli.create_job(&common::new_job(1)).unwrap();
     for round in 0..5 {
         let worker = rusqlite::Connection::open(dir.join("control.sqlite")).unwrap();
         worker

@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use common::{archive_files, config, Scratch, Spec};
-use dcmdisc_archive::{Archive, Control, NewJob, Removal, RemovalStep};
+use dcmdisc_archive::{Archive, Control, Removal, RemovalStep};
 
 const FINALS: &[&str] = &["done", "failed", "cancelled"];
 
@@ -44,16 +44,7 @@ fn collection_of(control: &Control, patient_id: &str) -> Option<i64> {
 
 /// A job of `collection` taken through composing to `state`.
 fn job(control: &Control, collection: i64, state: &str) -> i64 {
-    let id = control
-        .create_job(&NewJob {
-            collection,
-            priority: "normal".into(),
-            copies: 1,
-            profile: None,
-            burner: None,
-            capacity_mb: None,
-        })
-        .unwrap();
+    let id = control.create_job(&common::new_job(collection)).unwrap();
     assert!(control
         .set_job_state(id, &["queued"], "composing", None, None)
         .unwrap());

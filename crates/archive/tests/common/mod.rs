@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dcmdisc_archive::{Archive, ArchiveConfig, Failure, Incoming, LogEntry, Stored};
+use dcmdisc_archive::{Archive, ArchiveConfig, Failure, Incoming, LogEntry, NewJob, Stored};
 pub use dcmdisc_testkit::Scratch;
 
 pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
@@ -167,4 +167,16 @@ pub fn close(archive: Arc<Archive>) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     panic!("the archive was not released within 5 s");
+}
+
+/// A normal-priority job of one copy of `collection`, no profile, burner or capacity.
+pub fn new_job(collection: i64) -> NewJob {
+    NewJob {
+        collection,
+        priority: "normal".into(),
+        copies: 1,
+        profile: None,
+        burner: None,
+        capacity_mb: None,
+    }
 }
